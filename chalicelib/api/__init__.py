@@ -1,0 +1,1 @@
+"""HTTP entrypoints: blueprints that parse, call a service, and shape the answer."""

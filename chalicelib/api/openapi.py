@@ -1,0 +1,89 @@
+"""The OpenAPI 3.1 document, built from the operation registry that also registers the routes.
+
+`python -m chalicelib.api.openapi` prints it; openapi.json in the repo is that output (a test keeps it current)."""
+import re
+
+import simplejson
+from pydantic.json_schema import models_json_schema
+
+from . import schemas
+from .http import OPERATIONS, Operation
+
+REF = "#/components/schemas/{model}"
+ERRORS = {400: "Invalid input (the field is named in details)", 401: "Missing, unknown or revoked key",
+          404: "Not found (also: another tenant's object)", 409: "State conflict", 413: "Body over 1 MiB"}
+
+
+def build() -> dict:
+    import app  # noqa: F401  (registers every blueprint's operations)
+
+    inputs = {m for op in OPERATIONS for m in (op.body,) if m}
+    outputs = {op.response for op in OPERATIONS if op.response} | {schemas.Error}
+    pairs = [(m, "validation") for m in sorted(inputs, key=_name)] + [
+        (m, "serialization") for m in sorted(outputs, key=_name)]
+    refs, definitions = models_json_schema(pairs, ref_template=REF)
+    paths: dict = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, refs)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "billrun", "version": "0.1.0",
+                 "description": "Serverless billing-schedule and invoicing engine. Dialects: Nue, Zuora, BILL."},
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key",
+                           "description": "also accepted as nue-api-key or Authorization: Bearer"},
+                "adminKey": {"type": "apiKey", "in": "header", "name": "x-admin-key"},
+            },
+        },
+    }
+
+
+def _name(model) -> str:
+    return model.__name__
+
+
+def _operation(op: Operation, refs) -> dict:
+    doc: dict = {"summary": op.summary, "tags": [op.tag], "operationId": _operation_id(op)}
+    doc["security"] = {"tenant": [{"apiKey": []}], "admin": [{"adminKey": []}], "none": []}[op.auth]
+    parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for p in re.findall(r"{(\w+)}", op.path)]
+    if op.query is not None:
+        schema = op.query.model_json_schema(ref_template=REF)
+        for name, prop in schema["properties"].items():
+            parameters.append({"name": name, "in": "query", "required": name in schema.get("required", []),
+                               "schema": prop})
+    if op.method == "POST" and op.auth != "none":
+        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                           "schema": {"type": "string", "maxLength": 255},
+                           "description": "same key and body within 24 h answers the first response"})
+    if parameters:
+        doc["parameters"] = parameters
+    if op.body is not None:
+        doc["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": refs[(op.body, "validation")]}}}
+    ok: dict = {"description": "OK"}
+    if op.response is not None:
+        ok["content"] = {op.media_type: {"schema": refs[(op.response, "serialization")]}}
+    responses = {str(op.status): ok}
+    error = {"content": {"application/json": {"schema": refs[(schemas.Error, "serialization")]}}}
+    for status, text in ERRORS.items():
+        if op.auth != "none" or status in (400, 413):
+            responses[str(status)] = {"description": text, **error}
+    doc["responses"] = responses
+    return doc
+
+
+def _operation_id(op: Operation) -> str:
+    words = re.sub(r"[{}]", "", op.path).replace(":", "/").replace("-", "/").strip("/").split("/")
+    return op.method.lower() + "".join(w[:1].upper() + w[1:] for w in words if w)
+
+
+def document_json() -> str:
+    return simplejson.dumps(build(), indent=2, sort_keys=False) + "\n"
+
+
+if __name__ == "__main__":
+    print(document_json(), end="")

@@ -1,0 +1,335 @@
+"""Request and response shapes (camelCase, as in the seeds). They validate input and document the API."""
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema)
+from pydantic.alias_generators import to_camel
+
+from ..domain.enums import BillingPeriod, BillingTiming, OrderStatus, ProductType, SubscriptionStatus
+from ..domain.errors import BillrunError
+from ..domain.money import currency_code
+from ..domain.timeutil import parse_date, parse_instant, zone
+
+
+def _zone_name(value: str) -> str:
+    zone(value)
+    return value
+
+
+def _currency(value: str) -> str:
+    try:
+        return currency_code(value)
+    except BillrunError as error:
+        raise ValueError(error.details[0].issue) from None
+
+
+def _number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+ZoneName = Annotated[str, AfterValidator(_zone_name), WithJsonSchema({"type": "string", "example": "Asia/Shanghai"})]
+CurrencyCode = Annotated[str, AfterValidator(_currency),
+                         WithJsonSchema({"type": "string", "pattern": "^[A-Za-z]{3}$", "example": "USD"})]
+Amount = Annotated[Decimal, BeforeValidator(_number), Field(allow_inf_nan=False),
+                   WithJsonSchema({"type": "number"})]
+AmountOut = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+Day = Annotated[date, BeforeValidator(parse_date), WithJsonSchema({"type": "string", "format": "date"})]
+Instant = Annotated[datetime, BeforeValidator(parse_instant),
+                    WithJsonSchema({"type": "string", "format": "date-time"})]
+BillCycleDay = Annotated[int, Field(ge=1, le=31, strict=True)]
+Name = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+def enum_input(enum_cls):
+    values = [m.value for m in enum_cls]
+    return Annotated[enum_cls, BeforeValidator(enum_cls.parse),
+                     WithJsonSchema({"type": "string", "enum": values,
+                                     "description": "case-insensitive; spaces and underscores ignored"})]
+
+
+class Input(BaseModel):
+    """Request bodies: camelCase names only, unknown or read-only fields refused."""
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", validate_by_alias=True,
+                              validate_by_name=False)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, from_attributes=True, use_enum_values=True,
+                              serialize_by_alias=True, validate_by_name=True)
+
+
+T = TypeVar("T")
+
+
+class Page(Output, Generic[T]):
+    data: list[T]
+    next_token: str | None = None
+
+
+class ListQuery(Input):
+    limit: Annotated[int, Field(ge=1, le=1000)] = 50
+    next_token: str | None = None
+
+
+class Error(Output):
+    class Detail(Output):
+        field: str
+        issue: str
+
+    error_code: str
+    message: str
+    details: list[Detail]
+
+
+# --- tenants and keys -------------------------------------------------------------------------------
+
+class TenantCreate(Input):
+    name: Name
+    test_mode: bool = False
+    timezone: ZoneName = "UTC"
+    currency: CurrencyCode = "USD"
+    clock_start: Instant | None = None
+    payment_term_days: Annotated[int, Field(ge=0, le=3650)] = 30
+
+
+class Tenant(Output):
+    id: str
+    name: str
+    test_mode: bool
+    timezone: str
+    currency: str
+    payment_term_days: int
+    generate_first_invoice_on_order_activation: bool
+    clock: datetime | None = None
+    created_date: datetime
+    last_modified_date: datetime
+
+
+class ApiKeyCreate(Input):
+    name: Name = "api key"
+
+
+class ApiKey(Output):
+    id: str
+    tenant_id: str
+    name: str
+    active: bool
+    created_date: datetime
+    revoked_date: datetime | None = None
+
+
+class ApiKeyCreated(ApiKey):
+    key: str | None = Field(description="the secret, shown once (null when an Idempotency-Key replays)")
+
+
+class TenantCreated(Output):
+    tenant: Tenant
+    api_key: ApiKeyCreated
+
+
+class TenantList(Output):
+    data: list[Tenant]
+
+
+class ApiKeyList(Output):
+    data: list[ApiKey]
+
+
+class Settings(Output):
+    timezone: str
+    currency: str
+    payment_term_days: int
+    generate_first_invoice_on_order_activation: bool
+
+
+class SettingsUpdate(Input):
+    timezone: ZoneName | None = None
+    currency: CurrencyCode | None = None
+    payment_term_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    generate_first_invoice_on_order_activation: bool | None = None
+
+
+# --- catalog ----------------------------------------------------------------------------------------
+
+class CustomerUpdate(Input):
+    name: Name | None = None
+    email: str | None = None
+    timezone: ZoneName | None = None
+    payment_term_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    bill_cycle_day: BillCycleDay | None = None
+    tax_rate: Amount | None = Field(None, description="percent, 0-100")
+    bill_to_contact_id: str | None = None
+
+
+class CustomerCreate(CustomerUpdate):
+    name: Name
+    currency: CurrencyCode | None = None
+
+
+class Customer(Output):
+    id: str
+    name: str
+    email: str | None
+    timezone: str
+    currency: str
+    payment_term_days: int
+    bill_cycle_day: int | None
+    tax_rate: AmountOut
+    bill_to_contact_id: str | None
+    created_date: datetime
+    last_modified_date: datetime
+
+
+class ProductUpdate(Input):
+    name: Name | None = None
+    sku: str | None = None
+    description: str | None = None
+    price: Amount | None = None
+    billing_period: enum_input(BillingPeriod) | None = None
+
+
+class ProductCreate(ProductUpdate):
+    name: Name
+    price: Amount
+    product_type: enum_input(ProductType) = ProductType.RECURRING
+    currency: CurrencyCode | None = None
+
+
+class Product(Output):
+    id: str
+    name: str
+    sku: str | None
+    description: str | None
+    product_type: ProductType
+    price: AmountOut
+    currency: str
+    billing_period: BillingPeriod | None
+    created_date: datetime
+    last_modified_date: datetime
+
+
+# --- orders and subscriptions -----------------------------------------------------------------------
+
+class OrderLineInput(Input):
+    product_id: str
+    quantity: Amount = Decimal(1)
+    unit_price: Amount | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
+    billing_period: enum_input(BillingPeriod) | None = None
+    bill_cycle_day: BillCycleDay | None = None
+    billing_timing: enum_input(BillingTiming) | None = None
+
+
+class OrderCreate(Input):
+    customer_id: str
+    order_date: Day | None = None
+    description: str | None = None
+    lines: Annotated[list[OrderLineInput], Field(min_length=1, max_length=100)]
+
+
+class OrderLine(Output):
+    id: str
+    product_id: str
+    product_type: ProductType
+    quantity: AmountOut
+    unit_price: AmountOut
+    amount: AmountOut
+    start_date: date
+    end_date: date | None
+    billing_period: BillingPeriod | None
+    bill_cycle_day: int | None
+    billing_timing: BillingTiming
+    subscription_id: str | None
+
+
+class Order(Output):
+    id: str
+    customer_id: str
+    currency: str
+    status: OrderStatus
+    order_date: date
+    description: str | None
+    lines: list[OrderLine]
+    total_amount: AmountOut
+    activated_date: datetime | None
+    created_date: datetime
+    last_modified_date: datetime
+
+
+class OrderQuery(ListQuery):
+    customer_id: str | None = None
+    status: enum_input(OrderStatus) | None = None
+
+
+class QuantityChange(Output):
+    effective_date: date
+    quantity: AmountOut
+
+
+class Subscription(Output):
+    id: str
+    customer_id: str
+    order_id: str
+    order_line_id: str
+    product_id: str
+    currency: str
+    status: SubscriptionStatus
+    start_date: date
+    end_date: date | None
+    quantity: AmountOut = Field(description="the quantity in effect today (in the customer's zone)")
+    quantity_changes: list[QuantityChange]
+    unit_price: AmountOut
+    billing_period: BillingPeriod
+    bill_cycle_day: int
+    billing_timing: BillingTiming
+    billed_through: date | None
+    cancellation_date: date | None
+    created_date: datetime
+    last_modified_date: datetime
+
+
+class SubscriptionQuery(ListQuery):
+    customer_id: str | None = None
+    order_id: str | None = None
+    status: enum_input(SubscriptionStatus) | None = None
+
+
+class SubscriptionCancel(Input):
+    effective_date: Day | None = Field(None, description="first day no longer in service; default today")
+
+
+class SubscriptionUpdate(Input):
+    quantity: Amount
+    effective_date: Day | None = Field(None, description="first day of the new quantity; default today")
+
+
+# --- clock and operations ---------------------------------------------------------------------------
+
+class Clock(Output):
+    tenant_id: str
+    now: datetime
+
+
+class ClockAdvance(Input):
+    to: Instant
+
+
+class ClockAdvanced(Clock):
+    ran: dict[str, int] = Field(description="work items run per kind while the clock moved")
+
+
+class Health(Output):
+    status: str
+    stage: str
+    last_tick_at: datetime | None
+    tick_count: int
+
+
+CustomerPage = Page[Customer]
+ProductPage = Page[Product]
+OrderPage = Page[Order]
+SubscriptionPage = Page[Subscription]

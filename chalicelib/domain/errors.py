@@ -1,0 +1,37 @@
+"""Domain errors. Each carries a kind the API maps to an HTTP status; the domain knows no HTTP."""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    field: str
+    issue: str
+
+
+@dataclass
+class BillrunError(Exception):
+    message: str
+    details: list[FieldIssue] = field(default_factory=list)
+    code: str = "Error"
+    kind: str = "invalid"  # invalid | unauthorized | not_found | conflict | too_large
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def invalid(field_name: str, issue: str, code: str = "ValidationError") -> BillrunError:
+    return BillrunError(f"{field_name}: {issue}", [FieldIssue(field_name, issue)], code, "invalid")
+
+
+def not_found(what: str, ident: str = "", field_name: str | None = None) -> BillrunError:
+    details = [FieldIssue(field_name, f"no {what} with this id")] if field_name else []
+    return BillrunError(f"{what} not found" + (f": {ident}" if ident else ""), details, "NotFound", "not_found")
+
+
+def conflict(message: str, code: str = "InvalidState", field_name: str | None = None) -> BillrunError:
+    details = [FieldIssue(field_name, message)] if field_name else []
+    return BillrunError(message, details, code, "conflict")
+
+
+def unauthorized(message: str) -> BillrunError:
+    return BillrunError(message, [], "Unauthorized", "unauthorized")

@@ -1,0 +1,63 @@
+"""Tenants, API keys and the per-tenant clock (test-mode tenants travel in time; live ones follow the wall)."""
+import hashlib
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from .errors import conflict, not_found
+
+LIVE_CLOCK = "live"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    test_mode: bool
+    timezone: str
+    currency: str
+    created_date: datetime
+    last_modified_date: datetime
+    payment_term_days: int = 30
+    generate_first_invoice_on_order_activation: bool = False
+    clock: datetime | None = None  # test-mode tenants only: the instant their world is at
+
+    def now(self, wall: datetime) -> datetime:
+        """The instant every date decision for this tenant uses."""
+        return self.clock if self.test_mode else wall
+
+    @property
+    def clock_domain(self) -> str:
+        """Which tick owns this tenant's due work: the wall-clock tick, or only this tenant's test clock."""
+        return f"test#{self.id}" if self.test_mode else LIVE_CLOCK
+
+
+def advance_clock(tenant: Tenant, to: datetime) -> Tenant:
+    if not tenant.test_mode:
+        raise not_found("test clock")
+    if to < tenant.clock:
+        raise conflict("the test clock never moves backwards", "ClockBackwards", "to")
+    return replace(tenant, clock=to)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    tenant_id: str
+    name: str
+    key_hash: str
+    created_date: datetime
+    revoked_date: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_date is None
+
+
+def hash_key(secret: str) -> str:
+    """Keys are stored as SHA-256; the secret itself is shown once and never kept."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_secret(test_mode: bool) -> str:
+    return ("brk_test_" if test_mode else "brk_live_") + secrets.token_urlsafe(32)

@@ -1,0 +1,55 @@
+"""Zone-aware time: IANA zones, ISO dates and instants. Naive datetimes are refused."""
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = timezone.utc
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone; ValueError for an unknown name (so validators can report it)."""
+    if not isinstance(name, str) or not name or name != name.strip():
+        raise ValueError(f"unknown IANA time zone {name!r}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {name!r}") from None
+
+
+def parse_date(text: str) -> date:
+    if not isinstance(text, str) or len(text) != 10:
+        raise ValueError("must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("must be a date YYYY-MM-DD") from None
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO 8601 with an offset (Z or +hh:mm); returned in UTC."""
+    try:
+        value = datetime.fromisoformat(str(text).replace("z", "Z"))
+    except ValueError:
+        raise ValueError("must be an ISO 8601 instant such as 2025-06-30T02:42:32Z") from None
+    if value.tzinfo is None:
+        raise ValueError("must carry a UTC offset (e.g. Z)")
+    return value.astimezone(UTC)
+
+
+def format_instant(value: datetime) -> str:
+    """Seed style: 2025-06-30T02:42:32.016+00:00."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+00:00"
+
+
+def local_date(instant: datetime, zone_name: str) -> date:
+    return instant.astimezone(zone(zone_name)).date()
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)

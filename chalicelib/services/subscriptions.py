@@ -1,0 +1,28 @@
+"""Subscriptions: reads, cancellation and dated quantity changes."""
+from datetime import date
+from decimal import Decimal
+
+from ..domain import subscriptions as rules
+from ..domain.subscriptions import Subscription
+from .catalog import customers
+from .context import RequestContext
+from .orders import subscriptions
+
+
+def cancel(ctx: RequestContext, sub_id: str, effective_date: date | None) -> Subscription:
+    current = subscriptions.get(ctx.tenant.id, sub_id)
+    effective = effective_date or ctx.today(_zone_of(ctx, current))
+    return subscriptions.replace(ctx.tenant.id, rules.cancel(current, effective, ctx.now), current)
+
+
+def change_quantity(ctx: RequestContext, sub_id: str, quantity: Decimal, effective_date: date | None
+                    ) -> Subscription:
+    current = subscriptions.get(ctx.tenant.id, sub_id)
+    effective = effective_date or ctx.today(_zone_of(ctx, current))
+    updated = rules.change_quantity(current, effective, quantity, ctx.now)
+    return subscriptions.replace(ctx.tenant.id, updated, current)
+
+
+def _zone_of(ctx: RequestContext, sub: Subscription) -> str:
+    customer = customers.find(ctx.tenant.id, sub.customer_id)
+    return customer.timezone if customer else ctx.tenant.timezone

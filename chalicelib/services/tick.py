@@ -1,0 +1,43 @@
+"""The tick: one pass over the work that is due in a clock domain.
+
+The wall-clock tick (EventBridge every minute, or the local tick loop) runs the 'live' domain only; a
+test-mode tenant's work sits in its own domain ('test#<tenantId>') and runs only when its test clock
+advances. Work kinds (billing schedules, invoice schedule items, recurring invoices) register a
+DueWork source; each finds its due items by an index query keyed on the domain, never by a Scan."""
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from ..domain.tenants import LIVE_CLOCK
+from ..store import ticks
+
+
+class DueWork(Protocol):
+    name: str
+
+    def run_due(self, domain: str, until: datetime) -> int:
+        """Runs every item due at or before `until` in `domain`; returns how many ran."""
+
+
+SOURCES: list[DueWork] = []
+
+
+@dataclass
+class TickReport:
+    domain: str
+    until: datetime
+    ran: dict[str, int] = field(default_factory=dict)
+
+
+def run_domain(domain: str, until: datetime) -> TickReport:
+    report = TickReport(domain, until)
+    for source in SOURCES:
+        report.ran[source.name] = source.run_due(domain, until)
+    ticks.beat(domain, until)
+    return report
+
+
+def run_wall_tick(now: datetime) -> TickReport:
+    return run_domain(LIVE_CLOCK, until=now)
+
+

@@ -1,0 +1,13 @@
+"""Owns the counters table: per-tenant sequences advanced atomically (unique and increasing, gaps allowed)."""
+from . import tables
+from .models import CounterModel
+
+
+def next_value(tenant_id: str, name: str) -> int:
+    tables.bind()
+    result = CounterModel(tenant_id=tenant_id, name=name).update(actions=[CounterModel.value.add(1)])
+    return int(result["Attributes"]["value"]["N"]) if "Attributes" in result else _read(tenant_id, name)
+
+
+def _read(tenant_id: str, name: str) -> int:
+    return int(CounterModel.get(tenant_id, name, consistent_read=True).value)

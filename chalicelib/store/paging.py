@@ -1,0 +1,45 @@
+"""Opaque list tokens bound to one tenant and one query: a token replayed elsewhere is a 400, never a leak."""
+import base64
+import hashlib
+
+import simplejson
+
+from ..domain.errors import invalid
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 50
+
+
+def query_fingerprint(resource: str, filters: dict) -> str:
+    canonical = simplejson.dumps([resource, sorted((k, str(v)) for k, v in filters.items() if v is not None)])
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def encode_token(tenant_id: str, fingerprint: str, last_key: dict | None) -> str | None:
+    if not last_key:
+        return None
+    raw = simplejson.dumps({"t": tenant_id, "q": fingerprint, "k": last_key}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_token(token: str | None, tenant_id: str, fingerprint: str) -> dict | None:
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = simplejson.loads(base64.urlsafe_b64decode(padded.encode()))
+        key, ok = data["k"], data["t"] == tenant_id and data["q"] == fingerprint
+        ok = ok and isinstance(key, dict) and key.get("tenant_id", {}).get("S") == tenant_id
+    except (ValueError, TypeError, KeyError, AttributeError):
+        ok = False
+    if not ok:
+        raise invalid("nextToken", "not a token issued for this list and filter")
+    return key
+
+
+def check_limit(limit) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not (1 <= limit <= MAX_LIMIT):
+        raise invalid("limit", f"must be between 1 and {MAX_LIMIT}")
+    return limit

@@ -1,0 +1,70 @@
+"""Tenant-scoped repository for tables keyed (tenantId, id): get, create-once, compare-and-set, paged lists."""
+from functools import reduce
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from ..domain.errors import conflict, not_found
+from . import tables
+from .paging import check_limit, decode_token, encode_token, query_fingerprint
+
+
+def _condition_failed(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class TenantRepository:
+    def __init__(self, model, what: str):
+        self.model = model
+        self.what = what
+
+    def find(self, tenant_id: str, ident: str):
+        tables.bind()
+        try:
+            return self.model.get(tenant_id, ident, consistent_read=True).to_entity()
+        except DoesNotExist:
+            return None
+
+    def get(self, tenant_id: str, ident: str, field_name: str | None = None):
+        entity = self.find(tenant_id, ident)
+        if entity is None:
+            raise not_found(self.what, ident, field_name)
+        return entity
+
+    def create(self, tenant_id: str, entity):
+        """Writes once; a retry with the same (deterministic) id gets the stored entity back."""
+        tables.bind()
+        try:
+            self.model.from_entity(entity, tenant_id=tenant_id).save(condition=self.model.id.does_not_exist())
+            return entity
+        except PutError as error:
+            if not _condition_failed(error):
+                raise
+            return self.get(tenant_id, entity.id)
+
+    def replace(self, tenant_id: str, entity, previous):
+        """Compare-and-set on lastModifiedDate: a writer holding a stale copy gets a 409, not a lost update."""
+        tables.bind()
+        try:
+            self.model.from_entity(entity, tenant_id=tenant_id).save(
+                condition=self.model.last_modified_date == previous.last_modified_date)
+        except PutError as error:
+            if not _condition_failed(error):
+                raise
+            raise conflict(f"{self.what} was changed by another request; read it again and retry",
+                           "ConcurrentModification") from None
+        return entity
+
+    def list(self, tenant_id: str, *, limit=None, next_token=None, **filters):
+        """A page of this tenant's items, optionally filtered by attribute equality."""
+        tables.bind()
+        limit = check_limit(limit)
+        wanted = {k: v for k, v in filters.items() if v is not None}
+        fingerprint = query_fingerprint(self.model.Meta.table_name, wanted)
+        start = decode_token(next_token, tenant_id, fingerprint)
+        conditions = [getattr(self.model, name) == value for name, value in wanted.items()]
+        condition = reduce(lambda a, b: a & b, conditions) if conditions else None
+        results = self.model.query(tenant_id, filter_condition=condition, limit=limit,
+                                   last_evaluated_key=start, page_size=max(limit, 100))
+        items = [item.to_entity() for item in results]
+        last_key = results.last_evaluated_key if len(items) == limit else None
+        return items, encode_token(tenant_id, fingerprint, last_key)

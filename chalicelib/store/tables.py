@@ -1,0 +1,40 @@
+"""Binds the models to this stage's table names and endpoint, and creates tables (local stack, tests)."""
+from ..config import settings
+from .models import ALL_MODELS
+
+_SUFFIX = {model: model.Meta.table_name for model in ALL_MODELS}
+_bound: tuple | None = None
+
+
+def table_name(model) -> str:
+    return f"{settings().table_prefix}-{_SUFFIX[model]}"
+
+
+def bind(force: bool = False) -> None:
+    """Point every model at the current environment's tables; cheap when nothing changed."""
+    global _bound
+    s = settings()
+    key = (s.table_prefix, s.dynamodb_endpoint, s.region)
+    if key == _bound and not force:
+        return
+    for model in ALL_MODELS:
+        model.Meta.table_name = f"{s.table_prefix}-{_SUFFIX[model]}"
+        model.Meta.host = s.dynamodb_endpoint
+        model.Meta.region = s.region
+        model._connection = None
+    _bound = key
+
+
+def create_all() -> None:
+    bind(force=True)
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=True)
+    _enable_ttl()
+
+
+def _enable_ttl() -> None:
+    from .models import IdempotencyModel
+    client = IdempotencyModel._get_connection().connection.client
+    client.update_time_to_live(TableName=IdempotencyModel.Meta.table_name,
+                               TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})

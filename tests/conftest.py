@@ -1,0 +1,47 @@
+"""Fake AWS credentials and region are set before anything imports boto3; moto stands in for AWS."""
+import os
+
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    # chalice.test.Client applies the 'dev' stage's variables per request; the tables must match them.
+    "BILLRUN_STAGE": "dev", "BILLRUN_TABLE_PREFIX": "billrun-dev", "BILLRUN_ADMIN_KEY": "test-admin-key",
+})
+os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
+
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from chalicelib.store import tables  # noqa: E402
+
+ADMIN_KEY = "test-admin-key"
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        tables.create_all()
+        yield
+
+
+@pytest.fixture
+def api(aws):
+    from chalice.test import Client
+
+    from app import app
+    from tests.support import Api
+
+    with Client(app, stage_name="dev") as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def tenant(api):
+    """A live tenant with its key."""
+    return api.new_tenant("Acme")
+
+
+@pytest.fixture
+def other(api):
+    """A second tenant, for isolation checks."""
+    return api.new_tenant("Globex")

@@ -1,0 +1,127 @@
+"""Test helpers: an API client over chalice.test.Client that checks every answer against the OpenAPI document."""
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+
+import jsonschema
+import simplejson
+
+ADMIN_KEY = "test-admin-key"
+
+
+@lru_cache(maxsize=1)
+def openapi() -> dict:
+    from chalicelib.api.openapi import build
+    return simplejson.loads(simplejson.dumps(build()))
+
+
+def _operation_for(method: str, path: str) -> dict | None:
+    doc = openapi()
+    for template, operations in doc["paths"].items():
+        pattern = "^" + re.sub(r"\\{\w+\\}", "[^/:]+", re.escape(template)) + "$"
+        if re.match(pattern, path) and method.lower() in operations:
+            return operations[method.lower()]
+    return None
+
+
+def check_against_openapi(method: str, path: str, status: int, body) -> None:
+    """The answer's status is documented for the operation, and its body matches the documented schema."""
+    op = _operation_for(method, path.split("?")[0])
+    assert op is not None, f"{method} {path} is not documented"
+    response = op["responses"].get(str(status))
+    assert response is not None, f"{method} {path} answered {status}, which is not documented"
+    content = response.get("content", {}).get("application/json")
+    if content is None:
+        return
+    schema = {**content["schema"], "components": openapi()["components"]}
+    schema = simplejson.loads(simplejson.dumps(schema).replace("#/components/schemas/", "#/components/schemas/"))
+    jsonschema.validate(_plain(body), schema, cls=jsonschema.Draft202012Validator)
+
+
+def _plain(value):
+    """jsonschema treats Decimal as a number only via float-free conversion: keep ints, Decimals as Decimal."""
+    return value
+
+
+@dataclass
+class Answer:
+    status: int
+    body: object
+    headers: dict
+
+    @property
+    def error_fields(self) -> list[str]:
+        return [d["field"] for d in self.body.get("details", [])]
+
+
+@dataclass
+class Tenant:
+    id: str
+    key: str
+    body: dict
+
+
+class Api:
+    def __init__(self, client):
+        self.client = client
+
+    def call(self, method: str, path: str, body=None, *, key=None, headers=None, raw: bytes | str | None = None,
+             check: bool = True) -> Answer:
+        sent = dict(headers or {})
+        if key is not None:
+            sent.setdefault("x-api-key", key)
+        sent.setdefault("content-type", "application/json")
+        data = raw if raw is not None else (simplejson.dumps(body, use_decimal=True) if body is not None else None)
+        response = getattr(self.client.http, method.lower())(path, headers=sent, body=data)
+        text = response.body.decode() if isinstance(response.body, bytes) else response.body
+        parsed = simplejson.loads(text, use_decimal=True) if text else None
+        if check:
+            check_against_openapi(method, path, response.status_code, parsed)
+        return Answer(response.status_code, parsed, {k.lower(): v for k, v in response.headers.items()})
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.call("POST", path, body if body is not None else {}, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.call("PATCH", path, body, **kw)
+
+    def delete(self, path, body=None, **kw):
+        return self.call("DELETE", path, body, **kw)
+
+    def admin(self, method, path, body=None, **kw):
+        return self.call(method, path, body, headers={"x-admin-key": ADMIN_KEY}, **kw)
+
+    def new_tenant(self, name="Acme", **fields) -> Tenant:
+        answer = self.admin("POST", "/admin/tenants", {"name": name, **fields})
+        assert answer.status == 201, answer.body
+        return Tenant(answer.body["tenant"]["id"], answer.body["apiKey"]["key"], answer.body["tenant"])
+
+    # small builders used across tests
+    def customer(self, t: Tenant, **fields) -> dict:
+        answer = self.post("/customers", {"name": "Wayne Enterprises", **fields}, key=t.key)
+        assert answer.status == 201, answer.body
+        return answer.body
+
+    def product(self, t: Tenant, **fields) -> dict:
+        body = {"name": "Pro plan", "price": Decimal("30.00"), "billingPeriod": "Month", **fields}
+        answer = self.post("/products", body, key=t.key)
+        assert answer.status == 201, answer.body
+        return answer.body
+
+    def order(self, t: Tenant, customer_id: str, product_id: str, **line) -> dict:
+        body = {"customerId": customer_id, "lines": [{"productId": product_id, "quantity": 2, **line}]}
+        answer = self.post("/orders", body, key=t.key)
+        assert answer.status == 201, answer.body
+        return answer.body
+
+    def active_subscription(self, t: Tenant, **line) -> dict:
+        customer = self.customer(t)
+        product = self.product(t)
+        order = self.order(t, customer["id"], product["id"], **line)
+        answer = self.post(f"/orders/{order['id']}:activate", key=t.key)
+        assert answer.status == 200, answer.body
+        return self.get(f"/subscriptions/{answer.body['lines'][0]['subscriptionId']}", key=t.key).body
