@@ -215,7 +215,7 @@ class Product(Output):
 
 class OrderLineInput(Input):
     product_id: str
-    quantity: Amount = Decimal(1)
+    quantity: Amount = Field(Decimal(1), json_schema_extra={"default": 1})
     unit_price: Amount | None = None
     start_date: Day | None = None
     end_date: Day | None = None

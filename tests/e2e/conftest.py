@@ -1,0 +1,58 @@
+"""Starts the embedded stack (`python -m chalicelib.local.stack`, what `make run` runs) in a subprocess."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = re.compile(r"^billrun ready: (http://127\.0\.0\.1:\d+) api-key=(\S+) admin-key=(\S+)$")
+
+
+@dataclass
+class Stack:
+    url: str
+    api_key: str
+    admin_key: str
+    output: list
+
+
+@pytest.fixture(scope="session")
+def stack():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BILLRUN_", "DYNAMODB_"))}
+    env.update({"BILLRUN_PORT": "0", "BILLRUN_MOTO_PORT": "0", "BILLRUN_TICK_SECONDS": "1",
+                "BILLRUN_DEMO_API_KEY": "e2e-demo-key", "BILLRUN_STOP_AFTER_SECONDS": "600",
+                "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.stack"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output: list[str] = []
+    ready = threading.Event()
+    found: dict = {}
+
+    def read():
+        for line in process.stdout:
+            output.append(line.rstrip("\n"))
+            match = READY.match(line.strip())
+            if match:
+                found["match"] = match
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + 120
+    while not ready.wait(0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the stack did not print its ready line:\n" + "\n".join(output[-40:]))
+    match = found["match"]
+    yield Stack(match.group(1), match.group(2), match.group(3), output)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
