@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install openapi clean
+.PHONY: run test install openapi infra clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ test: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -m chalicelib.api.openapi > openapi.json
+
+infra: $(STAMP)
+	$(PY) -m infra.tables > infra/tables.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache

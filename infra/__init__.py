@@ -1,0 +1,1 @@
+"""Deployable infrastructure generated from the code's own definitions (tables from the PynamoDB models)."""
