@@ -12,7 +12,10 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from chalicelib.local.atomic import serialize_dynamodb_requests  # noqa: E402
 from chalicelib.store import tables  # noqa: E402
+
+serialize_dynamodb_requests()  # threads in tests meet DynamoDB's per-request atomicity, as on AWS
 
 ADMIN_KEY = "test-admin-key"
 

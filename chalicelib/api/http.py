@@ -171,6 +171,8 @@ def parse_json(raw: bytes) -> Any:
         return simplejson.loads(raw, use_decimal=True, allow_nan=False)
     except (ValueError, UnicodeDecodeError) as error:
         raise invalid("body", f"not valid JSON: {error}") from None
+    except RecursionError:
+        raise invalid("body", "JSON nested too deeply") from None
 
 
 def _validate(model: type[BaseModel] | None, data: Any, response: type[BaseModel] | None, where: str):

@@ -36,8 +36,9 @@ def activate_order(call):
     return service.activate_order(call.ctx, call.params["id"])
 
 
-def _subscription_view(ctx, sub):
-    return {**asdict(sub), "quantity": sub.quantity_on(ctx.today())}
+def _subscription_view(ctx, sub, zones=None):
+    """`quantity` is the one in effect today in the customer's zone (the zone its effective dates default to)."""
+    return {**asdict(sub), "quantity": sub.quantity_on(subscription_service.today_for(ctx, sub, zones))}
 
 
 @operation(bp, "GET", "/subscriptions", summary="List subscriptions", tag="Subscriptions",
@@ -46,7 +47,8 @@ def list_subscriptions(call):
     q = call.query
     items, token = service.subscriptions.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
                                               customer_id=q.customer_id, order_id=q.order_id, status=q.status)
-    return {"data": [_subscription_view(call.ctx, sub) for sub in items], "next_token": token}
+    zones: dict[str, str] = {}
+    return {"data": [_subscription_view(call.ctx, sub, zones) for sub in items], "next_token": token}
 
 
 @operation(bp, "GET", "/subscriptions/{id}", summary="Get a subscription", tag="Subscriptions",

@@ -24,9 +24,18 @@ def _currency(value: str) -> str:
         raise ValueError(error.details[0].issue) from None
 
 
+MAX_NUMBER = Decimal("1E+12")  # amounts, prices, quantities: products stay exact in 28 digits (and DynamoDB's 38)
+MAX_PLACES = 12
+
+
 def _number(value):
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise ValueError("must be a JSON number")
+    if isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent < -MAX_PLACES:
+        raise ValueError(f"at most {MAX_PLACES} decimal places")
+    if isinstance(value, int) or value.is_finite():
+        if (abs(value) if isinstance(value, int) else value.copy_abs()) >= MAX_NUMBER:  # abs() overflows on 1e999999999
+            raise ValueError(f"must be less than {MAX_NUMBER:f} in absolute value")
     return value
 
 
@@ -41,6 +50,9 @@ Instant = Annotated[datetime, BeforeValidator(parse_instant),
                     WithJsonSchema({"type": "string", "format": "date-time"})]
 BillCycleDay = Annotated[int, Field(ge=1, le=31, strict=True)]
 Name = Annotated[str, Field(min_length=1, max_length=255)]
+# Free text and references are bounded: an unbounded string could outgrow DynamoDB's 400 KB item (a 500).
+Ref = Annotated[str, Field(max_length=255)]
+Text = Annotated[str, Field(max_length=4000)]
 
 
 def enum_input(enum_cls):
@@ -156,12 +168,12 @@ class SettingsUpdate(Input):
 
 class CustomerUpdate(Input):
     name: Name | None = None
-    email: str | None = None
+    email: Ref | None = None
     timezone: ZoneName | None = None
     payment_term_days: Annotated[int, Field(ge=0, le=3650)] | None = None
     bill_cycle_day: BillCycleDay | None = None
     tax_rate: Amount | None = Field(None, description="percent, 0-100")
-    bill_to_contact_id: str | None = None
+    bill_to_contact_id: Ref | None = None
 
 
 class CustomerCreate(CustomerUpdate):
@@ -185,8 +197,8 @@ class Customer(Output):
 
 class ProductUpdate(Input):
     name: Name | None = None
-    sku: str | None = None
-    description: str | None = None
+    sku: Ref | None = None
+    description: Text | None = None
     price: Amount | None = None
     billing_period: enum_input(BillingPeriod) | None = None
 
@@ -214,7 +226,7 @@ class Product(Output):
 # --- orders and subscriptions -----------------------------------------------------------------------
 
 class OrderLineInput(Input):
-    product_id: str
+    product_id: Ref
     quantity: Amount = Field(Decimal(1), json_schema_extra={"default": 1})
     unit_price: Amount | None = None
     start_date: Day | None = None
@@ -225,9 +237,9 @@ class OrderLineInput(Input):
 
 
 class OrderCreate(Input):
-    customer_id: str
+    customer_id: Ref
     order_date: Day | None = None
-    description: str | None = None
+    description: Text | None = None
     lines: Annotated[list[OrderLineInput], Field(min_length=1, max_length=100)]
 
 

@@ -1,5 +1,5 @@
 """Customers and products: the catalog that orders and billing draw on."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -45,5 +45,5 @@ def check_product(product: Product) -> Product:
         raise invalid("billingPeriod", "a OneTime product has no billing period")
     if product.price < 0:
         raise invalid("price", "must not be negative")
-    exact_money(product.price, product.currency, "price")
-    return product
+    # canonical minor units, as order lines do: 19.990 -> 19.99, 1E+2 -> 100.00
+    return replace(product, price=exact_money(product.price, product.currency, "price"))

@@ -33,7 +33,10 @@ def start_moto(port: int):
     import logging
 
     from moto.server import ThreadedMotoServer
+
+    from .atomic import serialize_dynamodb_requests
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per DynamoDB call drowns the rest
+    serialize_dynamodb_requests()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server

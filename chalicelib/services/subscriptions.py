@@ -23,6 +23,15 @@ def change_quantity(ctx: RequestContext, sub_id: str, quantity: Decimal, effecti
     return subscriptions.replace(ctx.tenant.id, updated, current)
 
 
+def today_for(ctx: RequestContext, sub: Subscription, zones: dict[str, str] | None = None) -> date:
+    """Today in the subscription's customer's zone: the day its `quantity` and default effective dates use.
+    `zones` caches customer zones across a page of subscriptions."""
+    zones = {} if zones is None else zones
+    if sub.customer_id not in zones:
+        zones[sub.customer_id] = _zone_of(ctx, sub)
+    return ctx.today(zones[sub.customer_id])
+
+
 def _zone_of(ctx: RequestContext, sub: Subscription) -> str:
     customer = customers.find(ctx.tenant.id, sub.customer_id)
     return customer.timezone if customer else ctx.tenant.timezone

@@ -7,6 +7,8 @@ from ..domain.errors import conflict, not_found
 from . import tables
 from .paging import check_limit, decode_token, encode_token, query_fingerprint
 
+MAX_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
+
 
 def _condition_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
@@ -18,6 +20,8 @@ class TenantRepository:
         self.what = what
 
     def find(self, tenant_id: str, ident: str):
+        if not isinstance(ident, str) or not 0 < len(ident.encode()) <= MAX_KEY_BYTES:
+            return None  # DynamoDB refuses such a key outright: no item can have it
         tables.bind()
         try:
             return self.model.get(tenant_id, ident, consistent_read=True).to_entity()
@@ -54,13 +58,17 @@ class TenantRepository:
                            "ConcurrentModification") from None
         return entity
 
+    def _key_schema(self) -> dict[str, str]:
+        keys = (self.model._hash_key_attribute(), self.model._range_key_attribute())
+        return {attr.attr_name: attr.attr_type for attr in keys if attr is not None}
+
     def list(self, tenant_id: str, *, limit=None, next_token=None, **filters):
         """A page of this tenant's items, optionally filtered by attribute equality."""
         tables.bind()
         limit = check_limit(limit)
         wanted = {k: v for k, v in filters.items() if v is not None}
         fingerprint = query_fingerprint(self.model.Meta.table_name, wanted)
-        start = decode_token(next_token, tenant_id, fingerprint)
+        start = decode_token(next_token, tenant_id, fingerprint, self._key_schema())
         conditions = [getattr(self.model, name) == value for name, value in wanted.items()]
         condition = reduce(lambda a, b: a & b, conditions) if conditions else None
         results = self.model.query(tenant_id, filter_condition=condition, limit=limit,

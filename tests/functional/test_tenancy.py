@@ -20,11 +20,11 @@ def assert_envelope(answer, status: int, code: str | None = None):
 
 # --- admin: tenants --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("headers", [{}, {"x-admin-key": "wrong"}, {"x-admin-key": ""},
-                                     {"x-api-key": ADMIN_KEY}])
-def test_create_tenant_requires_the_admin_key(api, headers):
-    answer = api.post("/admin/tenants", {"name": "Nope"}, headers=headers)
-    assert_envelope(answer, 401, "Unauthorized")
+def test_create_tenant_requires_the_admin_key(api):
+    for headers in [{}, {"x-admin-key": "wrong"}, {"x-admin-key": ""}, {"x-admin-key": ADMIN_KEY + "x"},
+                    {"x-api-key": ADMIN_KEY}, {"Authorization": f"Bearer {ADMIN_KEY}"}]:
+        answer = api.post("/admin/tenants", {"name": "Nope"}, headers=headers)
+        assert_envelope(answer, 401, "Unauthorized")
     listed = api.admin("GET", "/admin/tenants")
     assert listed.status == 200
     assert [t["name"] for t in listed.body["data"]] == []
@@ -165,7 +165,7 @@ def test_key_aliases_all_authenticate(api, tenant, style):
     assert [c["name"] for c in listed.body["data"]] == [f"via {style}"]
 
 
-@pytest.mark.parametrize("headers", [
+BAD_KEY_HEADERS = [
     {},
     {"x-api-key": ""},
     {"x-api-key": "brk_live_not-a-real-key"},
@@ -174,13 +174,17 @@ def test_key_aliases_all_authenticate(api, tenant, style):
     {"Authorization": "Basic dXNlcjpwYXNz"},
     {"Authorization": "Bearer "},
     {"x-admin-key": ADMIN_KEY},
-])
-def test_missing_or_unknown_key_is_401(api, tenant, headers):
-    for method, path, body in [("GET", "/customers", None), ("POST", "/customers", {"name": "x"}),
-                               ("GET", "/settings", None), ("GET", "/customers/some-id", None),
-                               ("POST", "/orders/some-id:activate", {})]:
-        answer = api.call(method, path, body, headers=headers)
-        assert_envelope(answer, 401, "Unauthorized")
+]
+
+
+def test_missing_or_unknown_key_is_401(api, tenant):
+    for headers in BAD_KEY_HEADERS:
+        for method, path, body in [("GET", "/customers", None), ("POST", "/customers", {"name": "x"}),
+                                   ("GET", "/settings", None), ("GET", "/customers/some-id", None),
+                                   ("POST", "/orders/some-id:activate", {})]:
+            answer = api.call(method, path, body, headers=headers)
+            assert_envelope(answer, 401, "Unauthorized")
+            assert answer.body["details"] == []
     # nothing was created by the refused POST
     assert api.get("/customers", key=tenant.key).body["data"] == []
 
@@ -246,7 +250,7 @@ def test_idempotent_replay_of_tenant_creation_does_not_reveal_the_secret_again(a
 
 # --- provisioning validation ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("body, field", [
+INVALID_TENANTS = [
     ({"name": "Live", "clockStart": "2024-01-01T00:00:00Z"}, "clockStart"),
     ({"name": "Live", "testMode": False, "clockStart": "2024-01-01T00:00:00Z"}, "clockStart"),
     ({"name": "Tz", "timezone": "Mars/Olympus_Mons"}, "timezone"),
@@ -260,10 +264,13 @@ def test_idempotent_replay_of_tenant_creation_does_not_reveal_the_secret_again(a
     ({"name": "Test", "testMode": True, "clockStart": "2024-01-01T00:00:00"}, "clockStart"),
     ({"name": "Test", "testMode": True, "clockStart": "yesterday"}, "clockStart"),
     ({"name": "Extra", "apiKey": "mine"}, "apiKey"),
-])
-def test_invalid_tenant_is_400_naming_the_field(api, body, field):
-    answer = api.admin("POST", "/admin/tenants", body)
-    assert_envelope(answer, 400, "ValidationError")
-    assert field in answer.error_fields, answer.body
+]
+
+
+def test_invalid_tenant_is_400_naming_the_field(api):
+    for body, field in INVALID_TENANTS:
+        answer = api.admin("POST", "/admin/tenants", body)
+        assert_envelope(answer, 400, "ValidationError")
+        assert field in answer.error_fields, (body, answer.body)
     assert api.admin("GET", "/admin/tenants").body["data"] == []
     assert boto3.client("dynamodb").scan(TableName="billrun-dev-api-keys")["Items"] == []

@@ -1,0 +1,277 @@
+"""Tenant isolation (SPEC "Tenancy and auth", Guarantee 5): another tenant's object is a 404 on every route
+that takes an id, never appears in a list or through a filter, and a pagination token does not cross tenants
+or queries."""
+import re
+from decimal import Decimal
+
+import pytest
+
+from chalicelib.api.http import OPERATIONS
+
+# A valid body for each (method, path template) that takes one, so a 404 can only come from isolation.
+BODIES = {
+    ("PATCH", "/customers/{id}"): {"name": "Hijacked", "taxRate": 5},
+    ("PATCH", "/products/{id}"): {"name": "Hijacked", "price": 1},
+    ("POST", "/orders/{id}:activate"): {},
+    ("PATCH", "/subscriptions/{id}"): {"quantity": 7, "effectiveDate": "2030-01-01"},
+    ("POST", "/subscriptions/{id}:cancel"): {"effectiveDate": "2030-01-01"},
+}
+
+# Which of tenant A's objects each resource's routes take.
+RESOURCE_OF = {"/customers": "customer", "/products": "product", "/orders": "order",
+               "/subscriptions": "subscription"}
+
+
+def tenant_id_routes() -> set[tuple[str, str]]:
+    """Every tenant route whose path names an object ({id}, and any other path parameter a dialect uses)."""
+    import app  # noqa: F401  (registers every blueprint's operations)
+    return {(op.method, op.path) for op in OPERATIONS if op.auth == "tenant" and re.search(r"{\w+}", op.path)}
+
+
+def assert_not_found(answer, context):
+    assert answer.status == 404, (context, answer.status, answer.body)
+    assert answer.body["errorCode"] == "NotFound", (context, answer.body)
+    assert set(answer.body) == {"errorCode", "message", "details"}
+
+
+@pytest.fixture
+def world(api, tenant, other):
+    """Tenant A's customer, product, order (activated) and subscription; tenant B's own customer and product."""
+    customer = api.customer(tenant, name="A customer", billCycleDay=1)
+    product = api.product(tenant, name="A product")
+    order = api.order(tenant, customer["id"], product["id"])
+    activated = api.post(f"/orders/{order['id']}:activate", key=tenant.key)
+    assert activated.status == 200, activated.body
+    subscription_id = activated.body["lines"][0]["subscriptionId"]
+    subscription = api.get(f"/subscriptions/{subscription_id}", key=tenant.key).body
+    draft = api.order(tenant, customer["id"], product["id"])  # a Draft order B could try to activate
+    ids = {"customer": customer["id"], "product": product["id"], "order": order["id"], "draft": draft["id"],
+           "subscription": subscription_id}
+    assert subscription["customerId"] == customer["id"]
+    return ids
+
+
+def snapshot(api, tenant, ids) -> dict:
+    paths = {"customer": "/customers/{}", "product": "/products/{}", "order": "/orders/{}",
+             "draft": "/orders/{}", "subscription": "/subscriptions/{}"}
+    result = {}
+    for name, template in paths.items():
+        answer = api.get(template.format(ids[name]), key=tenant.key)
+        assert answer.status == 200, answer.body
+        result[name] = answer.body
+    return result
+
+
+def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tenant, other, world):
+    before = snapshot(api, tenant, world)
+    covered: set[tuple[str, str]] = set()
+
+    def attempt(method, template, ident):
+        path = re.sub(r"{\w+}", ident, template)
+        answer = api.call(method, path, BODIES.get((method, template)), key=other.key)
+        assert_not_found(answer, (method, path))
+        covered.add((method, template))
+
+    attempt("GET", "/customers/{id}", world["customer"])
+    attempt("PATCH", "/customers/{id}", world["customer"])
+    attempt("GET", "/products/{id}", world["product"])
+    attempt("PATCH", "/products/{id}", world["product"])
+    attempt("GET", "/orders/{id}", world["order"])
+    attempt("GET", "/orders/{id}", world["draft"])
+    attempt("POST", "/orders/{id}:activate", world["draft"])
+    attempt("POST", "/orders/{id}:activate", world["order"])
+    attempt("GET", "/subscriptions/{id}", world["subscription"])
+    attempt("PATCH", "/subscriptions/{id}", world["subscription"])
+    attempt("POST", "/subscriptions/{id}:cancel", world["subscription"])
+
+    # Any route added later with an {id} must get its own isolation check here.
+    missing = tenant_id_routes() - covered
+    assert not missing, f"routes without an isolation check: {sorted(missing)}"
+
+    # Nothing B tried changed A's objects, and B's draft-order activation created no subscription.
+    assert snapshot(api, tenant, world) == before
+    assert before["draft"]["status"] == "Draft"
+    assert before["customer"]["name"] == "A customer"
+    assert before["subscription"]["quantity"] == 2 and before["subscription"]["status"] == "Active"
+    subs = api.get("/subscriptions", key=tenant.key).body["data"]
+    assert [s["id"] for s in subs] == [world["subscription"]]
+    assert api.get("/subscriptions", key=other.key).body["data"] == []
+
+
+def test_registry_of_id_routes_is_what_the_isolation_test_expects():
+    """Guard for the guard: the registry really lists the catalog/order routes (so the check above is not vacuous)."""
+    routes = tenant_id_routes()
+    assert ("GET", "/customers/{id}") in routes
+    assert ("POST", "/orders/{id}:activate") in routes
+    assert ("POST", "/subscriptions/{id}:cancel") in routes
+    assert len(routes) >= 9
+
+
+def test_id_of_another_tenant_behaves_exactly_like_an_unknown_id(api, tenant, other, world):
+    """404 for A's id and for a made-up id carry the same error code and shape: nothing tells them apart."""
+    for template in ["/customers/{}", "/products/{}", "/orders/{}", "/subscriptions/{}"]:
+        foreign = api.get(template.format(world[RESOURCE_OF[template[:-3]]]), key=other.key)
+        unknown = api.get(template.format("00000000-0000-0000-0000-000000000000"), key=other.key)
+        assert_not_found(foreign, template)
+        assert_not_found(unknown, template)
+        assert foreign.body["errorCode"] == unknown.body["errorCode"]
+        assert foreign.body["details"] == unknown.body["details"] == []
+
+
+def test_lists_never_show_another_tenants_items(api, tenant, other, world):
+    a_ids = set(world.values())
+    b_customer = api.customer(other, name="B customer")
+    b_product = api.product(other, name="B product")
+    b_order = api.order(other, b_customer["id"], b_product["id"])
+
+    queries = [
+        "/customers", "/customers?limit=1000", "/products", "/products?limit=1000",
+        "/orders", f"/orders?customerId={world['customer']}", "/orders?status=Activated",
+        "/orders?status=Draft", f"/orders?customerId={world['customer']}&status=draft",
+        "/subscriptions", f"/subscriptions?customerId={world['customer']}",
+        f"/subscriptions?orderId={world['order']}", "/subscriptions?status=Active",
+        f"/subscriptions?customerId={world['customer']}&orderId={world['order']}&status=active",
+    ]
+    for query in queries:
+        answer = api.get(query, key=other.key)
+        assert answer.status == 200, (query, answer.body)
+        listed = {item["id"] for item in answer.body["data"]}
+        assert not listed & a_ids, query
+        assert answer.body["nextToken"] is None
+        assert all(item.get("customerId", b_customer["id"]) == b_customer["id"] for item in answer.body["data"])
+
+    # B sees exactly its own objects
+    assert [c["id"] for c in api.get("/customers", key=other.key).body["data"]] == [b_customer["id"]]
+    assert [p["id"] for p in api.get("/products", key=other.key).body["data"]] == [b_product["id"]]
+    assert [o["id"] for o in api.get("/orders", key=other.key).body["data"]] == [b_order["id"]]
+    assert api.get(f"/orders?customerId={world['customer']}", key=other.key).body["data"] == []
+
+    # and A still sees its own through the same filters
+    a_orders = api.get(f"/orders?customerId={world['customer']}", key=tenant.key).body["data"]
+    assert {o["id"] for o in a_orders} == {world["order"], world["draft"]}
+    a_subs = api.get(f"/subscriptions?orderId={world['order']}", key=tenant.key).body["data"]
+    assert [s["id"] for s in a_subs] == [world["subscription"]]
+    assert b_order["id"] not in {o["id"] for o in api.get("/orders", key=tenant.key).body["data"]}
+
+
+def test_order_referencing_another_tenants_customer_or_product_is_404_and_creates_nothing(
+        api, tenant, other, world):
+    b_customer = api.customer(other, name="B customer")
+    b_product = api.product(other, name="B product")
+
+    with_a_customer = api.post("/orders", {"customerId": world["customer"],
+                                           "lines": [{"productId": b_product["id"]}]}, key=other.key)
+    assert_not_found(with_a_customer, "A's customer")
+    assert with_a_customer.body["details"] == [{"field": "customerId", "issue": "no customer with this id"}]
+
+    with_a_product = api.post("/orders", {"customerId": b_customer["id"],
+                                          "lines": [{"productId": b_product["id"]},
+                                                    {"productId": world["product"], "quantity": 1}]},
+                              key=other.key)
+    assert_not_found(with_a_product, "A's product")
+    assert with_a_product.body["details"] == [{"field": "lines[1].productId", "issue": "no product with this id"}]
+
+    both = api.post("/orders", {"customerId": world["customer"], "lines": [{"productId": world["product"]}]},
+                    key=other.key)
+    assert_not_found(both, "A's customer and product")
+
+    assert api.get("/orders", key=other.key).body["data"] == []
+    assert api.get("/subscriptions", key=other.key).body["data"] == []
+    # A's lists did not gain anything either
+    assert {o["id"] for o in api.get("/orders", key=tenant.key).body["data"]} == {world["order"], world["draft"]}
+
+
+def test_next_token_is_bound_to_tenant_and_query(api, tenant, other):
+    for name in ["c1", "c2", "c3"]:
+        api.customer(tenant, name=name)
+    api.customer(other, name="b1")
+    api.customer(other, name="b2")
+
+    first = api.get("/customers?limit=1", key=tenant.key)
+    assert first.status == 200
+    assert len(first.body["data"]) == 1
+    token = first.body["nextToken"]
+    assert token
+
+    # B replays A's token: 400 naming nextToken, and no data of A's
+    for query in [f"/customers?limit=1&nextToken={token}", f"/customers?nextToken={token}"]:
+        stolen = api.get(query, key=other.key)
+        assert stolen.status == 400, stolen.body
+        assert stolen.body["errorCode"] == "ValidationError"
+        assert stolen.error_fields == ["nextToken"]
+        assert "c1" not in str(stolen.body) and "c2" not in str(stolen.body)
+
+    # A replays its own token on another list, or on the same resource with another filter: 400
+    for query in [f"/products?limit=1&nextToken={token}", f"/orders?limit=1&nextToken={token}",
+                  f"/subscriptions?limit=1&nextToken={token}",
+                  f"/orders?customerId={first.body['data'][0]['id']}&limit=1&nextToken={token}"]:
+        elsewhere = api.get(query, key=tenant.key)
+        assert elsewhere.status == 400, (query, elsewhere.body)
+        assert elsewhere.error_fields == ["nextToken"], query
+
+    # a forged or garbled token: 400 too
+    for bad in ["not-a-token", token[:-3], "e30", "eyJ0IjoiYSJ9"]:
+        garbled = api.get(f"/customers?limit=1&nextToken={bad}", key=tenant.key)
+        assert garbled.status == 400, (bad, garbled.body)
+        assert garbled.error_fields == ["nextToken"]
+
+    # the token still works for A on the query that issued it
+    second = api.get(f"/customers?limit=1&nextToken={token}", key=tenant.key)
+    assert second.status == 200
+    assert len(second.body["data"]) == 1
+    assert second.body["data"][0]["id"] != first.body["data"][0]["id"]
+
+
+def test_next_token_of_a_filtered_list_does_not_serve_another_filter(api, tenant):
+    c1 = api.customer(tenant, name="one")
+    c2 = api.customer(tenant, name="two")
+    product = api.product(tenant)
+    for _ in range(2):
+        api.order(tenant, c1["id"], product["id"])
+        api.order(tenant, c2["id"], product["id"])
+    page = api.get(f"/orders?customerId={c1['id']}&limit=1", key=tenant.key)
+    assert page.status == 200 and page.body["nextToken"]
+    assert page.body["data"][0]["customerId"] == c1["id"]
+    token = page.body["nextToken"]
+    for query in [f"/orders?customerId={c2['id']}&limit=1&nextToken={token}",
+                  f"/orders?limit=1&nextToken={token}",
+                  f"/orders?customerId={c1['id']}&status=Draft&limit=1&nextToken={token}"]:
+        answer = api.get(query, key=tenant.key)
+        assert answer.status == 400, (query, answer.body)
+        assert answer.error_fields == ["nextToken"]
+    rest = api.get(f"/orders?customerId={c1['id']}&limit=1&nextToken={token}", key=tenant.key)
+    assert rest.status == 200
+    assert [o["customerId"] for o in rest.body["data"]] == [c1["id"]]
+    assert rest.body["data"][0]["id"] != page.body["data"][0]["id"]
+
+
+def test_admin_key_routes_do_not_cross_tenants(api, tenant, other):
+    a_keys = api.admin("GET", f"/admin/tenants/{tenant.id}/api-keys").body["data"]
+    b_keys = api.admin("GET", f"/admin/tenants/{other.id}/api-keys").body["data"]
+    assert len(a_keys) == 1 and len(b_keys) == 1
+    assert a_keys[0]["tenantId"] == tenant.id and b_keys[0]["tenantId"] == other.id
+    a_key_id = a_keys[0]["id"]
+
+    answer = api.admin("DELETE", f"/admin/tenants/{other.id}/api-keys/{a_key_id}")
+    assert_not_found(answer, "A's key under B")
+
+    # A's key is still active and still works
+    after = api.admin("GET", f"/admin/tenants/{tenant.id}/api-keys").body["data"]
+    assert after == a_keys
+    assert after[0]["active"] is True
+    assert api.get("/settings", key=tenant.key).status == 200
+
+
+def test_a_key_only_ever_reaches_its_own_tenant(api, tenant, other):
+    """Settings, catalog and data written through B's key land in B, and A's settings are unchanged."""
+    patched = api.patch("/settings", {"paymentTermDays": 7, "currency": "EUR"}, key=other.key)
+    assert patched.status == 200, patched.body
+    assert patched.body["paymentTermDays"] == 7
+    a_settings = api.get("/settings", key=tenant.key).body
+    assert a_settings["paymentTermDays"] == 30 and a_settings["currency"] == "USD"
+    b_customer = api.customer(other)
+    assert b_customer["currency"] == "EUR"
+    assert_not_found(api.get(f"/customers/{b_customer['id']}", key=tenant.key), "B's customer from A")
+    product = api.post("/products", {"name": "x", "price": Decimal("1.00"), "billingPeriod": "Month"},
+                       key=other.key).body
+    assert product["currency"] == "EUR"
