@@ -5,8 +5,7 @@
 Parameter Prefix names the tables `<Prefix>-<table>` as BILLRUN_TABLE_PREFIX does for the app."""
 import json
 
-from chalicelib.store.models import ALL_MODELS
-from chalicelib.store.tables import _SUFFIX
+from chalicelib.store.tables import _SUFFIX, ALL_MODELS
 
 TTL_ATTRIBUTES = {"idempotency": "expires_at"}
 

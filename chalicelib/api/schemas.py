@@ -6,7 +6,10 @@ from typing import Annotated, Generic, TypeVar
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema)
 from pydantic.alias_generators import to_camel
 
+from ..domain.billing_schedules import IncrementSign, IncrementUnit, ScheduleStatus, ScheduleType
 from ..domain.enums import BillingPeriod, BillingTiming, OrderStatus, ProductType, SubscriptionStatus
+from ..domain.invoices import InvoiceSource, InvoiceStatus, PaymentStatus
+from ..domain.jobs import JobStatus
 from ..domain.errors import BillrunError
 from ..domain.money import currency_code
 from ..domain.timeutil import parse_date, parse_instant, zone
@@ -345,3 +348,269 @@ CustomerPage = Page[Customer]
 ProductPage = Page[Product]
 OrderPage = Page[Order]
 SubscriptionPage = Page[Subscription]
+
+
+# --- billing schedules and jobs (Nue, seed 000) --------------------------------------------------------
+
+FilterText = Annotated[str, Field(max_length=4000, description="Hasura-style filter, e.g. {id: {_in: [\"...\"]}}")]
+
+
+class BillingScheduleUpdate(Input):
+    description: Text | None = None
+    schedule_start_date: Day | None = None
+    invoice_date: Day | None = None
+    target_date: Day | None = None
+    recurring_schedule: Annotated[str, Field(max_length=256)] | None = Field(
+        None, description="Quartz cron: sec min hour day-of-month month day-of-week [year], e.g. 0 0 3 ? * *")
+    zone_id: ZoneName | None = None
+    target_date_increment: Annotated[int, Field(ge=0, le=3660)] | None = None
+    target_date_increment_sign: enum_input(IncrementSign) | None = None
+    target_date_increment_time_unit: enum_input(IncrementUnit) | None = None
+    customer_filter: FilterText | None = None
+    order_filter: FilterText | None = None
+    product_filter: FilterText | None = None
+    bill_cycle_day_filter: Annotated[str, Field(max_length=200)] | None = None
+    daily_object: dict | None = None
+    custom_expression: list | None = None
+    activate_invoices: bool | None = Field(None, description="activate the invoices the jobs create")
+
+
+class BillingScheduleCreate(BillingScheduleUpdate):
+    schedule_type: enum_input(ScheduleType)
+    status: enum_input(ScheduleStatus) | None = Field(None, description="Draft (default) or Active")
+    created_through: Annotated[str, Field(max_length=50)] | None = None
+    record_type: Annotated[str, Field(max_length=50)] | None = None
+
+
+class BillingSchedule(Output):
+    id: str
+    name: str
+    record_type: str
+    created_through: str
+    schedule_type: ScheduleType
+    status: ScheduleStatus
+    description: str | None
+    schedule_start_date: date
+    invoice_date: date | None
+    target_date: date | None
+    recurring_schedule: str | None
+    zone_id: str
+    target_date_increment: int
+    target_date_increment_sign: IncrementSign
+    target_date_increment_time_unit: IncrementUnit
+    customer_filter: str | None
+    order_filter: str | None
+    product_filter: str | None
+    bill_cycle_day_filter: str | None
+    daily_object: dict | None
+    custom_expression: list
+    activate_invoices: bool
+    last_run_date: datetime | None
+    next_run_date: datetime | None
+    created_by_id: str
+    last_modified_by_id: str
+    created_date: datetime
+    last_modified_date: datetime
+
+
+class ScheduleIds(Input):
+    schedule_ids: Annotated[list[Ref], Field(min_length=1, max_length=100)]
+
+
+class BillingScheduleList(Output):
+    data: list[BillingSchedule]
+
+
+class ScheduleQuery(ListQuery):
+    status: enum_input(ScheduleStatus) | None = None
+    schedule_type: enum_input(ScheduleType) | None = None
+
+
+class RunRequest(Input):
+    target_date: Day | None = None
+    invoice_date: Day | None = None
+
+
+class SlotQuery(Input):
+    count: Annotated[int, Field(ge=1, le=1000)] = 10
+
+
+class Slots(Output):
+    schedule_id: str
+    zone_id: str
+    slots: list[datetime]
+    local_slots: list[str] = Field(description="the same instants as wall-clock times in zoneId")
+
+
+class Decision(Output):
+    customer_id: str
+    decision: str
+    reason: str | None
+    invoice_id: str | None
+    credit_memo_id: str | None
+    lines: int
+
+
+class JobCounts(Output):
+    customers: int
+    billed: int
+    skipped: int
+    errors: int
+    invoices: int
+    credit_memos: int
+
+
+class BillingJob(Output):
+    id: str
+    name: str
+    status: JobStatus
+    schedule_id: str | None
+    schedule_name: str | None
+    target_date: date
+    invoice_date: date
+    scheduled_time: datetime
+    is_catch_up: bool
+    attempts: int
+    started_time: datetime | None
+    completed_time: datetime | None
+    counts: JobCounts | None
+    error: str | None
+    created_by_id: str
+    created_date: datetime
+
+
+class BillingJobDetail(BillingJob):
+    decisions: list[Decision]
+
+
+class JobQuery(ListQuery):
+    schedule_id: str | None = None
+    status: enum_input(JobStatus) | None = None
+
+
+class PreviewRequest(Input):
+    schedule_id: Ref | None = None
+    customer_filter: FilterText | None = None
+    order_filter: FilterText | None = None
+    product_filter: FilterText | None = None
+    bill_cycle_day_filter: Annotated[str, Field(max_length=200)] | None = None
+    target_date: Day | None = None
+    invoice_date: Day | None = None
+
+
+class DocumentLine(Output):
+    id: str
+    description: str
+    subscription_id: str | None
+    product_id: str | None
+    start_date: date | None
+    end_date: date | None
+    quantity: AmountOut
+    unit_price: AmountOut
+    amount: AmountOut
+    proration_days: int | None
+    proration_full_days: int | None
+
+
+class InvoiceComment(Output):
+    comment: str
+    create_time: datetime
+    create_user_name: str
+
+
+class Invoice(Output):
+    """The seed's invoice fields; those billrun does not use (e-invoicing, tax engines) are always null."""
+    id: str
+    name: str | None
+    record_type: str = "Invoice"
+    tenant_id: str | None = None
+    customer_id: str
+    sales_account_id: str | None = None
+    currency_iso_code: str
+    status: InvoiceStatus
+    payment_status: PaymentStatus
+    source: InvoiceSource
+    invoice_date: date
+    due_date: date
+    start_date: date | None
+    end_date: date | None
+    target_date: date | None
+    amount: AmountOut
+    amount_without_tax: AmountOut
+    tax_amount: AmountOut
+    balance: AmountOut
+    shipping_and_handling: AmountOut = Field(Decimal(0), json_schema_extra={"default": 0})
+    tax_status: str = "Not Calculated"
+    accounting_status: str = "Not Started"
+    is_catch_up: bool
+    bill_to_contact_id: str | None
+    billing_job_id: str | None
+    billing_schedule_id: str | None
+    comments: str | None = Field(None, description="JSON text of [{comment, createTime, createUserName}]")
+    custom_fields: dict | None
+    invoice_pdf: str | None = None
+    activated_by_id: str | None
+    activated_time: datetime | None
+    cancellation_date: date | None
+    created_by_id: str | None
+    last_modified_by_id: str | None
+    created_date: datetime | None
+    last_modified_date: datetime | None
+    sync_time: datetime | None = None
+    lines: list[DocumentLine]
+    vat_messages: None = None
+    einvoicing_mandate_id: None = None
+    tax_company_code: None = None
+    einvoicing_doc_status: None = None
+    applied_by_object: None = None
+    external_tax_id: None = None
+    po_numbers: None = None
+    tax_error_message: None = None
+    po_dates: None = None
+    applied_by_id: None = None
+    payment_details: None = None
+    einvoicing_message: None = None
+    einvoicing_mandate_code: None = None
+    entity_id: None = None
+    payment_hosted_url: None = None
+    external_invoice_id: None = None
+    einvoicing_doc_id: None = None
+
+
+class CreditMemo(Output):
+    id: str
+    name: str | None
+    customer_id: str
+    currency_iso_code: str
+    memo_date: date
+    amount: AmountOut
+    amount_without_tax: AmountOut
+    tax_amount: AmountOut
+    reason: str
+    billing_job_id: str | None
+    lines: list[DocumentLine]
+    created_by_id: str
+    created_date: datetime
+
+
+class Preview(Output):
+    target_date: date
+    invoice_date: date
+    invoices: list[Invoice]
+    credit_memos: list[CreditMemo]
+    decisions: list[Decision]
+
+
+class InvoiceQuery(ListQuery):
+    customer_id: Ref | None = None
+    status: enum_input(InvoiceStatus) | None = None
+
+
+class CreditMemoQuery(ListQuery):
+    customer_id: Ref | None = None
+
+
+BillingSchedulePage = Page[BillingSchedule]
+BillingJobPage = Page[BillingJob]
+InvoicePage = Page[Invoice]
+CreditMemoPage = Page[CreditMemo]

@@ -4,12 +4,9 @@ from dataclasses import replace
 from ..domain.catalog import Customer, Product, check_product
 from ..domain.errors import invalid
 from ..domain.money import currency_code
-from ..store.models import CustomerModel, ProductModel
-from ..store.repository import TenantRepository
+from ..store.catalog import customers, products
 from .context import RequestContext
 
-customers = TenantRepository(CustomerModel, "customer")
-products = TenantRepository(ProductModel, "product")
 
 
 def _check_customer(customer: Customer) -> Customer:

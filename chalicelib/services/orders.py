@@ -3,13 +3,10 @@ from ..domain import orders as rules
 from ..domain.enums import OrderStatus
 from ..domain.orders import LineRequest, Order
 from ..domain.timeutil import local_date
-from ..store.models import OrderModel, SubscriptionModel
-from ..store.repository import TenantRepository
-from .catalog import customers, products
+from ..store.catalog import customers, orders, products, subscriptions
+from . import billing_jobs
 from .context import RequestContext
 
-orders = TenantRepository(OrderModel, "order")
-subscriptions = TenantRepository(SubscriptionModel, "subscription")
 
 
 def create_order(ctx: RequestContext, fields: dict) -> Order:
@@ -38,7 +35,21 @@ def activate_order(ctx: RequestContext, order_id: str) -> Order:
     activated, new_subscriptions = rules.activate(current, sub_ids, ctx.now)
     for subscription in new_subscriptions:
         subscriptions.create(tenant_id, subscription)
-    return orders.replace(tenant_id, activated, current)
+    activated = orders.replace(tenant_id, activated, current)
+    if ctx.tenant.generate_first_invoice_on_order_activation and new_subscriptions:
+        bill_first_periods(ctx, activated, new_subscriptions)
+    return activated
+
+
+def bill_first_periods(ctx: RequestContext, order: Order, new_subscriptions) -> None:
+    """Nue's "generate the first invoice when an order is activated": a billing job scoped to the order's new
+    subscriptions, targeting their first start date. Its id derives from the order: it runs once."""
+    customer = customers.get(ctx.tenant.id, order.customer_id)
+    job = billing_jobs.new_job(
+        ctx.tenant, job_id=billing_jobs.derived_id(order.id, "first-invoice"), scheduled_time=ctx.now,
+        target_date=min(s.start_date for s in new_subscriptions), invoice_date=local_date(ctx.now, customer.timezone),
+        created_by_id=ctx.actor_id, now=ctx.now, subscription_ids=tuple(s.id for s in new_subscriptions))
+    billing_jobs.run_job(ctx.tenant, job.id, ctx.now)
 
 
 def get_order(ctx: RequestContext, order_id: str) -> Order:

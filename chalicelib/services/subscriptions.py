@@ -4,9 +4,8 @@ from decimal import Decimal
 
 from ..domain import subscriptions as rules
 from ..domain.subscriptions import Subscription
-from .catalog import customers
+from ..store.catalog import customers, subscriptions
 from .context import RequestContext
-from .orders import subscriptions
 
 
 def cancel(ctx: RequestContext, sub_id: str, effective_date: date | None) -> Subscription:

@@ -19,7 +19,12 @@ class DueWork(Protocol):
         """Runs every item due at or before `until` in `domain`; returns how many ran."""
 
 
-SOURCES: list[DueWork] = []
+def _sources() -> list[DueWork]:
+    from .billing_schedules import BillingScheduleWork
+    return [BillingScheduleWork()]
+
+
+SOURCES: list[DueWork] = _sources()
 
 
 @dataclass

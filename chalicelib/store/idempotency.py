@@ -6,7 +6,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from . import tables
 from .models import IdempotencyModel
-from .repository import _condition_failed
+from .repository import condition_failed
 
 RETENTION = timedelta(hours=24)
 LEASE = timedelta(seconds=60)
@@ -32,7 +32,7 @@ def claim(tenant_id: str, key: str, fingerprint: str, now: datetime) -> Recorded
         item.save(condition=takeover)
         return None
     except PutError as error:
-        if not _condition_failed(error):
+        if not condition_failed(error):
             raise
     try:
         found = IdempotencyModel.get(tenant_id, key, consistent_read=True)

@@ -1,7 +1,7 @@
 """One generic mapping between frozen domain dataclasses and PynamoDB items, nested lists included."""
 from dataclasses import fields, is_dataclass
 
-from pynamodb.attributes import ListAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute
 
 
 class Mapped:
@@ -27,6 +27,8 @@ class Mapped:
             value = getattr(self, f.name, None)
             if isinstance(value, list):
                 value = tuple(v.to_entity() if isinstance(v, Mapped) else v for v in value)
+            elif isinstance(value, MapAttribute) and not isinstance(value, Mapped):
+                value = value.as_dict()  # a free-form map (custom fields, counts) is a plain dict in the domain
             elif value is None and f.name not in self.get_attributes():
                 continue
             values[f.name] = value

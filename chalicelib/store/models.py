@@ -214,5 +214,5 @@ class SubscriptionModel(Mapped, Model):
     last_modified_date = UTCDateTimeAttribute()
 
 
-ALL_MODELS = (TenantModel, ApiKeyModel, CounterModel, IdempotencyModel, TickModel,
+CORE_MODELS = (TenantModel, ApiKeyModel, CounterModel, IdempotencyModel, TickModel,
               CustomerModel, ProductModel, OrderModel, SubscriptionModel)

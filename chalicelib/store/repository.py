@@ -1,7 +1,7 @@
 """Tenant-scoped repository for tables keyed (tenantId, id): get, create-once, compare-and-set, paged lists."""
 from functools import reduce
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from ..domain.errors import conflict, not_found
 from . import tables
@@ -10,14 +10,22 @@ from .paging import check_limit, decode_token, encode_token, query_fingerprint
 MAX_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
 
 
-def _condition_failed(error: Exception) -> bool:
+def condition_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 class TenantRepository:
-    def __init__(self, model, what: str):
+    def __init__(self, model, what: str, version_field: str = "last_modified_date"):
         self.model = model
         self.what = what
+        self.version_field = version_field  # the compare-and-set field of replace()
+
+    def derived(self, tenant_id: str, entity) -> dict:
+        """Attributes stored beside the entity's own (index keys); none by default."""
+        return {}
+
+    def _item(self, tenant_id: str, entity):
+        return self.model.from_entity(entity, tenant_id=tenant_id, **self.derived(tenant_id, entity))
 
     def find(self, tenant_id: str, ident: str):
         if not isinstance(ident, str) or not 0 < len(ident.encode()) <= MAX_KEY_BYTES:
@@ -38,10 +46,10 @@ class TenantRepository:
         """Writes once; a retry with the same (deterministic) id gets the stored entity back."""
         tables.bind()
         try:
-            self.model.from_entity(entity, tenant_id=tenant_id).save(condition=self.model.id.does_not_exist())
+            self._item(tenant_id, entity).save(condition=self.model.id.does_not_exist())
             return entity
         except PutError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
             return self.get(tenant_id, entity.id)
 
@@ -49,10 +57,11 @@ class TenantRepository:
         """Compare-and-set on lastModifiedDate: a writer holding a stale copy gets a 409, not a lost update."""
         tables.bind()
         try:
-            self.model.from_entity(entity, tenant_id=tenant_id).save(
-                condition=self.model.last_modified_date == previous.last_modified_date)
+            field = self.version_field
+            self._item(tenant_id, entity).save(
+                condition=getattr(self.model, field) == getattr(previous, field))
         except PutError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
             raise conflict(f"{self.what} was changed by another request; read it again and retry",
                            "ConcurrentModification") from None
@@ -62,17 +71,40 @@ class TenantRepository:
         keys = (self.model._hash_key_attribute(), self.model._range_key_attribute())
         return {attr.attr_name: attr.attr_type for attr in keys if attr is not None}
 
+    def delete(self, tenant_id: str, previous) -> None:
+        """Deletes the item as it was read: a concurrent change makes this a 409, not a silent loss."""
+        tables.bind()
+        field = self.version_field
+        try:
+            self.model(tenant_id=tenant_id, id=previous.id).delete(
+                condition=getattr(self.model, field) == getattr(previous, field))
+        except DeleteError as error:
+            if not condition_failed(error):
+                raise
+            raise conflict(f"{self.what} was changed by another request; read it again and retry",
+                           "ConcurrentModification") from None
+
+    def list_by_index(self, tenant_id: str, index, hash_value: str, *, limit=None, next_token=None, **filters):
+        """A page from a GSI whose partition belongs to this tenant (the caller builds hash_value from it)."""
+        keys = [a for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
+        schema = {**self._key_schema(), **{a.attr_name: a.attr_type for a in keys}}
+        return self._page(tenant_id, f"{index.Meta.index_name}/{hash_value}", schema,
+                          lambda **q: index.query(hash_value, **q), limit, next_token, filters)
+
     def list(self, tenant_id: str, *, limit=None, next_token=None, **filters):
         """A page of this tenant's items, optionally filtered by attribute equality."""
+        return self._page(tenant_id, "table", self._key_schema(),
+                          lambda **q: self.model.query(tenant_id, **q), limit, next_token, filters)
+
+    def _page(self, tenant_id: str, source: str, key_schema: dict, query, limit, next_token, filters: dict):
         tables.bind()
         limit = check_limit(limit)
         wanted = {k: v for k, v in filters.items() if v is not None}
-        fingerprint = query_fingerprint(self.model.Meta.table_name, wanted)
-        start = decode_token(next_token, tenant_id, fingerprint, self._key_schema())
+        fingerprint = query_fingerprint(f"{self.model.Meta.table_name}/{source}", wanted)
+        start = decode_token(next_token, tenant_id, fingerprint, key_schema)
         conditions = [getattr(self.model, name) == value for name, value in wanted.items()]
         condition = reduce(lambda a, b: a & b, conditions) if conditions else None
-        results = self.model.query(tenant_id, filter_condition=condition, limit=limit,
-                                   last_evaluated_key=start, page_size=max(limit, 100))
+        results = query(filter_condition=condition, limit=limit, last_evaluated_key=start, page_size=max(limit, 100))
         items = [item.to_entity() for item in results]
         last_key = results.last_evaluated_key if len(items) == limit else None
         return items, encode_token(tenant_id, fingerprint, last_key)

@@ -7,7 +7,7 @@ from ..domain.errors import conflict, not_found
 from ..domain.tenants import ApiKey, Tenant
 from . import tables
 from .models import ApiKeyModel, TenantModel
-from .repository import _condition_failed
+from .repository import condition_failed
 
 
 def create_tenant(tenant: Tenant) -> Tenant:
@@ -15,7 +15,7 @@ def create_tenant(tenant: Tenant) -> Tenant:
     try:
         TenantModel.from_entity(tenant).save(condition=TenantModel.id.does_not_exist())
     except PutError as error:
-        if not _condition_failed(error):
+        if not condition_failed(error):
             raise
         return get_tenant(tenant.id)
     return tenant
@@ -48,7 +48,7 @@ def replace_tenant(tenant: Tenant, previous: Tenant) -> Tenant:
         TenantModel.from_entity(tenant).save(
             condition=TenantModel.last_modified_date == previous.last_modified_date)
     except PutError as error:
-        if not _condition_failed(error):
+        if not condition_failed(error):
             raise
         raise conflict("settings were changed by another request; read them again and retry",
                        "ConcurrentModification") from None
@@ -62,7 +62,7 @@ def move_clock(tenant_id: str, old: datetime, new: datetime) -> None:
         TenantModel(id=tenant_id).update(actions=[TenantModel.clock.set(new)],
                                          condition=TenantModel.clock == old)
     except UpdateError as error:
-        if not _condition_failed(error):
+        if not condition_failed(error):
             raise
         raise conflict("the test clock moved meanwhile; read it again and retry", "ConcurrentModification") from None
 
@@ -97,6 +97,6 @@ def revoke_api_key(tenant_id: str, key_id: str, at: datetime) -> ApiKey:
             ApiKeyModel(key_hash=key.key_hash).update(actions=[ApiKeyModel.revoked_date.set(at)],
                                                       condition=ApiKeyModel.revoked_date.does_not_exist())
         except UpdateError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
     return find_api_key(key.key_hash)

@@ -6,7 +6,8 @@ import simplejson
 from moto import mock_aws
 
 from chalicelib.store import tables
-from chalicelib.store.models import ALL_MODELS, TenantModel
+from chalicelib.store.models import TenantModel
+from chalicelib.store.tables import ALL_MODELS
 from infra.tables import template, template_json
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,189 @@
+"""Nue dialect, seed 000: billing schedules, billing jobs and their preview; invoices and credit memos as read."""
+from dataclasses import asdict
+
+import simplejson
+from chalice import Blueprint
+
+from ..domain.billing_schedules import run_dates
+from ..domain.errors import invalid
+from ..domain.jobs import BillingJob, JobStatus
+from ..domain.timeutil import format_instant, zone
+from ..services import billing_jobs
+from ..services import billing_schedules as service
+from ..store import documents
+from ..store import jobs as job_store
+from . import schemas as s
+from .http import changes, json_response, operation
+
+bp = Blueprint(__name__)
+SCHEDULES, JOBS, INVOICES = "Billing schedules", "Billing jobs", "Invoices"
+
+
+def _schedule_fields(body) -> dict:
+    fields = body.model_dump(exclude_none=True)
+    fields.pop("created_through", None)  # always "API" here, as in the seed's response
+    fields.pop("record_type", None)
+    if "custom_expression" in fields:
+        fields["custom_expression"] = tuple(fields["custom_expression"])
+    return fields
+
+
+@operation(bp, "POST", "/billing/schedules", summary="Create a billing schedule (Draft unless status says Active)",
+           tag=SCHEDULES, body=s.BillingScheduleCreate, response=s.BillingSchedule, status=201)
+def create_schedule(call):
+    return service.create(call.ctx, _schedule_fields(call.body))
+
+
+@operation(bp, "GET", "/billing/schedules", summary="List billing schedules", tag=SCHEDULES, query=s.ScheduleQuery,
+           response=s.BillingSchedulePage)
+def list_schedules(call):
+    q = call.query
+    items, token = service.schedules.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
+                                          status=q.status, schedule_type=q.schedule_type)
+    return {"data": items, "next_token": token}
+
+
+@operation(bp, "GET", "/billing/schedules/{id}", summary="Get a billing schedule", tag=SCHEDULES,
+           response=s.BillingSchedule)
+def get_schedule(call):
+    return service.schedules.get(call.ctx.tenant.id, call.params["id"])
+
+
+@operation(bp, "PATCH", "/billing/schedules/{id}", summary="Change a billing schedule", tag=SCHEDULES,
+           body=s.BillingScheduleUpdate, response=s.BillingSchedule)
+def update_schedule(call):
+    sent = changes(call.body, {"schedule_start_date", "zone_id", "target_date_increment",
+                               "target_date_increment_sign", "target_date_increment_time_unit", "activate_invoices"})
+    if "custom_expression" in sent:
+        sent["custom_expression"] = tuple(sent["custom_expression"] or ())
+    return service.update(call.ctx, call.params["id"], sent)
+
+
+@operation(bp, "DELETE", "/billing/schedules/{id}", summary="Delete a billing schedule that is not Active",
+           tag=SCHEDULES, response=s.BillingSchedule)
+def delete_schedule(call):
+    schedule = service.schedules.get(call.ctx.tenant.id, call.params["id"])
+    service.delete(call.ctx, schedule.id)
+    return schedule
+
+
+@operation(bp, "POST", "/billing/schedules:activate", summary="Activate billing schedules: jobs start at their "
+           "scheduled times (an OnDemand schedule runs now, or at scheduleStartDate)", tag=SCHEDULES,
+           body=s.ScheduleIds, response=s.BillingScheduleList)
+def activate_schedules(call):
+    return {"data": service.activate(call.ctx, call.body.schedule_ids)}
+
+
+@operation(bp, "POST", "/billing/schedules:deactivate", summary="Deactivate billing schedules", tag=SCHEDULES,
+           body=s.ScheduleIds, response=s.BillingScheduleList)
+def deactivate_schedules(call):
+    return {"data": service.deactivate(call.ctx, call.body.schedule_ids)}
+
+
+@operation(bp, "POST", "/billing/schedules/{id}:run", summary="Run a billing job for the schedule's scope now",
+           tag=SCHEDULES, body=s.RunRequest, response=s.BillingJobDetail, status=201)
+def run_schedule(call):
+    job = service.run_now(call.ctx, call.params["id"], call.body.target_date, call.body.invoice_date)
+    return _job_detail(call.ctx.tenant.id, job)
+
+
+@operation(bp, "GET", "/billing/schedules/{id}/slots", summary="The next fire times, in the schedule's zone",
+           tag=SCHEDULES, query=s.SlotQuery, response=s.Slots)
+def schedule_slots(call):
+    schedule = service.schedules.get(call.ctx.tenant.id, call.params["id"])
+    slots = service.slots(call.ctx, schedule.id, call.query.count)
+    tz = zone(schedule.zone_id)
+    return {"schedule_id": schedule.id, "zone_id": schedule.zone_id, "slots": slots,
+            "local_slots": [slot.astimezone(tz).isoformat() for slot in slots]}
+
+
+def _job_detail(tenant_id: str, job: BillingJob) -> dict:
+    return {**asdict(job), "decisions": job_store.decisions(tenant_id, job.id)}
+
+
+@operation(bp, "GET", "/billing/jobs", summary="List billing jobs", tag=JOBS, query=s.JobQuery,
+           response=s.BillingJobPage)
+def list_jobs(call):
+    q = call.query
+    items, token = job_store.jobs.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
+                                       schedule_id=q.schedule_id, status=q.status)
+    return {"data": items, "next_token": token}
+
+
+@operation(bp, "GET", "/billing/jobs/{id}", summary="A billing job: status, counts and the per-customer decisions",
+           tag=JOBS, response=s.BillingJobDetail)
+def get_job(call):
+    return _job_detail(call.ctx.tenant.id, job_store.jobs.get(call.ctx.tenant.id, call.params["id"]))
+
+
+@operation(bp, "POST", "/billing/jobs:preview", summary="What a billing job would create (a dry run: nothing is "
+           "written)", tag=JOBS, body=s.PreviewRequest, response=s.Preview)
+def preview_job(call):
+    ctx, b = call.ctx, call.body
+    schedule = service.schedules.get(ctx.tenant.id, b.schedule_id, "scheduleId") if b.schedule_id else None
+    if schedule is not None and (b.customer_filter or b.order_filter or b.product_filter or b.bill_cycle_day_filter):
+        raise invalid("scheduleId", "give a schedule or filters, not both")
+    if schedule is not None:
+        target, invoice_date = run_dates(schedule, ctx.now)
+    else:
+        target = invoice_date = ctx.today()
+    job = BillingJob(id="preview", name="", status=JobStatus.QUEUED, clock_domain=ctx.tenant.clock_domain,
+                     target_date=b.target_date or target, invoice_date=b.invoice_date or invoice_date,
+                     scheduled_time=ctx.now, created_by_id=ctx.actor_id, created_date=ctx.now,
+                     schedule_id=schedule.id if schedule else None,
+                     activate_invoices=schedule.activate_invoices if schedule else False,
+                     customer_filter=schedule.customer_filter if schedule else b.customer_filter,
+                     order_filter=schedule.order_filter if schedule else b.order_filter,
+                     product_filter=schedule.product_filter if schedule else b.product_filter,
+                     bill_cycle_day_filter=schedule.bill_cycle_day_filter if schedule else b.bill_cycle_day_filter)
+    if schedule is None:
+        from ..domain.billing_schedules import (CUSTOMER_FILTER, ORDER_FILTER, PRODUCT_FILTER, bill_cycle_days)
+        from ..domain.filters import parse_filter
+        parse_filter(job.customer_filter, CUSTOMER_FILTER, "customerFilter")
+        parse_filter(job.order_filter, ORDER_FILTER, "orderFilter")
+        parse_filter(job.product_filter, PRODUCT_FILTER, "productFilter")
+        bill_cycle_days(job.bill_cycle_day_filter)
+    result = billing_jobs.preview(ctx.tenant, job, ctx.now)
+    result["invoices"] = [invoice_view(ctx.tenant.id, i) for i in result["invoices"]]
+    result["credit_memos"] = [memo_view(m) for m in result["credit_memos"]]
+    return result
+
+
+def invoice_view(tenant_id: str, invoice) -> dict:
+    comments = [{"comment": c.comment, "createTime": format_instant(c.create_time),
+                 "createUserName": c.create_user_name} for c in invoice.comments]
+    return {**asdict(invoice), "tenant_id": tenant_id, "sales_account_id": invoice.customer_id,
+            "currency_iso_code": invoice.currency, "comments": simplejson.dumps(comments) if comments else None}
+
+
+def memo_view(memo) -> dict:
+    return {**asdict(memo), "currency_iso_code": memo.currency}
+
+
+@operation(bp, "GET", "/billing/invoices", summary="List invoices", tag=INVOICES, query=s.InvoiceQuery,
+           response=s.InvoicePage)
+def list_invoices(call):
+    q = call.query
+    items, token = documents.invoices.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
+                                           customer_id=q.customer_id, status=q.status)
+    return {"data": [invoice_view(call.ctx.tenant.id, i) for i in items], "next_token": token}
+
+
+@operation(bp, "GET", "/billing/invoices/{id}", summary="Get an invoice with its lines", tag=INVOICES,
+           response=s.Invoice)
+def get_invoice(call):
+    return invoice_view(call.ctx.tenant.id, documents.invoices.get(call.ctx.tenant.id, call.params["id"]))
+
+
+@operation(bp, "GET", "/billing/credit-memos", summary="List credit memos", tag=INVOICES, query=s.CreditMemoQuery,
+           response=s.CreditMemoPage)
+def list_credit_memos(call):
+    q = call.query
+    items, token = documents.credit_memos.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
+                                               customer_id=q.customer_id)
+    return {"data": [memo_view(m) for m in items], "next_token": token}
+
+
+@operation(bp, "GET", "/billing/credit-memos/{id}", summary="Get a credit memo", tag=INVOICES, response=s.CreditMemo)
+def get_credit_memo(call):
+    return memo_view(documents.credit_memos.get(call.ctx.tenant.id, call.params["id"]))

@@ -1,0 +1,162 @@
+"""Billing schedules: create, change, activate, run; and the tick's source of due billing work."""
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+
+from ..domain import billing_schedules as rules
+from ..domain.billing_schedules import BillingSchedule, ScheduleStatus, ScheduleType
+from ..domain.errors import conflict
+from ..domain.numbering import human_number
+from ..domain.tenants import LIVE_CLOCK, Tenant
+from ..domain.timeutil import local_date, wall_now
+from ..store import counters
+from ..store import schedules as store
+from ..store import tenants as tenant_store
+from . import billing_jobs
+from .context import RequestContext
+
+schedules = store.schedules
+MAX_SLOTS_PER_PASS = 500  # a tick (or clock advance) works in bounded passes; the rest comes next pass
+CATCH_UP_GRACE = timedelta(minutes=5)  # a live slot run later than this was missed by the tick
+
+
+def create(ctx: RequestContext, fields: dict) -> BillingSchedule:
+    fields.setdefault("zone_id", ctx.tenant.timezone)
+    fields.setdefault("schedule_start_date", ctx.today(fields["zone_id"]))
+    status = fields.pop("status", ScheduleStatus.DRAFT)
+    schedule = rules.check(BillingSchedule(
+        id=ctx.new_id(), name="", status=ScheduleStatus.DRAFT, clock_domain=ctx.tenant.clock_domain,
+        created_by_id=ctx.actor_id, last_modified_by_id=ctx.actor_id, created_date=ctx.now,
+        last_modified_date=ctx.now, **fields))
+    existing = schedules.find(ctx.tenant.id, schedule.id)  # an Idempotency-Key retry: no new number
+    if existing is not None:
+        return existing
+    schedule = schedules.create(ctx.tenant.id, replace(
+        schedule, name=human_number("BS", counters.next_value(ctx.tenant.id, "BS"))))
+    if status is ScheduleStatus.ACTIVE:
+        return activate(ctx, [schedule.id])[0]
+    return schedule
+
+
+def update(ctx: RequestContext, schedule_id: str, changes: dict) -> BillingSchedule:
+    current = schedules.get(ctx.tenant.id, schedule_id)
+    updated = rules.check(replace(current, **changes, last_modified_by_id=ctx.actor_id,
+                                  last_modified_date=ctx.now, version=current.version + 1))
+    if updated.status is ScheduleStatus.ACTIVE and _timing_changed(current, updated):
+        updated = replace(updated, next_run_date=rules.first_slot(updated, ctx.now))
+    return schedules.replace(ctx.tenant.id, updated, current)
+
+
+def _timing_changed(before: BillingSchedule, after: BillingSchedule) -> bool:
+    return (before.recurring_schedule, before.zone_id, before.schedule_start_date, before.schedule_type) != (
+        after.recurring_schedule, after.zone_id, after.schedule_start_date, after.schedule_type)
+
+
+def delete(ctx: RequestContext, schedule_id: str) -> None:
+    current = schedules.get(ctx.tenant.id, schedule_id)
+    if current.status is ScheduleStatus.ACTIVE:
+        raise conflict("an Active schedule cannot be deleted; deactivate it first")
+    schedules.delete(ctx.tenant.id, current)
+
+
+def activate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedule]:
+    """Draft/Inactive -> Active. An OnDemand schedule whose time has come runs at once."""
+    result = []
+    for schedule_id in schedule_ids:
+        current = schedules.get(ctx.tenant.id, schedule_id, "scheduleIds")
+        activated = rules.activate(current, ctx.now)
+        if activated is not current:
+            activated = schedules.replace(ctx.tenant.id, replace(
+                activated, version=current.version + 1, last_modified_by_id=ctx.actor_id,
+                last_modified_date=ctx.now), current)
+        if activated.schedule_type is ScheduleType.ON_DEMAND and activated.next_run_date is not None \
+                and activated.next_run_date <= ctx.now:
+            run_slots(ctx.tenant, activated, until=ctx.now)
+            activated = schedules.get(ctx.tenant.id, schedule_id)
+        result.append(activated)
+    return result
+
+
+def deactivate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedule]:
+    result = []
+    for schedule_id in schedule_ids:
+        current = schedules.get(ctx.tenant.id, schedule_id, "scheduleIds")
+        if current.status is ScheduleStatus.INACTIVE:
+            result.append(current)
+            continue
+        result.append(schedules.replace(ctx.tenant.id, replace(
+            rules.deactivate(current), version=current.version + 1, last_modified_by_id=ctx.actor_id,
+            last_modified_date=ctx.now), current))
+    return result
+
+
+def run_now(ctx: RequestContext, schedule_id: str, target_date: date | None, invoice_date: date | None):
+    """An on-demand job for the schedule's scope, now (the schedule's own slots are untouched)."""
+    schedule = schedules.get(ctx.tenant.id, schedule_id)
+    default_target, default_invoice = rules.run_dates(schedule, ctx.now)
+    job = billing_jobs.new_job(ctx.tenant, job_id=ctx.new_id(), scheduled_time=ctx.now,
+                               target_date=target_date or default_target,
+                               invoice_date=invoice_date or default_invoice, created_by_id=ctx.actor_id,
+                               now=ctx.now, schedule=schedule)
+    return billing_jobs.run_job(ctx.tenant, job.id, ctx.now)
+
+
+def slots(ctx: RequestContext, schedule_id: str, count: int) -> list[datetime]:
+    return rules.upcoming(schedules.get(ctx.tenant.id, schedule_id), ctx.now, count)
+
+
+# --- the tick's source ---------------------------------------------------------------------------------
+
+def run_slots(tenant: Tenant, schedule: BillingSchedule, until: datetime) -> int:
+    """Every slot of one schedule due by `until`, in order: one job each (see billing_jobs)."""
+    ran = 0
+    while True:
+        due = rules.slots_until(schedule, until, MAX_SLOTS_PER_PASS)
+        if not due:
+            return ran
+        for slot in due:
+            _run_slot(tenant, schedule, slot, until)
+            ran += 1
+        schedule = schedules.get(tenant.id, schedule.id)
+
+
+def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: datetime) -> None:
+    """Create the slot's job, move the schedule past the slot, run the job: each step safe to repeat."""
+    target, invoice_date = rules.run_dates(schedule, slot)
+    # A test clock replays time: documents are dated by the slot, as if the tick had fired then.
+    now = wall_now() if tenant.clock_domain == LIVE_CLOCK else slot
+    job = billing_jobs.new_job(
+        tenant, job_id=billing_jobs.derived_id(schedule.id, slot.isoformat()), scheduled_time=slot,
+        target_date=target, invoice_date=invoice_date, created_by_id=schedule.created_by_id, now=now,
+        schedule=schedule, is_catch_up=tenant.clock_domain == LIVE_CLOCK and slot < until - CATCH_UP_GRACE)
+    store.advance(tenant.id, schedule, slot, rules.following_slot(schedule, slot))
+    billing_jobs.run_job(tenant, job.id, now)
+
+
+class BillingScheduleWork:
+    """Registered with the tick: due schedules by index query, then jobs whose lease ran out."""
+    name = "billingJobs"
+
+    def run_due(self, domain: str, until: datetime) -> int:
+        ran = 0
+        tenants: dict[str, Tenant] = {}
+        while True:
+            batch = []
+            for tenant_id, schedule_id in store.due(domain, until):
+                tenant = tenants.setdefault(tenant_id, tenant_store.get_tenant(tenant_id))
+                schedule = schedules.find(tenant_id, schedule_id)
+                if schedule is not None:
+                    batch += [(slot, tenant, schedule) for slot in
+                              rules.slots_until(schedule, until, MAX_SLOTS_PER_PASS)]
+            if not batch:
+                break
+            batch.sort(key=lambda item: (item[0], item[2].id))  # in time order across schedules
+            for slot, tenant, schedule in batch:
+                current = schedules.get(tenant.id, schedule.id)
+                if current.next_run_date == slot:  # another tick may have taken it meanwhile
+                    _run_slot(tenant, current, slot, until)
+                    ran += 1
+        for tenant_id, job_id in billing_jobs.job_store.expired(domain, wall_now()):
+            tenant = tenants.setdefault(tenant_id, tenant_store.get_tenant(tenant_id))
+            billing_jobs.run_job(tenant, job_id, wall_now() if domain == LIVE_CLOCK else until)
+            ran += 1
+        return ran

@@ -1,0 +1,70 @@
+"""Owns the billing-schedules table, including its sparse `due` index."""
+import hashlib
+from dataclasses import replace
+from datetime import datetime
+
+from pynamodb.exceptions import UpdateError
+
+from ..domain.billing_schedules import BillingSchedule, ScheduleStatus
+from ..domain.tenants import LIVE_CLOCK
+from . import tables
+from .billing_models import BillingScheduleModel
+from .repository import TenantRepository, condition_failed
+
+LIVE_SHARDS = 4  # the live due index is split so no single partition carries every tenant's schedules
+
+
+def due_partitions(clock_domain: str) -> list[str]:
+    if clock_domain == LIVE_CLOCK:
+        return [f"{LIVE_CLOCK}#{n}" for n in range(LIVE_SHARDS)]
+    return [clock_domain]
+
+
+def due_partition(schedule: BillingSchedule) -> str | None:
+    if schedule.status is not ScheduleStatus.ACTIVE or schedule.next_run_date is None:
+        return None  # absent from the index: the tick never reads it
+    if schedule.clock_domain == LIVE_CLOCK:
+        shard = int(hashlib.sha256(schedule.id.encode()).hexdigest(), 16) % LIVE_SHARDS
+        return f"{LIVE_CLOCK}#{shard}"
+    return schedule.clock_domain
+
+
+class ScheduleRepository(TenantRepository):
+    def __init__(self):
+        super().__init__(BillingScheduleModel, "billing schedule", version_field="version")
+
+    def derived(self, tenant_id: str, entity: BillingSchedule) -> dict:
+        return {"due_partition": due_partition(entity)}
+
+
+schedules = ScheduleRepository()
+
+
+def due(clock_domain: str, until: datetime) -> list[tuple[str, str]]:
+    """(tenantId, scheduleId) of every Active schedule whose next slot is at or before `until`."""
+    tables.bind()
+    found = []
+    for partition in due_partitions(clock_domain):
+        for item in BillingScheduleModel.due.query(partition, BillingScheduleModel.next_run_date <= until):
+            found.append((item.tenant_id, item.id))
+    return found
+
+
+def advance(tenant_id: str, schedule: BillingSchedule, slot: datetime, following: datetime | None) -> bool:
+    """Move the schedule past `slot` (compare-and-set): of concurrent ticks exactly one advances it."""
+    tables.bind()
+    moved = BillingScheduleModel(tenant_id=tenant_id, id=schedule.id)
+    partition = due_partition(replace(schedule, next_run_date=following))
+    actions = [BillingScheduleModel.last_run_date.set(slot), BillingScheduleModel.version.add(1)]
+    if following is None:
+        actions += [BillingScheduleModel.next_run_date.remove(), BillingScheduleModel.due_partition.remove()]
+    else:
+        actions += [BillingScheduleModel.next_run_date.set(following),
+                    BillingScheduleModel.due_partition.set(partition)]
+    try:
+        moved.update(actions=actions, condition=(BillingScheduleModel.next_run_date == slot))
+        return True
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        return False
