@@ -4,7 +4,7 @@ from dataclasses import asdict
 import simplejson
 from chalice import Blueprint
 
-from ..domain.billing_schedules import run_dates
+from ..domain.billing_schedules import ScheduleStatus, run_dates
 from ..domain.errors import invalid
 from ..domain.jobs import BillingJob, JobStatus
 from ..domain.timeutil import format_instant, zone
@@ -23,6 +23,8 @@ def _schedule_fields(body) -> dict:
     fields = body.model_dump(exclude_none=True)
     fields.pop("created_through", None)  # always "API" here, as in the seed's response
     fields.pop("record_type", None)
+    if fields.get("status") is ScheduleStatus.INACTIVE:
+        raise invalid("status", "a new schedule is Draft (the default) or Active")
     if "custom_expression" in fields:
         fields["custom_expression"] = tuple(fields["custom_expression"])
     return fields

@@ -7,7 +7,8 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from pydantic.alias_generators import to_camel
 
 from ..domain.billing_schedules import IncrementSign, IncrementUnit, ScheduleStatus, ScheduleType
-from ..domain.enums import BillingPeriod, BillingTiming, OrderStatus, ProductType, SubscriptionStatus
+from ..domain.enums import (BillingPeriod, BillingTiming, CanonicalEnum, OrderStatus, ProductType,
+                             SubscriptionStatus)
 from ..domain.invoices import InvoiceSource, InvoiceStatus, PaymentStatus
 from ..domain.jobs import JobStatus
 from ..domain.errors import BillrunError
@@ -375,11 +376,16 @@ class BillingScheduleUpdate(Input):
     activate_invoices: bool | None = Field(None, description="activate the invoices the jobs create")
 
 
+class ScheduleRecordType(CanonicalEnum):
+    """The only recordType a billing schedule has (the seed sends it; "billingschedule" is fine too)."""
+    BILLING_SCHEDULE = "BillingSchedule"
+
+
 class BillingScheduleCreate(BillingScheduleUpdate):
     schedule_type: enum_input(ScheduleType)
     status: enum_input(ScheduleStatus) | None = Field(None, description="Draft (default) or Active")
     created_through: Annotated[str, Field(max_length=50)] | None = None
-    record_type: Annotated[str, Field(max_length=50)] | None = None
+    record_type: enum_input(ScheduleRecordType) | None = None
 
 
 class BillingSchedule(Output):

@@ -137,6 +137,13 @@ def _bill_cycle_days_text(text: str | None) -> str | None:
     return None if days is None else ",".join(str(d) for d in sorted(days))
 
 
+def require_future_slot(schedule: BillingSchedule, now: datetime) -> BillingSchedule:
+    """A Recurring cron that can no longer fire (a year field in the past) is refused, not kept as dead weight."""
+    if schedule.schedule_type is ScheduleType.RECURRING and first_slot(schedule, now) is None:
+        raise invalid("recurringSchedule", "never fires on or after scheduleStartDate")
+    return schedule
+
+
 def activate(schedule: BillingSchedule, now: datetime) -> BillingSchedule:
     if schedule.status is ScheduleStatus.ACTIVE:
         return schedule

@@ -23,10 +23,10 @@ def create(ctx: RequestContext, fields: dict) -> BillingSchedule:
     fields.setdefault("zone_id", ctx.tenant.timezone)
     fields.setdefault("schedule_start_date", ctx.today(fields["zone_id"]))
     status = fields.pop("status", ScheduleStatus.DRAFT)
-    schedule = rules.check(BillingSchedule(
+    schedule = rules.require_future_slot(rules.check(BillingSchedule(
         id=ctx.new_id(), name="", status=ScheduleStatus.DRAFT, clock_domain=ctx.tenant.clock_domain,
         created_by_id=ctx.actor_id, last_modified_by_id=ctx.actor_id, created_date=ctx.now,
-        last_modified_date=ctx.now, **fields))
+        last_modified_date=ctx.now, **fields)), ctx.now)
     existing = schedules.find(ctx.tenant.id, schedule.id)  # an Idempotency-Key retry: no new number
     if existing is not None:
         return existing
@@ -39,8 +39,9 @@ def create(ctx: RequestContext, fields: dict) -> BillingSchedule:
 
 def update(ctx: RequestContext, schedule_id: str, changes: dict) -> BillingSchedule:
     current = schedules.get(ctx.tenant.id, schedule_id)
-    updated = rules.check(replace(current, **changes, last_modified_by_id=ctx.actor_id,
-                                  last_modified_date=ctx.now, version=current.version + 1))
+    updated = rules.require_future_slot(rules.check(replace(
+        current, **changes, last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now,
+        version=current.version + 1)), ctx.now)
     if updated.status is ScheduleStatus.ACTIVE and _timing_changed(current, updated):
         updated = replace(updated, next_run_date=rules.first_slot(updated, ctx.now))
     return schedules.replace(ctx.tenant.id, updated, current)

@@ -68,7 +68,8 @@ def claim(tenant_id: str, change: PeriodChange, document_id: str, seen: LedgerEn
         else:
             M = LedgerModel
             M(tenant_id=tenant_id, key=key).update(
-                actions=[M.billed_amount.add(change.delta), M.version.add(1), M.documents.append([record])],
+                actions=[M.billed_amount.add(change.delta), M.version.add(1),
+                         M.documents.set(M.documents.append([record]))],
                 condition=M.version == change.expected_version)
         return True
     except (PutError, UpdateError) as error:
