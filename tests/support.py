@@ -1,6 +1,8 @@
 """Test helpers: an API client over chalice.test.Client that checks every answer against the OpenAPI document."""
 import re
-from dataclasses import dataclass
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
@@ -125,3 +127,51 @@ class Api:
         answer = self.post(f"/orders/{order['id']}:activate", key=t.key)
         assert answer.status == 200, answer.body
         return self.get(f"/subscriptions/{answer.body['lines'][0]['subscriptionId']}", key=t.key).body
+
+
+@dataclass
+class Reads:
+    """What the DynamoDB calls made while measuring read: items, and calls per operation."""
+    items: int = 0
+    calls: Counter = field(default_factory=Counter)
+    scans: list = field(default_factory=list)
+
+
+class ReadMeter:
+    """Counts the items every PynamoDB call reads (all models' connections go through _make_api_call):
+    a Query's ScannedCount, a GetItem's item, a BatchGetItem's items, a Scan's ScannedCount (and the Scan)."""
+
+    def __init__(self, monkeypatch):
+        from pynamodb.connection.base import Connection
+
+        self._tally: Reads | None = None
+        original = Connection._make_api_call
+        meter = self
+
+        def counted(connection, operation_name, operation_kwargs):
+            data = original(connection, operation_name, operation_kwargs)
+            if meter._tally is not None:
+                meter._count(meter._tally, operation_name, operation_kwargs, data)
+            return data
+
+        monkeypatch.setattr(Connection, "_make_api_call", counted)
+
+    @staticmethod
+    def _count(r: Reads, operation: str, kwargs: dict, data: dict) -> None:
+        r.calls[operation] += 1
+        if operation in ("Query", "Scan"):
+            r.items += data.get("ScannedCount", data.get("Count", 0))
+        if operation == "Scan":
+            r.scans.append(kwargs.get("TableName"))
+        elif operation == "GetItem":
+            r.items += 1 if data.get("Item") else 0
+        elif operation == "BatchGetItem":
+            r.items += sum(len(items) for items in data.get("Responses", {}).values())
+
+    @contextmanager
+    def measuring(self):
+        self._tally = Reads()
+        try:
+            yield self._tally
+        finally:
+            self._tally = None

@@ -22,7 +22,7 @@ from ..domain import billing
 from ..domain.billing import PeriodChange, Proposal, ProposedLine
 from ..domain.billing_schedules import (CUSTOMER_FILTER, ORDER_FILTER, PRODUCT_FILTER, bill_cycle_days)
 from ..domain.catalog import Customer
-from ..domain.filters import evaluate, parse_filter
+from ..domain.filters import evaluate, index_plan, parse_filter
 from ..domain.invoices import (CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus, PaymentStatus,
                                totals)
 from ..domain.jobs import BillingJob, Decision, DecisionKind, JobStatus, counts
@@ -79,11 +79,14 @@ def _record(entity) -> dict:
 def find_scope(tenant_id: str, job: BillingJob) -> Scope:
     """Subscriptions the job may bill, grouped by customer, through its filters (or explicit ids)."""
     scope = Scope()
+    customer_f = parse_filter(job.customer_filter, CUSTOMER_FILTER, "customerFilter")
+    chosen_customers = index_plan(customer_f).equals.get("id")
     if job.subscription_ids is not None:
         candidates = [s for s in (subscriptions.find(tenant_id, i) for i in job.subscription_ids) if s]
+    elif chosen_customers is not None:  # {id: {_in: [...]}}: read those customers' subscriptions only
+        candidates = [s for c in sorted(set(chosen_customers)) for s in subscriptions.of_customer(tenant_id, c)]
     else:
-        candidates = _all(tenant_id)
-    customer_f = parse_filter(job.customer_filter, CUSTOMER_FILTER, "customerFilter")
+        candidates = subscriptions.of_tenant(tenant_id)
     order_f = parse_filter(job.order_filter, ORDER_FILTER, "orderFilter")
     product_f = parse_filter(job.product_filter, PRODUCT_FILTER, "productFilter")
     cycle_days = bill_cycle_days(job.bill_cycle_day_filter)
@@ -105,15 +108,6 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
         else:
             scope.filtered_out.add(customer.id)
     return scope
-
-
-def _all(tenant_id: str) -> list[Subscription]:
-    found, token = [], None
-    while True:
-        page, token = subscriptions.list(tenant_id, limit=1000, next_token=token)
-        found += page
-        if token is None:
-            return found
 
 
 def _cached(cache: dict, repository, tenant_id: str, ident: str):

@@ -186,6 +186,15 @@ class QuantityChangeMap(Mapped, MapAttribute):
     quantity = DecimalAttribute()
 
 
+class SubscriptionsByCustomer(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-customer"
+        projection = AllProjection()
+
+    customer_key = UnicodeAttribute(hash_key=True)  # tenantId#customerId
+    id = UnicodeAttribute(range_key=True)
+
+
 class SubscriptionModel(Mapped, Model):
     entity_cls = Subscription
 
@@ -212,6 +221,8 @@ class SubscriptionModel(Mapped, Model):
     quantity_changes = ListAttribute(of=QuantityChangeMap, default=list)
     created_date = UTCDateTimeAttribute()
     last_modified_date = UTCDateTimeAttribute()
+    customer_key = UnicodeAttribute()
+    by_customer = SubscriptionsByCustomer()
 
 
 CORE_MODELS = (TenantModel, ApiKeyModel, CounterModel, IdempotencyModel, TickModel,

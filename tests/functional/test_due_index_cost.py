@@ -14,17 +14,16 @@ items read <= due + LIVE_SHARDS: the due items plus at most one per shard query,
 depend on how many schedules exist. The measured count is exactly the number of due items, and it is the
 same with 1,000 and with 10,000 schedules."""
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from pynamodb.connection.base import Connection
 
 from chalicelib.domain.billing_schedules import BillingSchedule, ScheduleStatus, ScheduleType
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.store import schedules as store
 from chalicelib.store import tables
 from chalicelib.store.billing_models import BillingScheduleModel
+from tests.support import ReadMeter
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 DUE = 10
@@ -32,45 +31,15 @@ BOUND = DUE + store.LIVE_SHARDS  # see the module docstring
 LIVE_TENANTS = [f"live-tenant-{n:02d}" for n in range(20)]
 
 
-@dataclass
-class Reads:
-    """What the DynamoDB calls made while counting read: items, and calls per operation."""
-    items: int = 0
-    calls: Counter = field(default_factory=Counter)
-    scans: list = field(default_factory=list)
-
-
 @pytest.fixture
 def reads(aws, monkeypatch):
-    """Counts every DynamoDB call any PynamoDB model makes (all models' connections go through here)."""
-    tally = {"on": False, "reads": Reads()}
-    original = Connection._make_api_call
-
-    def counted(self, operation_name, operation_kwargs):
-        data = original(self, operation_name, operation_kwargs)
-        if tally["on"]:
-            r = tally["reads"]
-            r.calls[operation_name] += 1
-            if operation_name == "Query":
-                r.items += data.get("ScannedCount", data.get("Count", 0))
-            elif operation_name == "GetItem":
-                r.items += 1 if data.get("Item") else 0
-            elif operation_name == "BatchGetItem":
-                r.items += sum(len(items) for items in data.get("Responses", {}).values())
-            elif operation_name == "Scan":
-                r.items += data.get("ScannedCount", data.get("Count", 0))
-                r.scans.append(operation_kwargs.get("TableName"))
-        return data
-
-    monkeypatch.setattr(Connection, "_make_api_call", counted)
+    """Counts every DynamoDB call any PynamoDB model makes while due() runs."""
+    meter = ReadMeter(monkeypatch)
 
     def measure(domain: str):
-        tally["reads"], tally["on"] = Reads(), True
-        try:
+        with meter.measuring() as tally:
             found = store.due(domain, NOW)
-        finally:
-            tally["on"] = False
-        return found, tally["reads"]
+        return found, tally
 
     return measure
 
