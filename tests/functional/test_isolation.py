@@ -15,6 +15,8 @@ BODIES = {
     ("POST", "/orders/{id}:activate"): {},
     ("PATCH", "/subscriptions/{id}"): {"quantity": 7, "effectiveDate": "2030-01-01"},
     ("POST", "/subscriptions/{id}:cancel"): {"effectiveDate": "2030-01-01"},
+    ("PATCH", "/billing/schedules/{id}"): {"description": "Hijacked", "customerFilter": "{}"},
+    ("POST", "/billing/schedules/{id}:run"): {"targetDate": "2025-12-31", "invoiceDate": "2025-12-31"},
 }
 
 # Which of tenant A's objects each resource's routes take.
@@ -51,6 +53,50 @@ def world(api, tenant, other):
     return ids
 
 
+@pytest.fixture
+def billing(api, tenant, world):
+    """Tenant A's billing objects: a Draft OnDemand schedule whose jobs wrote an invoice and then a credit memo
+    (the subscription was canceled in between), and an Active Recurring schedule."""
+    customer = api.customer(tenant, name="A billed customer", billCycleDay=1)
+    order = api.order(tenant, customer["id"], world["product"], startDate="2025-01-01")
+    activated = api.post(f"/orders/{order['id']}:activate", key=tenant.key)
+    assert activated.status == 200, activated.body
+    subscription_id = activated.body["lines"][0]["subscriptionId"]
+    draft = api.post("/billing/schedules", {"scheduleType": "OnDemand", "description": "A's"}, key=tenant.key)
+    assert draft.status == 201, draft.body
+    invoiced = api.post(f"/billing/schedules/{draft.body['id']}:run",
+                        {"targetDate": "2025-01-31", "invoiceDate": "2025-01-31"}, key=tenant.key)
+    assert invoiced.status == 201 and invoiced.body["counts"]["invoices"] == 1, invoiced.body
+    canceled = api.post(f"/subscriptions/{subscription_id}:cancel", {"effectiveDate": "2025-01-21"}, key=tenant.key)
+    assert canceled.status == 200, canceled.body
+    credited = api.post(f"/billing/schedules/{draft.body['id']}:run",
+                        {"targetDate": "2025-01-31", "invoiceDate": "2025-02-01"}, key=tenant.key)
+    assert credited.status == 201 and credited.body["counts"]["creditMemos"] == 1, credited.body
+    active = api.post("/billing/schedules", {"scheduleType": "Recurring", "recurringSchedule": "0 0 3 ? * *",
+                                             "status": "Active"}, key=tenant.key)
+    assert active.status == 201 and active.body["status"] == "Active", active.body
+    [invoice_id] = [d["invoiceId"] for d in invoiced.body["decisions"] if d["invoiceId"]]
+    [memo_id] = [d["creditMemoId"] for d in credited.body["decisions"] if d["creditMemoId"]]
+    return {"customer": customer["id"], "subscription": subscription_id, "schedule": draft.body["id"],
+            "active_schedule": active.body["id"], "job": invoiced.body["id"], "memo_job": credited.body["id"],
+            "invoice": invoice_id, "credit_memo": memo_id}
+
+
+def billing_snapshot(api, tenant, ids) -> dict:
+    """A's billing objects and lists as A reads them."""
+    paths = {"schedule": "/billing/schedules/{schedule}", "active_schedule": "/billing/schedules/{active_schedule}",
+             "job": "/billing/jobs/{job}", "memo_job": "/billing/jobs/{memo_job}",
+             "invoice": "/billing/invoices/{invoice}", "credit_memo": "/billing/credit-memos/{credit_memo}",
+             "schedules": "/billing/schedules", "jobs": "/billing/jobs", "invoices": "/billing/invoices",
+             "credit_memos": "/billing/credit-memos", "slots": "/billing/schedules/{active_schedule}/slots?count=2"}
+    result = {}
+    for name, template in paths.items():
+        answer = api.get(template.format(**ids), key=tenant.key)
+        assert answer.status == 200, (name, answer.body)
+        result[name] = answer.body
+    return result
+
+
 def snapshot(api, tenant, ids) -> dict:
     paths = {"customer": "/customers/{}", "product": "/products/{}", "order": "/orders/{}",
              "draft": "/orders/{}", "subscription": "/subscriptions/{}"}
@@ -62,8 +108,9 @@ def snapshot(api, tenant, ids) -> dict:
     return result
 
 
-def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tenant, other, world):
+def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tenant, other, world, billing):
     before = snapshot(api, tenant, world)
+    billing_before = billing_snapshot(api, tenant, billing)
     covered: set[tuple[str, str]] = set()
 
     def attempt(method, template, ident):
@@ -83,6 +130,16 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tena
     attempt("GET", "/subscriptions/{id}", world["subscription"])
     attempt("PATCH", "/subscriptions/{id}", world["subscription"])
     attempt("POST", "/subscriptions/{id}:cancel", world["subscription"])
+    for schedule in (billing["schedule"], billing["active_schedule"]):
+        attempt("GET", "/billing/schedules/{id}", schedule)
+        attempt("PATCH", "/billing/schedules/{id}", schedule)
+        attempt("GET", "/billing/schedules/{id}/slots", schedule)
+        attempt("POST", "/billing/schedules/{id}:run", schedule)
+        attempt("DELETE", "/billing/schedules/{id}", schedule)
+    attempt("GET", "/billing/jobs/{id}", billing["job"])
+    attempt("GET", "/billing/jobs/{id}", billing["memo_job"])
+    attempt("GET", "/billing/invoices/{id}", billing["invoice"])
+    attempt("GET", "/billing/credit-memos/{id}", billing["credit_memo"])
 
     # Any route added later with an {id} must get its own isolation check here.
     missing = tenant_id_routes() - covered
@@ -90,11 +147,15 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tena
 
     # Nothing B tried changed A's objects, and B's draft-order activation created no subscription.
     assert snapshot(api, tenant, world) == before
+    assert billing_snapshot(api, tenant, billing) == billing_before  # no job ran, nothing changed or went away
+    assert billing_before["schedule"]["description"] == "A's" and billing_before["schedule"]["customerFilter"] is None
+    assert len(billing_before["jobs"]["data"]) == 2
+    assert api.get("/billing/jobs", key=other.key).body["data"] == []  # B's :run attempts created no job either
     assert before["draft"]["status"] == "Draft"
     assert before["customer"]["name"] == "A customer"
     assert before["subscription"]["quantity"] == 2 and before["subscription"]["status"] == "Active"
     subs = api.get("/subscriptions", key=tenant.key).body["data"]
-    assert [s["id"] for s in subs] == [world["subscription"]]
+    assert sorted(s["id"] for s in subs) == sorted([world["subscription"], billing["subscription"]])
     assert api.get("/subscriptions", key=other.key).body["data"] == []
 
 
@@ -275,3 +336,97 @@ def test_a_key_only_ever_reaches_its_own_tenant(api, tenant, other):
     product = api.post("/products", {"name": "x", "price": Decimal("1.00"), "billingPeriod": "Month"},
                        key=other.key).body
     assert product["currency"] == "EUR"
+
+
+def test_billing_schedules_jobs_and_documents_never_cross_tenants(api, tenant, other, world, billing):
+    """B's lists never show A's billing objects; B's bulk actions and previews with A's schedule ids are 404 and
+    change nothing; A's match-all schedule never bills B's customers."""
+    # B bills its own customer: a schedule, a job, an invoice, and (after a cancellation) a credit memo
+    b_customer = api.customer(other, name="B customer", billCycleDay=1)
+    b_product = api.product(other, name="B product")
+    b_order = api.order(other, b_customer["id"], b_product["id"], startDate="2025-01-01")
+    b_sub = api.post(f"/orders/{b_order['id']}:activate", key=other.key).body["lines"][0]["subscriptionId"]
+    b_schedule = api.post("/billing/schedules", {"scheduleType": "OnDemand"}, key=other.key).body
+    b_job = api.post(f"/billing/schedules/{b_schedule['id']}:run", {"targetDate": "2025-01-31"}, key=other.key).body
+    assert b_job["counts"]["invoices"] == 1, b_job
+    api.post(f"/subscriptions/{b_sub}:cancel", {"effectiveDate": "2025-01-11"}, key=other.key)
+    b_memo_job = api.post(f"/billing/schedules/{b_schedule['id']}:run", {"targetDate": "2025-01-31"},
+                          key=other.key).body
+    assert b_memo_job["counts"]["creditMemos"] == 1, b_memo_job
+    a_customers = {world["customer"], billing["customer"]}
+
+    # A's schedule has no customer filter: its jobs and previews still only ever see A's customers
+    b_order2 = api.order(other, b_customer["id"], b_product["id"], startDate="2025-02-01")
+    assert api.post(f"/orders/{b_order2['id']}:activate", key=other.key).status == 200  # B has unbilled periods
+    a_run = api.post(f"/billing/schedules/{billing['schedule']}:run", {"targetDate": "2025-06-30"}, key=tenant.key)
+    assert a_run.status == 201, a_run.body
+    assert {d["customerId"] for d in a_run.body["decisions"]} == a_customers
+    assert a_run.body["counts"]["invoices"] == 0 and a_run.body["counts"]["customers"] == 2
+    a_preview = api.post("/billing/jobs:preview", {"targetDate": "2025-06-30"}, key=tenant.key).body
+    assert {d["customerId"] for d in a_preview["decisions"]} == a_customers and a_preview["invoices"] == []
+    aimed = api.post("/billing/jobs:preview", {"customerFilter": '{id: {_eq: "%s"}}' % b_customer["id"],
+                                               "targetDate": "2025-06-30"}, key=tenant.key).body
+    assert aimed["decisions"] == [] and aimed["invoices"] == [] and aimed["creditMemos"] == []
+    b_preview = api.post("/billing/jobs:preview", {"targetDate": "2025-06-30"}, key=other.key).body
+    assert {d["customerId"] for d in b_preview["decisions"]} == {b_customer["id"]}
+    assert [i["customerId"] for i in b_preview["invoices"]] == [b_customer["id"]]  # B's own periods are due
+    a_ids = {billing[k] for k in ("schedule", "active_schedule", "job", "memo_job", "invoice", "credit_memo")}
+    a_ids |= {a_run.body["id"]}
+    before = billing_snapshot(api, tenant, billing)
+
+    # B's lists: only B's own objects, whatever the filter
+    queries = {
+        "/billing/schedules": {b_schedule["id"]}, "/billing/schedules?status=Active": set(),
+        "/billing/schedules?status=Draft": {b_schedule["id"]}, "/billing/schedules?scheduleType=Recurring": set(),
+        "/billing/schedules?scheduleType=OnDemand&limit=1000": {b_schedule["id"]},
+        "/billing/jobs": {b_job["id"], b_memo_job["id"]}, f"/billing/jobs?scheduleId={billing['schedule']}": set(),
+        "/billing/jobs?status=Completed": {b_job["id"], b_memo_job["id"]},
+        "/billing/invoices": {b_job["decisions"][0]["invoiceId"]},
+        f"/billing/invoices?customerId={billing['customer']}": set(),
+        "/billing/invoices?status=Draft": {b_job["decisions"][0]["invoiceId"]},
+        f"/billing/invoices?customerId={billing['customer']}&status=Draft": set(),
+        "/billing/credit-memos": {b_memo_job["decisions"][0]["creditMemoId"]},
+        f"/billing/credit-memos?customerId={billing['customer']}": set(),
+    }
+    for query, expected in queries.items():
+        answer = api.get(query, key=other.key)
+        assert answer.status == 200, (query, answer.body)
+        ids = {item["id"] for item in answer.body["data"]}
+        assert ids == expected, query
+        assert not ids & a_ids and answer.body["nextToken"] is None, query
+        assert all(item.get("customerId", b_customer["id"]) == b_customer["id"] for item in answer.body["data"])
+    assert {d["customerId"] for d in api.get(f"/billing/jobs/{b_job['id']}", key=other.key).body["decisions"]} \
+        == {b_customer["id"]}
+
+    # A's pagination token is useless to B
+    token = api.get("/billing/jobs?limit=1", key=tenant.key).body["nextToken"]
+    assert token
+    stolen = api.get(f"/billing/jobs?limit=1&nextToken={token}", key=other.key)
+    assert stolen.status == 400 and stolen.error_fields == ["nextToken"]
+    assert billing["job"] not in str(stolen.body) and billing["memo_job"] not in str(stolen.body)
+
+    # B's bulk actions and preview with A's schedule ids: 404, and A's schedules are untouched
+    for action, schedule in ((":activate", billing["schedule"]), (":deactivate", billing["active_schedule"]),
+                             (":activate", billing["active_schedule"]), (":deactivate", billing["schedule"])):
+        answer = api.post(f"/billing/schedules{action}", {"scheduleIds": [schedule]}, key=other.key)
+        assert_not_found(answer, (action, schedule))
+        assert answer.body["details"] == [{"field": "scheduleIds", "issue": "no billing schedule with this id"}]
+    mixed = api.post("/billing/schedules:activate", {"scheduleIds": [billing["schedule"], b_schedule["id"]]},
+                     key=other.key)
+    assert_not_found(mixed, "A's and B's ids together")
+    preview = api.post("/billing/jobs:preview", {"scheduleId": billing["schedule"], "targetDate": "2025-06-30"},
+                       key=other.key)
+    assert_not_found(preview, "B previews A's schedule")
+    assert preview.body["details"] == [{"field": "scheduleId", "issue": "no billing schedule with this id"}]
+    foreign = api.get(f"/billing/invoices/{billing['invoice']}", key=other.key)
+    unknown = api.get("/billing/invoices/00000000-0000-0000-0000-000000000000", key=other.key)
+    assert (foreign.status, foreign.body["errorCode"], foreign.body["details"]) == \
+        (unknown.status, unknown.body["errorCode"], unknown.body["details"])
+
+    after = billing_snapshot(api, tenant, billing)
+    assert after == before
+    assert after["schedule"]["status"] == "Draft" and after["active_schedule"]["status"] == "Active"
+    assert after["active_schedule"]["nextRunDate"] is not None
+    # and B's own things are as B left them
+    assert api.get(f"/billing/schedules/{b_schedule['id']}", key=other.key).body["status"] == "Draft"
+    assert len(api.get("/billing/jobs", key=other.key).body["data"]) == 2
