@@ -1,10 +1,12 @@
 """Billing schedules: create, change, activate, run; and the tick's source of due billing work."""
+import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from ..domain import billing_schedules as rules
 from ..domain.billing_schedules import BillingSchedule, ScheduleStatus, ScheduleType
 from ..domain.errors import conflict
+from ..domain.jobs import UNFINISHED
 from ..domain.numbering import human_number
 from ..domain.tenants import LIVE_CLOCK, Tenant
 from ..domain.timeutil import local_date, wall_now
@@ -15,6 +17,7 @@ from . import billing_jobs
 from .context import RequestContext
 
 schedules = store.schedules
+log = logging.getLogger("billrun.billing")
 MAX_SLOTS_PER_PASS = 500  # a tick (or clock advance) works in bounded passes; the rest comes next pass
 CATCH_UP_GRACE = timedelta(minutes=5)  # a live slot run later than this was missed by the tick
 
@@ -115,13 +118,17 @@ def run_slots(tenant: Tenant, schedule: BillingSchedule, until: datetime) -> int
         if not due:
             return ran
         for slot in due:
-            _run_slot(tenant, schedule, slot, until)
+            if not _run_slot(tenant, schedule, slot, until):
+                return ran
             ran += 1
         schedule = schedules.get(tenant.id, schedule.id)
 
 
-def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: datetime) -> None:
-    """Create the slot's job, move the schedule past the slot, run the job: each step safe to repeat."""
+def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: datetime) -> bool:
+    """Create the slot's job, move the schedule past the slot, run the job: each step safe to repeat.
+    False, doing nothing, while another runner still holds the job of the schedule's previous slot."""
+    if not _previous_slot_finished(tenant, schedule):
+        return False
     target, invoice_date = rules.run_dates(schedule, slot)
     # A test clock replays time: documents are dated by the slot, as if the tick had fired then.
     now = wall_now() if tenant.clock_domain == LIVE_CLOCK else slot
@@ -131,6 +138,22 @@ def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: 
         schedule=schedule, is_catch_up=tenant.clock_domain == LIVE_CLOCK and slot < until - CATCH_UP_GRACE)
     store.advance(tenant.id, schedule, slot, rules.following_slot(schedule, slot))
     billing_jobs.run_job(tenant, job.id, now)
+    return True
+
+
+def _previous_slot_finished(tenant: Tenant, schedule: BillingSchedule) -> bool:
+    """A schedule's slots are billed in order. The job of its previous slot (lastRunDate) may be unfinished:
+    never run (a crash after the schedule moved on) or held by a runner that crashed or is still working (a
+    redelivered tick). Unless a live lease forbids it, that job runs here, first; otherwise the next slot waits
+    for it, so a later slot's job never bills periods (catch-up) on the invoices of the wrong slot."""
+    if schedule.last_run_date is None:
+        return True
+    previous_id = billing_jobs.derived_id(schedule.id, schedule.last_run_date.isoformat())
+    previous = billing_jobs.job_store.jobs.find(tenant.id, previous_id)
+    if previous is None or previous.status not in UNFINISHED:
+        return True
+    now = wall_now() if tenant.clock_domain == LIVE_CLOCK else previous.scheduled_time
+    return billing_jobs.run_job(tenant, previous_id, now).status not in UNFINISHED
 
 
 class BillingScheduleWork:
@@ -140,9 +163,12 @@ class BillingScheduleWork:
     def run_due(self, domain: str, until: datetime) -> int:
         ran = 0
         tenants: dict[str, Tenant] = {}
+        waiting: set[str] = set()  # schedules whose previous slot's job another runner holds: not this tick
         while True:
             batch = []
             for tenant_id, schedule_id in store.due(domain, until):
+                if schedule_id in waiting:
+                    continue
                 tenant = tenants.setdefault(tenant_id, tenant_store.get_tenant(tenant_id))
                 schedule = schedules.find(tenant_id, schedule_id)
                 if schedule is not None:
@@ -152,12 +178,22 @@ class BillingScheduleWork:
                 break
             batch.sort(key=lambda item: (item[0], item[2].id))  # in time order across schedules
             for slot, tenant, schedule in batch:
+                if schedule.id in waiting:
+                    continue
                 current = schedules.get(tenant.id, schedule.id)
-                if current.next_run_date == slot:  # another tick may have taken it meanwhile
-                    _run_slot(tenant, current, slot, until)
-                    ran += 1
+                if current.next_run_date != slot:  # another tick took it meanwhile
+                    continue
+                try:
+                    if _run_slot(tenant, current, slot, until):
+                        ran += 1
+                    else:
+                        waiting.add(schedule.id)
+                except Exception:  # one schedule's failure must not stop the others; its slot stays due
+                    log.exception("billing schedule %s slot %s failed", schedule.id, slot.isoformat())
+                    waiting.add(schedule.id)
         for tenant_id, job_id in billing_jobs.job_store.expired(domain, wall_now()):
             tenant = tenants.setdefault(tenant_id, tenant_store.get_tenant(tenant_id))
-            billing_jobs.run_job(tenant, job_id, wall_now() if domain == LIVE_CLOCK else until)
+            job = billing_jobs.job_store.jobs.get(tenant_id, job_id)
+            billing_jobs.run_job(tenant, job_id, wall_now() if domain == LIVE_CLOCK else job.scheduled_time)
             ran += 1
         return ran

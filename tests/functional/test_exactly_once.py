@@ -9,16 +9,21 @@ Human numbers may have gaps after a crash; they must stay unique.
 Faults are injected where they really happen: PynamoDB's low-level call (`Connection._make_api_call`), which
 every DynamoDB request of the app passes through, counts successful writes and raises `SimulatedCrash` (a
 BaseException, like a Lambda being killed: no `except Exception` can swallow it) right after the N-th one.
-The wall clock (leases, the live tick) is a fake the tests move, so "after the lease expired" is exact."""
+The wall clock (leases, the live tick) is a fake the tests move, so "after the lease expired" is exact.
+
+Speed: a "fresh moto state" is moto's in-memory DynamoDB tables swapped for a saved copy (empty, or a
+scenario template), which is what creating the tables or building the scenario again would produce."""
+import copy
 import threading
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import boto3
 import pytest
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 from pynamodb.connection.base import Connection
 
 from chalicelib.domain.billing import ALREADY_BILLED, should_amount
@@ -28,6 +33,7 @@ from chalicelib.services import clock as clock_service
 from chalicelib.services import tick
 from chalicelib.store import jobs as job_store
 from chalicelib.store import ledger, tables
+from chalicelib.store import schedules as schedule_store
 from chalicelib.store import tenants as tenant_store
 from chalicelib.store.billing_models import CreditMemoModel, InvoiceModel
 from chalicelib.store.catalog import subscriptions as subscription_store
@@ -35,7 +41,7 @@ from tests.support import Api
 
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 START = "2025-01-01"
-CHECK_OPENAPI = False  # the snapshot reads dozens of documents per run; other suites check the answers' shapes
+CHECK_OPENAPI = False  # the snapshots read dozens of documents per run; other suites check the answers' shapes
 
 
 def at(text: str) -> datetime:
@@ -46,7 +52,7 @@ class SimulatedCrash(BaseException):
     """The process dies here (Lambda timeout, OOM, kill): nothing after this line of the code under test runs."""
 
 
-# --- fixtures: a fake wall clock, a DynamoDB write meter, fresh moto stacks ------------------------------------
+# --- fixtures: a fake wall clock, a DynamoDB write meter, fresh moto states ------------------------------------
 
 class Wall:
     def __init__(self, now: datetime):
@@ -107,38 +113,36 @@ def meter(monkeypatch):
     return m
 
 
+def _dynamodb():
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+
+
+def save_state() -> dict:
+    return copy.deepcopy(_dynamodb().tables)
+
+
+def load_state(saved: dict) -> None:
+    """Every table exactly as saved (items, indexes, TTL): a fresh account holding just that."""
+    _dynamodb().tables = copy.deepcopy(saved)
+
+
+_SAVED: dict = {}  # "empty": the app's tables, no items; scenario templates by name
+
+
 @contextmanager
-def fresh_stack():
-    """A brand-new, empty moto account with the app's tables, and an API client on it."""
+def fresh_stack(state: str = "empty"):
+    """A new moto account with the app's tables (empty, or a saved scenario), and an API client on it."""
     from chalice.test import Client
 
     from app import app
     with mock_aws():
-        tables.create_all()
+        if "empty" not in _SAVED:
+            tables.create_all()
+            _SAVED["empty"] = save_state()
+        load_state(_SAVED[state])
+        tables.bind()  # the models keep their connections: moto intercepts every botocore client, old or new
         with Client(app, stage_name="dev") as client:
             yield Api(client)
-
-
-def dump_tables() -> dict:
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    data = {}
-    for model in tables.ALL_MODELS:
-        name, items, start = model.Meta.table_name, [], None
-        while True:
-            page = client.scan(TableName=name, ConsistentRead=True, **({"ExclusiveStartKey": start} if start else {}))
-            items += page["Items"]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                break
-        data[name] = items
-    return data
-
-
-def restore_tables(data: dict) -> None:
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    for name, items in data.items():
-        for i in range(0, len(items), 25):
-            client.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": item}} for item in items[i:i + 25]]})
 
 
 def concurrently(n: int, action) -> list:
@@ -149,7 +153,7 @@ def concurrently(n: int, action) -> list:
         try:
             barrier.wait()
             results[i] = action()
-        except BaseException as error:  # noqa: B036 - reported to the test below
+        except BaseException as error:  # noqa: B036 - handed to the test below
             errors.append(error)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
@@ -165,8 +169,8 @@ def concurrently(n: int, action) -> list:
 # --- the scenario ------------------------------------------------------------------------------------------
 
 def build_catalog(api: Api, t, names=("Ada", "Bob", "Cyd")) -> dict[str, str]:
-    """Each customer: Pro x2 from Jan 1 and Seat x3 (Cyd's from Jan 10: a prorated first period), monthly,
-    in advance, bill cycle day 1, tax 10%."""
+    """Each customer: Pro x2 at 30.00 and Seat x3 at 12.50 from Jan 1 (Cyd's Seat from Jan 10: a prorated
+    first period), monthly, in advance, bill cycle day 1, tax 10%."""
     pro = api.product(t, name="Pro", price=Decimal("30.00"), billingPeriod="Month")
     seat = api.product(t, name="Seat", price=Decimal("12.50"), billingPeriod="Month")
     ids = {}
@@ -195,38 +199,52 @@ def add_schedule(api: Api, t, description: str, cron: str, customer_ids=None) ->
     return activated.body["data"][0]
 
 
-def subscription_of(api: Api, t, customer_id: str, product_name: str) -> dict:
-    products = {p["id"]: p["name"] for p in everything(api, t, "/products")}
-    found = [s for s in everything(api, t, f"/subscriptions?customerId={customer_id}&")
-             if products[s["productId"]] == product_name]
-    assert len(found) == 1
-    return found[0]
-
-
 def cancel(api: Api, t, customer_id: str, product_name: str, effective: str) -> None:
-    sub = subscription_of(api, t, customer_id, product_name)
-    answer = api.post(f"/subscriptions/{sub['id']}:cancel", {"effectiveDate": effective}, key=t.key)
+    products = {p["id"]: p["name"] for p in everything(api, t, "/products")}
+    found = [s for s in everything(api, t, "/subscriptions")
+             if s["customerId"] == customer_id and products[s["productId"]] == product_name]
+    assert len(found) == 1
+    answer = api.post(f"/subscriptions/{found[0]['id']}:cancel", {"effectiveDate": effective}, key=t.key)
     assert answer.status == 200, answer.body
+
+
+def advance(api: Api, t, to: datetime):
+    """POST /test/clock:advance."""
+    return api.post("/test/clock:advance", {"to": to.isoformat().replace("+00:00", "Z")}, key=t.key)
+
+
+def advance_clock(tenant_id: str, to: datetime):
+    """The same as POST /test/clock:advance without the HTTP layer: a crash propagates, as a dying Lambda's."""
+    return clock_service.advance(tenant_store.get_tenant(tenant_id), to)
 
 
 # --- what the tests compare --------------------------------------------------------------------------------
 
 def everything(api: Api, t, path: str) -> list[dict]:
-    joiner = "" if path.endswith("&") else "?"
-    answer = api.get(f"{path}{joiner}limit=1000", key=t.key, check=CHECK_OPENAPI)
+    answer = api.get(f"{path}{'&' if '?' in path else '?'}limit=1000", key=t.key, check=CHECK_OPENAPI)
     assert answer.status == 200, answer.body
     assert answer.body.get("nextToken") is None
     return answer.body["data"]
 
 
+_LABELS: dict = {}  # tenant id -> (customer names, subscription labels); the scenarios' catalogs never change
+
+
+def labels(api: Api, t) -> tuple[dict, dict]:
+    if t.id not in _LABELS:
+        customers = {c["id"]: c["name"] for c in everything(api, t, "/customers")}
+        products = {p["id"]: p["name"] for p in everything(api, t, "/products")}
+        label = {s["id"]: f"{customers[s['customerId']]}/{products[s['productId']]}"
+                 for s in everything(api, t, "/subscriptions")}
+        assert len(set(label.values())) == len(label) == 2 * len(customers)
+        _LABELS[t.id] = customers, label
+    return _LABELS[t.id]
+
+
 def snapshot(api: Api, t, *, settled: bool = True) -> dict:
     """The tenant's billing outcome as comparable content, after checking that the ledger and the finalized
     documents agree claim by claim. `settled`: every billed period is worth exactly what it was billed."""
-    customers = {c["id"]: c["name"] for c in everything(api, t, "/customers")}
-    products = {p["id"]: p["name"] for p in everything(api, t, "/products")}
-    subs = {s["id"]: s for s in everything(api, t, "/subscriptions")}
-    label = {sid: f"{customers[s['customerId']]}/{products[s['productId']]}" for sid, s in subs.items()}
-    assert len(set(label.values())) == len(label)
+    customers, label = labels(api, t)
 
     listed_invoices, listed_memos = everything(api, t, "/billing/invoices"), everything(api, t, "/billing/credit-memos")
     names = [d["name"] for d in listed_invoices + listed_memos]
@@ -250,7 +268,7 @@ def snapshot(api: Api, t, *, settled: bool = True) -> dict:
     for model in (InvoiceModel, CreditMemoModel):
         assert [i.id for i in model.query(t.id) if i.building] == []
 
-    entries = ledger.entries(t.id, list(subs))
+    entries = ledger.entries(t.id, list(label))
     by_subscription = defaultdict(list)
     for entry in entries.values():
         by_subscription[entry.subscription_id].append(entry)
@@ -261,6 +279,7 @@ def snapshot(api: Api, t, *, settled: bool = True) -> dict:
             owners = [e for e in by_subscription[line["subscriptionId"]] if e.period_start <= day <= e.period_end]
             assert len(owners) == 1, f"line {line} of {doc['name']} has {len(owners)} ledger periods"
             from_documents[(line["subscriptionId"], owners[0].period_start, doc_id)] += sign * line["amount"]
+    entities = {s.id: s for s in subscription_store.of_tenant(t.id)} if settled else {}
     claimed = defaultdict(Decimal)
     ledger_rows = []
     for entry in entries.values():
@@ -273,15 +292,15 @@ def snapshot(api: Api, t, *, settled: bool = True) -> dict:
                                 if (s, p) == (entry.subscription_id, entry.period_start)), Decimal(0))
         assert entry.billed_amount == net_of_documents, (label[entry.subscription_id], entry.period_start)
         if settled:
-            worth = should_amount(subscription_store.get(t.id, entry.subscription_id), entry.period)
+            worth = should_amount(entities[entry.subscription_id], entry.period)
             assert entry.billed_amount == worth, (label[entry.subscription_id], entry.period_start,
                                                   entry.billed_amount, worth)
         ledger_rows.append((label[entry.subscription_id], entry.period_start.isoformat(),
                             entry.period_end.isoformat(), entry.billed_amount))
     assert dict(claimed) == dict(from_documents), "ledger claims and document lines disagree"
-    # An invoice line never repeats a period: a (subscription, start date) appears on one invoice line only.
-    charged = Counter((l["subscriptionId"], l["startDate"]) for _, doc in (d for d in documents.values()
-                                                                          if d[0] > 0) for l in doc["lines"])
+    # No period is charged twice: a (subscription, line start) appears on one invoice line only.
+    charged = Counter((l["subscriptionId"], l["startDate"])
+                      for sign, doc in documents.values() if sign > 0 for l in doc["lines"])
     assert [k for k, n in charged.items() if n > 1] == []
     return {"invoices": sorted(invoices), "creditMemos": sorted(memos), "ledger": sorted(ledger_rows)}
 
@@ -292,7 +311,7 @@ def _lines(doc: dict, label: dict) -> tuple:
 
 
 def job_slots(api: Api, t) -> dict[str, list[str]]:
-    """Per schedule (by description): its jobs' slots. Exactly one job per slot, each finished."""
+    """Per schedule (by description): its jobs' slots. Exactly one job per slot, each Completed."""
     schedules = {s["id"]: s["description"] for s in everything(api, t, "/billing/schedules")}
     slots = defaultdict(list)
     for job in everything(api, t, "/billing/jobs"):
@@ -304,77 +323,91 @@ def job_slots(api: Api, t) -> dict[str, list[str]]:
 
 
 def job_details(api: Api, t) -> list[dict]:
-    return [api.get(f"/billing/jobs/{j['id']}", key=t.key).body for j in everything(api, t, "/billing/jobs")]
+    return [api.get(f"/billing/jobs/{j['id']}", key=t.key, check=CHECK_OPENAPI).body
+            for j in everything(api, t, "/billing/jobs")]
 
 
 # --- 1. the same tick delivered 3 times, concurrently and in sequence --------------------------------------
 
-TICK_UNTIL = at("2025-02-02T12:00:00Z")  # 4 daily slots, across a month boundary: January and February bill
+TICK_UNTIL = at("2025-02-02T12:00:00Z")  # 4 daily slots per schedule, across a month end: Jan and Feb bill
+DAILY_SLOTS = {"daily AB": 4, "daily C": 4}
+_TENANTS: dict = {}  # the tenant of each saved scenario
 
 
-def live_scenario(api: Api, wall: Wall):
-    wall.now = at("2025-01-30T00:00:00Z")
-    t = api.new_tenant("Live shop", timezone="UTC", currency="USD")
-    ids = build_catalog(api, t)
-    first = add_schedule(api, t, "daily AB", "0 0 3 ? * *", [ids["Ada"], ids["Bob"]])
-    add_schedule(api, t, "daily C", "0 30 4 ? * *", [ids["Cyd"]])
-    assert at(first["nextRunDate"]) == at("2025-01-30T03:00:00Z")
+def live_template(wall: Wall):
+    """A live tenant: Ada, Bob, Cyd; schedules created and activated through the API on Jan 30 at 00:00 (daily
+    03:00 for Ada and Bob, daily 04:30 for Cyd). Saved once; each use starts from a fresh copy."""
+    if "live" not in _SAVED:
+        with fresh_stack() as api:
+            wall.now = at("2025-01-30T00:00:00Z")
+            t = api.new_tenant("Live shop", timezone="UTC", currency="USD")
+            ids = build_catalog(api, t)
+            first = add_schedule(api, t, "daily AB", "0 0 3 ? * *", [ids["Ada"], ids["Bob"]])
+            add_schedule(api, t, "daily C", "0 30 4 ? * *", [ids["Cyd"]])
+            assert at(first["nextRunDate"]) == at("2025-01-30T03:00:00Z")
+            _SAVED["live"], _TENANTS["live"] = save_state(), t
     wall.now = TICK_UNTIL  # the tick fires later: every slot since is due (next_run_date in the past)
-    return t
+    return _TENANTS["live"]
 
 
 def deliver_tick(api: Api) -> dict:
-    """What EventBridge invokes (the app's tick handler, reading the wall clock)."""
+    """What EventBridge invokes: the app's tick Lambda, which reads the wall clock."""
     event = api.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
                                                 resources=["arn:aws:events:us-east-1:123456789012:rule/tick"])
     return api.client.lambda_.invoke("tick", event).payload
 
 
 def test_live_tick_delivered_three_times_concurrently_and_in_sequence(wall):
-    with fresh_stack() as api:
-        t = live_scenario(api, wall)
+    t = live_template(wall)
+    with fresh_stack("live") as api:
         tick.run_domain("live", TICK_UNTIL)
         clean, clean_slots = snapshot(api, t), job_slots(api, t)
     assert len(clean["invoices"]) == 6 and clean["creditMemos"] == []  # Jan and Feb for each customer
-    assert {k: len(v) for k, v in clean_slots.items()} == {"daily AB": 4, "daily C": 4}
+    assert {k: len(v) for k, v in clean_slots.items()} == DAILY_SLOTS
 
-    with fresh_stack() as api:
-        t = live_scenario(api, wall)
+    with fresh_stack("live") as api:
         concurrently(3, lambda: tick.run_domain("live", TICK_UNTIL))
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
         for _ in range(3):  # redelivered later, in sequence, through the handler EventBridge calls
             assert deliver_tick(api)["domain"] == "live"
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
 
-    with fresh_stack() as api:
-        t = live_scenario(api, wall)
+    with fresh_stack("live") as api:
         for _ in range(3):
             deliver_tick(api)
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
 
 
-def clocked_scenario(api: Api):
-    t = api.new_tenant("Test shop", testMode=True, timezone="UTC", currency="USD", clockStart="2025-01-30T00:00:00Z")
-    ids = build_catalog(api, t)
-    add_schedule(api, t, "daily AB", "0 0 3 ? * *", [ids["Ada"], ids["Bob"]])
-    add_schedule(api, t, "daily C", "0 30 4 ? * *", [ids["Cyd"]])
-    return t
+def clocked_template() -> tuple:
+    """The same scenario for a test-mode tenant whose clock starts on Jan 30 at 00:00."""
+    if "clocked" not in _SAVED:
+        with fresh_stack() as api:
+            t = api.new_tenant("Test shop", testMode=True, timezone="UTC", currency="USD",
+                               clockStart="2025-01-30T00:00:00Z")
+            ids = build_catalog(api, t)
+            add_schedule(api, t, "daily AB", "0 0 3 ? * *", [ids["Ada"], ids["Bob"]])
+            add_schedule(api, t, "daily C", "0 30 4 ? * *", [ids["Cyd"]])
+            _SAVED["clocked"], _TENANTS["clocked"] = save_state(), t
+    return _TENANTS["clocked"]
 
 
-def advance(api: Api, t, to: datetime):
-    return api.post("/test/clock:advance", {"to": to.isoformat().replace("+00:00", "Z")}, key=t.key)
+def clean_daily() -> tuple[dict, dict]:
+    """One clean advance of the test-mode daily scenario: the invoices every variant must end with."""
+    if "clean daily" not in _SAVED:
+        t = clocked_template()
+        with fresh_stack("clocked") as api:
+            assert advance(api, t, TICK_UNTIL).status == 200
+            _SAVED["clean daily"] = snapshot(api, t), job_slots(api, t)
+    return _SAVED["clean daily"]
 
 
 def test_test_clock_advance_delivered_three_times_concurrently_and_in_sequence(wall):
-    with fresh_stack() as api:
-        t = clocked_scenario(api)
-        assert advance(api, t, TICK_UNTIL).status == 200
-        clean, clean_slots = snapshot(api, t), job_slots(api, t)
+    t = clocked_template()
+    clean, clean_slots = clean_daily()
     assert len(clean["invoices"]) == 6
-    assert {k: len(v) for k, v in clean_slots.items()} == {"daily AB": 4, "daily C": 4}
+    assert {k: len(v) for k, v in clean_slots.items()} == DAILY_SLOTS
 
-    with fresh_stack() as api:
-        t = clocked_scenario(api)
+    with fresh_stack("clocked") as api:
         statuses = [a.status for a in concurrently(3, lambda: advance(api, t, TICK_UNTIL))]
         assert 200 in statuses and set(statuses) <= {200, 409}, statuses  # 409: lost the clock's compare-and-set
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
@@ -384,132 +417,26 @@ def test_test_clock_advance_delivered_three_times_concurrently_and_in_sequence(w
             tick.run_domain(f"test#{t.id}", TICK_UNTIL)
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
 
-    with fresh_stack() as api:  # the raw domain tick raced from the start, before any advance
-        t = clocked_scenario(api)
+    with fresh_stack("clocked") as api:  # the domain's tick raced from the start, without the clock route
         tenant_store.move_clock(t.id, at("2025-01-30T00:00:00Z"), TICK_UNTIL)
         concurrently(3, lambda: tick.run_domain(f"test#{t.id}", TICK_UNTIL))
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
 
 
-# --- 2. overlapping schedules -------------------------------------------------------------------------------
-
-def overlap_scenario(api: Api, crons: tuple[str, str] | None):
-    """Ada, Bob, Cyd; two schedules that both include Bob (crons given), or one schedule for all (the clean
-    reference: one invoice per customer per slot)."""
-    t = api.new_tenant("Overlap", testMode=True, timezone="UTC", currency="USD", clockStart="2025-01-30T00:00:00Z")
-    ids = build_catalog(api, t)
-    if crons is None:
-        add_schedule(api, t, "all", "0 0 3 ? * *", list(ids.values()))
-    else:
-        add_schedule(api, t, "AB", crons[0], [ids["Ada"], ids["Bob"]])
-        add_schedule(api, t, "BC", crons[1], [ids["Bob"], ids["Cyd"]])
-    return t, ids
-
-
-def bob_decisions_by_slot(api: Api, t, bob: str) -> dict[str, list[tuple[str, str | None]]]:
-    found = defaultdict(list)
-    for job in job_details(api, t):
-        for d in job["decisions"]:
-            if d["customerId"] == bob:
-                found[job["scheduledTime"][:10]].append((d["decision"], d["reason"]))
-    return found
-
-
-@pytest.mark.parametrize("crons", [("0 0 3 ? * *", "0 0 3 ? * *"), ("0 0 3 ? * *", "0 0 5 ? * *")],
-                         ids=["same-cron", "different-crons"])
-def test_overlapping_schedules_bill_each_period_once(wall, crons):
-    with fresh_stack() as api:
-        t, _ = overlap_scenario(api, None)
-        assert advance(api, t, TICK_UNTIL).status == 200
-        clean = snapshot(api, t)
-    assert len(clean["invoices"]) == 6
-
-    with fresh_stack() as api:
-        t, ids = overlap_scenario(api, crons)
-        assert advance(api, t, TICK_UNTIL).status == 200
-        assert snapshot(api, t) == clean  # settled: ledger net == worth for every period, no period twice
-        slots = job_slots(api, t)
-        assert {k: len(v) for k, v in slots.items()} == {"AB": 4, "BC": 4}
-        decisions = bob_decisions_by_slot(api, t, ids["Bob"])
-        # Both schedules' jobs looked at Bob on every slot day; the one that came second found it billed.
-        assert sorted(decisions) == ["2025-01-30", "2025-01-31", "2025-02-01", "2025-02-02"]
-        for day, made in decisions.items():
-            assert len(made) == 2, (day, made)
-            if day in ("2025-01-30", "2025-02-01"):  # January, then February, fall due
-                assert sorted(made) == [("Billed", None), ("Skipped", ALREADY_BILLED)], (day, made)
-            else:
-                assert made == [("Skipped", ALREADY_BILLED)] * 2, (day, made)
-
-
-def test_overlapping_jobs_racing_for_the_same_periods(wall, monkeypatch):
-    """Job B proposes from the same empty ledger as job A, then A claims and finishes everything before B
-    writes: B loses every compare-and-set, writes no invoice for Bob, and logs "already billed"."""
-    def run_two_jobs(race: bool):
-        t, ids = overlap_scenario(api, ("0 0 3 ? * *", "0 0 3 ? * *"))
-        tenant = tenant_store.get_tenant(t.id)
-        by_name = {s.description: s for s in billing_schedules.schedules.list(t.id, limit=10)[0]}
-        slot = at("2025-01-30T03:00:00Z")
-        made = {}
-        for name in ("AB", "BC"):
-            schedule = by_name[name]
-            made[name] = billing_jobs.new_job(
-                tenant, job_id=billing_jobs.derived_id(schedule.id, slot.isoformat()), scheduled_time=slot,
-                target_date=date(2025, 1, 30), invoice_date=date(2025, 1, 30), created_by_id="test", now=slot,
-                schedule=schedule)
-        if not race:
-            for name in ("AB", "BC"):
-                billing_jobs.run_job(tenant, made[name].id, slot)
-            return t, ids, made
-        b_proposed, a_done = threading.Event(), threading.Event()
-        original = billing_jobs.billing.propose
-        b_documents = {billing_jobs.derived_id(made["BC"].id, ids["Bob"], "invoice")}
-
-        def propose(subs, seen, target, names, own_documents=()):
-            proposal = original(subs, seen, target, names, own_documents=own_documents)
-            if b_documents & set(own_documents):  # job BC, for Bob: hold the stale proposal until AB is done
-                assert proposal.lines and not seen
-                b_proposed.set()
-                assert a_done.wait(30)
-            return proposal
-
-        monkeypatch.setattr(billing_jobs.billing, "propose", propose)
-        runner_b = threading.Thread(target=billing_jobs.run_job, args=(tenant, made["BC"].id, slot))
-        runner_b.start()
-        assert b_proposed.wait(30)
-        billing_jobs.run_job(tenant, made["AB"].id, slot)
-        a_done.set()
-        runner_b.join()
-        return t, ids, made
-
-    with fresh_stack() as api:
-        t, _, _ = run_two_jobs(race=False)
-        clean = snapshot(api, t)
-    assert len(clean["invoices"]) == 3
-    with fresh_stack() as api:
-        t, ids, made = run_two_jobs(race=True)
-        assert snapshot(api, t) == clean
-        ab, bc = (api.get(f"/billing/jobs/{made[n].id}", key=t.key).body for n in ("AB", "BC"))
-        bob = lambda job: [(d["decision"], d["reason"], d["invoiceId"]) for d in job["decisions"]
-                           if d["customerId"] == ids["Bob"]]
-        assert bob(ab) == [("Billed", None, billing_jobs.derived_id(made["AB"].id, ids["Bob"], "invoice"))]
-        assert bob(bc) == [("Skipped", ALREADY_BILLED, None)]
-        assert ab["status"] == bc["status"] == "Completed"
-        assert (ab["counts"]["billed"], bc["counts"]["billed"]) == (2, 1)  # AB: Ada, Bob; BC: Cyd only
-
-
-# --- the February job: invoices and a credit memo, the subject of the fault tests ----------------------------
+# --- the monthly scenario: a February job that writes invoices and a credit memo ------------------------------
 
 FEB = at("2025-02-01T04:00:00Z")
 MAR = at("2025-03-01T04:00:00Z")
-CRASH_WALL = at("2025-02-01T04:00:00Z")
-_TEMPLATES: dict = {}
+RUN_WALL = at("2025-02-01T04:00:00Z")
+AFTER_LEASE = RUN_WALL + job_store.LEASE + timedelta(minutes=1)  # the first tick after a lease taken at RUN_WALL
 
 
-def february_template(wall: Wall):
-    """Ada, Bob, Cyd on a monthly schedule (03:00 on the 1st) whose January job has run; Bob's Seat then
-    canceled from Jan 21 (billed in advance to Jan 31). The February job bills February for the five live
-    subscriptions, and gives Bob back Jan 21-31 on a credit memo."""
-    if "feb" not in _TEMPLATES:
+def monthly_template(wall: Wall):
+    """Ada, Bob, Cyd on a monthly schedule (03:00 UTC on the 1st) whose January job has run; then Bob's Seat
+    is canceled from Jan 21 (it was billed in advance to Jan 31). The February job bills February for the five
+    live subscriptions (and Cyd's Seat Jan 10-31, first due on Feb 1), and gives Bob back Jan 21-31 on a
+    credit memo. Saved once; each use starts from a fresh copy."""
+    if "monthly" not in _SAVED:
         with fresh_stack() as api:
             wall.now = at("2025-01-01T00:00:00Z")
             t = api.new_tenant("Monthly", testMode=True, timezone="UTC", currency="USD",
@@ -519,79 +446,294 @@ def february_template(wall: Wall):
             assert advance(api, t, at("2025-01-01T04:00:00Z")).status == 200
             assert len(snapshot(api, t)["invoices"]) == 3
             cancel(api, t, ids["Bob"], "Seat", "2025-01-21")
-            _TEMPLATES["feb"] = (dump_tables(), t, ids)
-    return _TEMPLATES["feb"]
+            _SAVED["monthly"], _TENANTS["monthly"] = save_state(), (t, ids)
+    wall.now = RUN_WALL
+    return _TENANTS["monthly"]
 
 
-def key_schemas() -> dict[str, list[str]]:
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    return {m.Meta.table_name: [k["AttributeName"] for k in
-                                client.describe_table(TableName=m.Meta.table_name)["Table"]["KeySchema"]]
-            for m in tables.ALL_MODELS}
+def clean_monthly(wall: Wall, until: datetime) -> tuple[dict, dict]:
+    """Snapshot and job slots of one clean run of the monthly template up to `until`."""
+    key = f"clean {until.isoformat()}"
+    if key not in _SAVED:
+        t, _ = monthly_template(wall)
+        with fresh_stack("monthly") as api:
+            advance_clock(t.id, until)
+            _SAVED[key] = (snapshot(api, t), job_slots(api, t))
+    wall.now = RUN_WALL
+    return _SAVED[key]
 
 
-def reset_to(data: dict, keys: dict[str, list[str]]) -> None:
-    """Empties every table, then loads the template: the same as a fresh moto account, much faster."""
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    for name, key_names in keys.items():
-        items = client.scan(TableName=name, ConsistentRead=True)["Items"]
-        for i in range(0, len(items), 25):
-            client.batch_write_item(RequestItems={name: [
-                {"DeleteRequest": {"Key": {k: item[k] for k in key_names}}} for item in items[i:i + 25]]})
-        assert "LastEvaluatedKey" not in client.scan(TableName=name, Limit=1)
-    restore_tables(data)
+def the_job(api: Api, t, slot: str) -> dict:
+    jobs = [j for j in everything(api, t, "/billing/jobs") if j["scheduledTime"].startswith(slot)]
+    assert len(jobs) == 1, jobs
+    return api.get(f"/billing/jobs/{jobs[0]['id']}", key=t.key, check=CHECK_OPENAPI).body
 
 
-def advance_clock(tenant_id: str, to: datetime):
-    """POST /test/clock:advance without the HTTP layer (a crash must propagate, as a dying Lambda would)."""
-    return clock_service.advance(tenant_store.get_tenant(tenant_id), to)
-
-
-def test_february_scenario_writes_invoices_and_a_credit_memo(wall, meter):
-    data, t, ids = february_template(wall)
-    with fresh_stack() as api:
-        restore_tables(data)
-        wall.now = CRASH_WALL
+def test_the_february_job_writes_invoices_and_a_credit_memo(wall):
+    t, ids = monthly_template(wall)
+    with fresh_stack("monthly") as api:
+        before = snapshot(api, t, settled=False)  # Bob's Seat: billed to Jan 31, in service to Jan 20
         advance_clock(t.id, FEB)
         after = snapshot(api, t)
-    feb_invoices = [i for i in after["invoices"] if i[1] == "2025-02-01"]
-    assert sorted(i[0] for i in feb_invoices) == ["Ada", "Bob", "Cyd"]
-    assert [i[-1] for i in feb_invoices if i[0] == "Bob"] == [(("Bob/Pro", "2025-02-01", "2025-02-28", 2,
-                                                                 Decimal("30.00"), Decimal("60.00")),)]
+        job = the_job(api, t, "2025-02-01")
+    new = [i for i in after["invoices"] if i not in before["invoices"]]
+    assert sorted(i[0] for i in new) == ["Ada", "Bob", "Cyd"]
+    assert [i[-1] for i in new if i[0] == "Bob"] == [(("Bob/Pro", "2025-02-01", "2025-02-28", 2, Decimal("30.00"),
+                                                       Decimal("60.00")),)]
     assert after["creditMemos"] == [("Bob", "2025-01-21", "2025-01-31", Decimal("14.64"), Decimal("13.31"),
-                                     Decimal("1.33"), "CreditMemo",
-                                     (("Bob/Seat", "2025-01-21", "2025-01-31", 1, Decimal("13.31"),
-                                       Decimal("13.31")),))]
+                                     Decimal("1.33"), "CreditMemo", (("Bob/Seat", "2025-01-21", "2025-01-31", 1,
+                                                                      Decimal("13.31"), Decimal("13.31")),))]
+    assert job["status"] == "Completed" and job["attempts"] == 1
+    assert job["counts"] == {"customers": 3, "billed": 3, "skipped": 0, "errors": 0, "invoices": 3, "creditMemos": 1}
 
 
-# --- 3. a crash after every single DynamoDB write ------------------------------------------------------------
+def test_a_redelivered_tick_never_overtakes_a_slow_runner(wall, monkeypatch):
+    """A catch-up over two monthly slots (Feb 1 and Mar 1). Runner A is slow inside the February job (it holds
+    the job's lease) when the same tick is delivered again (runner B). B must neither run February's job nor
+    jump ahead to March's, which would bill February on March's invoices: the end state is the clean run's."""
+    t, _ = monthly_template(wall)
+    clean, clean_slots = clean_monthly(wall, MAR)
+    with fresh_stack("monthly") as api:
+        a_inside, b_done, failures = threading.Event(), threading.Event(), []
+        original = billing_jobs.find_scope
+
+        def slow_scope(tenant_id, job):  # runs right after run_job took the lease
+            if threading.current_thread() is runner_a and not a_inside.is_set():
+                assert job.scheduled_time == at("2025-02-01T03:00:00Z")
+                a_inside.set()
+                assert b_done.wait(30)
+            return original(tenant_id, job)
+
+        def run_a():
+            try:
+                advance_clock(t.id, MAR)
+            except BaseException as error:  # noqa: B036 - handed to the test below
+                failures.append(error)
+
+        monkeypatch.setattr(billing_jobs, "find_scope", slow_scope)
+        runner_a = threading.Thread(target=run_a)
+        runner_a.start()
+        assert a_inside.wait(30)
+        tick.run_domain(f"test#{t.id}", MAR)  # runner B: the same tick, delivered again
+        b_done.set()
+        runner_a.join()
+        assert failures == []
+        assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
+
+
+# --- 2. overlapping schedules -------------------------------------------------------------------------------
+
+def overlap_scenario(api: Api, crons: tuple[str, str]):
+    """Ada, Bob, Cyd; two schedules whose scopes both include Bob."""
+    t = api.new_tenant("Overlap", testMode=True, timezone="UTC", currency="USD", clockStart="2025-01-30T00:00:00Z")
+    ids = build_catalog(api, t)
+    add_schedule(api, t, "AB", crons[0], [ids["Ada"], ids["Bob"]])
+    add_schedule(api, t, "BC", crons[1], [ids["Bob"], ids["Cyd"]])
+    return t, ids
+
+
+@pytest.mark.parametrize("crons", [("0 0 3 ? * *", "0 0 3 ? * *"), ("0 0 3 ? * *", "0 0 5 ? * *")],
+                         ids=["same-cron", "different-crons"])
+def test_overlapping_schedules_bill_each_period_once(wall, crons):
+    clean, _ = clean_daily()  # the same customers and subscriptions, disjoint scopes
+    with fresh_stack() as api:
+        t, ids = overlap_scenario(api, crons)
+        assert advance(api, t, TICK_UNTIL).status == 200
+        assert snapshot(api, t) == clean  # settled: ledger net == worth for every period, no period twice
+        assert {k: len(v) for k, v in job_slots(api, t).items()} == {"AB": 4, "BC": 4}
+        bob = defaultdict(list)  # slot day -> Bob's decisions in the two schedules' jobs
+        for job in job_details(api, t):
+            bob[job["scheduledTime"][:10]] += [(d["decision"], d["reason"]) for d in job["decisions"]
+                                               if d["customerId"] == ids["Bob"]]
+    assert sorted(bob) == ["2025-01-30", "2025-01-31", "2025-02-01", "2025-02-02"]
+    for day, made in bob.items():
+        if day in ("2025-01-30", "2025-02-01"):  # January, then February, fall due: one job bills, one finds it billed
+            assert sorted(made) == [("Billed", None), ("Skipped", ALREADY_BILLED)], (day, made)
+        else:
+            assert made == [("Skipped", ALREADY_BILLED)] * 2, (day, made)
+
+
+def test_overlapping_jobs_racing_for_the_same_periods(wall, monkeypatch):
+    """Job BC proposes Bob's periods from the same empty ledger as job AB, then AB claims and finishes before BC
+    writes anything: BC loses every compare-and-set, keeps no invoice for Bob and logs "already billed"."""
+    slot = at("2025-01-30T03:00:00Z")
+
+    def two_jobs(api):
+        t, ids = overlap_scenario(api, ("0 0 3 ? * *", "0 0 3 ? * *"))
+        tenant = tenant_store.get_tenant(t.id)
+        jobs = {}
+        for schedule in billing_schedules.schedules.list(t.id, limit=10)[0]:
+            jobs[schedule.description] = billing_jobs.new_job(
+                tenant, job_id=billing_jobs.derived_id(schedule.id, slot.isoformat()), scheduled_time=slot,
+                target_date=date(2025, 1, 30), invoice_date=date(2025, 1, 30), created_by_id="test", now=slot,
+                schedule=schedule).id
+        return t, ids, tenant, jobs
+
+    with fresh_stack() as api:
+        t, _, tenant, jobs = two_jobs(api)
+        billing_jobs.run_job(tenant, jobs["AB"], slot)
+        billing_jobs.run_job(tenant, jobs["BC"], slot)
+        clean = snapshot(api, t)
+    assert len(clean["invoices"]) == 3
+
+    with fresh_stack() as api:
+        t, ids, tenant, jobs = two_jobs(api)
+        b_proposed, a_done = threading.Event(), threading.Event()
+        original = billing_jobs.billing.propose
+        bob_in_bc = billing_jobs.derived_id(jobs["BC"], ids["Bob"], "invoice")
+
+        def propose(subs, seen, target, names, own_documents=()):
+            proposal = original(subs, seen, target, names, own_documents=own_documents)
+            if bob_in_bc in own_documents:  # job BC, for Bob: hold the proposal until AB has finished
+                assert proposal.lines and not seen
+                b_proposed.set()
+                assert a_done.wait(30)
+            return proposal
+
+        monkeypatch.setattr(billing_jobs.billing, "propose", propose)
+        runner_b = threading.Thread(target=billing_jobs.run_job, args=(tenant, jobs["BC"], slot))
+        runner_b.start()
+        assert b_proposed.wait(30)
+        billing_jobs.run_job(tenant, jobs["AB"], slot)
+        a_done.set()
+        runner_b.join()
+        assert snapshot(api, t) == clean
+        ab, bc = (api.get(f"/billing/jobs/{jobs[n]}", key=t.key).body for n in ("AB", "BC"))
+    of_bob = lambda job: [(d["decision"], d["reason"], d["invoiceId"]) for d in job["decisions"]  # noqa: E731
+                          if d["customerId"] == ids["Bob"]]
+    assert of_bob(ab) == [("Billed", None, billing_jobs.derived_id(jobs["AB"], ids["Bob"], "invoice"))]
+    assert of_bob(bc) == [("Skipped", ALREADY_BILLED, None)]
+    assert ab["status"] == bc["status"] == "Completed"
+    assert (ab["counts"]["billed"], bc["counts"]["billed"]) == (2, 1)  # AB: Ada and Bob; BC: Cyd only
+
+
+# --- 3. a crash after every single DynamoDB write, then the next tick ---------------------------------------
 
 def test_crash_after_every_single_write_then_rerun_converges(wall, meter, capsys):
-    data, t, _ = february_template(wall)
-    with fresh_stack() as api:
-        keys = key_schemas()
-        reset_to(data, keys)
-        wall.now = CRASH_WALL
+    t, _ = monthly_template(wall)
+    with fresh_stack("monthly") as api:
         meter.reset()
-        advance_clock(t.id, FEB)
+        advance_clock(t.id, FEB)  # the clean run, metered: one tick, one slot, one job
         positions = list(meter.writes)
         clean, clean_slots = snapshot(api, t), job_slots(api, t)
-        assert len(clean["creditMemos"]) == 1 and len(clean["invoices"]) == 6
-        kinds = Counter(w.split()[0] for w in positions)
-        assert kinds["PutItem"] and kinds["UpdateItem"]
+    assert (clean, clean_slots) == clean_monthly(wall, FEB)
+    assert len(clean["creditMemos"]) == 1 and len(clean["invoices"]) == 6
+    assert Counter(w.split()[1] for w in positions).keys() >= {"invoices", "credit-memos", "billing-ledger",
+                                                                "billing-jobs", "billing-decisions"}
 
-        for n in range(1, len(positions) + 1):
-            reset_to(data, keys)
-            wall.now = CRASH_WALL
+    for n in range(1, len(positions) + 1):
+        with fresh_stack("monthly") as api:
+            wall.now = RUN_WALL
             meter.reset(crash_after=n)
             with pytest.raises(SimulatedCrash):
                 advance_clock(t.id, FEB)
             assert meter.crashed_at == positions[n - 1], "a clean run and a crashed run write in the same order"
             meter.reset()
-            wall.now = CRASH_WALL + job_store.LEASE + timedelta(minutes=1)  # the first tick after the lease ran out
+            wall.now = AFTER_LEASE  # the next tick after the lease ran out (the clock route re-runs the domain)
             advance_clock(t.id, FEB)
             assert snapshot(api, t) == clean, f"crash after write #{n} ({positions[n - 1]})"
-            assert job_slots(api, t) == clean_slots, n
+            assert job_slots(api, t) == clean_slots, f"crash after write #{n} ({positions[n - 1]})"
     with capsys.disabled():
-        print(f"\n[exactly-once] crash positions covered: {len(positions)} writes "
-              f"({', '.join(f'{k}={v}' for k, v in sorted(Counter(positions).items()))})")
+        print(f"\n[exactly-once] crash positions covered: {len(positions)} writes of one job's tick "
+              f"({', '.join(f'{k} x{v}' for k, v in sorted(Counter(positions).items()))})")
+
+
+# --- 4. a lease that expires mid-job -------------------------------------------------------------------------
+
+def test_lease_expiring_mid_job_is_taken_over_only_after_it_expired(wall, meter, monkeypatch):
+    t, _ = monthly_template(wall)
+    clean, clean_slots = clean_monthly(wall, FEB)
+    with fresh_stack("monthly") as api:
+        recorded = job_store.record_decision
+
+        def dies_after_the_first_customer(*args, **kwargs):
+            recorded(*args, **kwargs)
+            raise SimulatedCrash("runner A dies after billing its first customer")
+
+        monkeypatch.setattr(job_store, "record_decision", dies_after_the_first_customer)
+        with pytest.raises(SimulatedCrash):
+            advance_clock(t.id, FEB)
+        monkeypatch.setattr(job_store, "record_decision", recorded)
+        job = the_job(api, t, "2025-02-01")
+        assert (job["status"], job["attempts"], len(job["decisions"])) == ("Running", 1, 1)
+        partial = snapshot(api, t, settled=False)
+        assert len(partial["invoices"]) == 4  # January's three, and the first customer's February
+
+        wall.now = RUN_WALL + job_store.LEASE - timedelta(seconds=1)  # the lease still runs
+        meter.reset()
+        tenant = tenant_store.get_tenant(t.id)
+        returned = billing_jobs.run_job(tenant, job["id"], FEB)  # a second runner (a redelivered message)
+        assert (returned.status.value, returned.attempts) == ("Running", 1)
+        assert job_store.expired(f"test#{t.id}", wall.now) == []
+        advance_clock(t.id, FEB)  # and the next tick: neither touches the job
+        assert meter.writes == ["UpdateItem ticks"], "only the tick's heartbeat is written while the lease runs"
+        assert snapshot(api, t, settled=False) == partial
+        assert the_job(api, t, "2025-02-01") == job
+
+        wall.now = AFTER_LEASE
+        assert job_store.expired(f"test#{t.id}", wall.now) == [(t.id, job["id"])]
+        advance_clock(t.id, FEB)  # the recovery path: the tick's expired-jobs query
+        assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
+        job = the_job(api, t, "2025-02-01")
+    assert (job["status"], job["attempts"]) == ("Completed", 2)
+    assert job["counts"] == {"customers": 3, "billed": 3, "skipped": 0, "errors": 0, "invoices": 3, "creditMemos": 1}
+    assert sorted(d["decision"] for d in job["decisions"]) == ["Billed"] * 3
+
+
+# --- 5. a crash between creating a slot's job, advancing the schedule and running the job --------------------
+
+def _dies_before_first_call(monkeypatch, module, name: str) -> list:
+    real, calls = getattr(module, name), []
+
+    def wrapper(*args, **kwargs):
+        calls.append(name)
+        if len(calls) == 1:
+            raise SimulatedCrash(f"dies before {name}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return calls
+
+
+@pytest.mark.parametrize("until", [FEB, MAR], ids=["one-slot", "two-slots"])
+@pytest.mark.parametrize("gap", ["after-create-before-advance", "after-advance-before-run"])
+def test_crash_between_job_creation_advance_and_run(wall, monkeypatch, gap, until):
+    t, _ = monthly_template(wall)
+    clean, clean_slots = clean_monthly(wall, until)
+    with fresh_stack("monthly") as api:
+        if gap == "after-create-before-advance":
+            calls = _dies_before_first_call(monkeypatch, schedule_store, "advance")
+        else:
+            calls = _dies_before_first_call(monkeypatch, billing_jobs, "run_job")
+        with pytest.raises(SimulatedCrash):
+            advance_clock(t.id, until)
+        job = the_job(api, t, "2025-02-01")
+        assert (job["status"], job["attempts"]) == ("Queued", 0)  # created, never run
+        schedule = everything(api, t, "/billing/schedules")[0]
+        expected_next = "2025-02-01T03:00" if gap == "after-create-before-advance" else "2025-03-01T03:00"
+        assert schedule["nextRunDate"].startswith(expected_next)
+
+        wall.now = RUN_WALL + timedelta(minutes=1)  # the next tick, a minute later
+        advance_clock(t.id, until)
+        assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
+        assert len(calls) > 1
+        assert the_job(api, t, "2025-02-01")["attempts"] == 1
+
+
+# --- 6. a Completed job run again ---------------------------------------------------------------------------
+
+def test_rerunning_a_completed_job_changes_nothing(wall, meter):
+    t, _ = monthly_template(wall)
+    clean, clean_slots = clean_monthly(wall, FEB)
+    with fresh_stack("monthly") as api:
+        advance_clock(t.id, FEB)
+        job = the_job(api, t, "2025-02-01")
+        tenant = tenant_store.get_tenant(t.id)
+        meter.reset()
+        for later in (RUN_WALL, AFTER_LEASE, AFTER_LEASE + timedelta(days=30)):
+            wall.now = later
+            assert billing_jobs.run_job(tenant, job["id"], FEB).status.value == "Completed"
+            advance_clock(t.id, FEB)  # and the ticks, whose queries no longer find it
+        assert meter.writes == ["UpdateItem ticks"] * 3
+        assert the_job(api, t, "2025-02-01") == job
+        assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
