@@ -65,8 +65,8 @@ def delete(ctx: RequestContext, schedule_id: str) -> None:
 def activate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedule]:
     """Draft/Inactive -> Active. An OnDemand schedule whose time has come runs at once."""
     result = []
-    for schedule_id in schedule_ids:
-        current = schedules.get(ctx.tenant.id, schedule_id, "scheduleIds")
+    for current in _all_or_none(ctx, schedule_ids):
+        schedule_id = current.id
         activated = rules.activate(current, ctx.now)
         if activated is not current:
             activated = schedules.replace(ctx.tenant.id, replace(
@@ -81,16 +81,16 @@ def activate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedu
 
 
 def deactivate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedule]:
-    result = []
-    for schedule_id in schedule_ids:
-        current = schedules.get(ctx.tenant.id, schedule_id, "scheduleIds")
-        if current.status is ScheduleStatus.INACTIVE:
-            result.append(current)
-            continue
-        result.append(schedules.replace(ctx.tenant.id, replace(
-            rules.deactivate(current), version=current.version + 1, last_modified_by_id=ctx.actor_id,
-            last_modified_date=ctx.now), current))
-    return result
+    currents = _all_or_none(ctx, schedule_ids)
+    changed = {c.id: rules.deactivate(c) for c in currents if c.status is not ScheduleStatus.INACTIVE}  # all, or 409
+    return [schedules.replace(ctx.tenant.id, replace(changed[c.id], version=c.version + 1,
+                                                     last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now), c)
+            if c.id in changed else c for c in currents]
+
+
+def _all_or_none(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedule]:
+    """Every id is read before any is changed: an unknown one is a 404 that leaves the others untouched."""
+    return [schedules.get(ctx.tenant.id, schedule_id, "scheduleIds") for schedule_id in dict.fromkeys(schedule_ids)]
 
 
 def run_now(ctx: RequestContext, schedule_id: str, target_date: date | None, invoice_date: date | None):

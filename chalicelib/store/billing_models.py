@@ -5,7 +5,8 @@ Index design (cost grows with the work that is due, not with the data that exist
   (a sparse index). due_partition is `live#<shard>` for live tenants and `test#<tenantId>` for test-mode
   ones, so the wall-clock tick and a tenant's test clock each read only their own due schedules.
 - jobs `unfinished`: (lease_partition, lease_until), present only while a job is Queued or Running, so
-  the tick finds jobs whose lease expired (a crashed run) without reading finished ones.
+  the tick finds jobs whose lease expired (a crashed run) without reading finished ones; `by-time` and
+  `by-schedule` list jobs newest first.
 - invoices `by-customer` / `by-status` / `by-date`: (tenantId#customerId | tenantId#status | tenantId,
   invoiceDate): every invoice list is an index query in invoice-date order."""
 from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute,
@@ -82,6 +83,24 @@ class UnfinishedJobs(GlobalSecondaryIndex):
     lease_until = UTCDateTimeAttribute(range_key=True)
 
 
+class JobsByTime(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-time"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    scheduled_time = UTCDateTimeAttribute(range_key=True)
+
+
+class JobsBySchedule(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-schedule"
+        projection = AllProjection()
+
+    schedule_key = UnicodeAttribute(hash_key=True)  # tenantId#scheduleId
+    scheduled_time = UTCDateTimeAttribute(range_key=True)
+
+
 class BillingJobModel(Mapped, Model):
     entity_cls = BillingJob
 
@@ -115,7 +134,10 @@ class BillingJobModel(Mapped, Model):
     error = UnicodeAttribute(null=True)
     created_by_id = UnicodeAttribute()
     created_date = UTCDateTimeAttribute()
+    schedule_key = UnicodeAttribute(null=True)
     unfinished = UnfinishedJobs()
+    by_time = JobsByTime()
+    by_schedule = JobsBySchedule()
 
 
 class DecisionModel(Mapped, Model):

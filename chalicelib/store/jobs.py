@@ -22,7 +22,15 @@ class JobRepository(TenantRepository):
 
     def derived(self, tenant_id: str, entity: BillingJob) -> dict:
         unfinished = entity.status in UNFINISHED
-        return {"lease_partition": entity.clock_domain if unfinished else None}
+        return {"lease_partition": entity.clock_domain if unfinished else None,
+                "schedule_key": f"{tenant_id}#{entity.schedule_id}" if entity.schedule_id else None}
+
+    def list(self, tenant_id: str, *, schedule_id=None, **options):
+        """Newest first, by scheduled time: a schedule's jobs, or all of the tenant's."""
+        if schedule_id is not None:
+            return self.list_by_index(tenant_id, BillingJobModel.by_schedule, f"{tenant_id}#{schedule_id}",
+                                      newest_first=True, **options)
+        return self.list_by_index(tenant_id, BillingJobModel.by_time, tenant_id, newest_first=True, **options)
 
 
 jobs = JobRepository()

@@ -84,12 +84,15 @@ class TenantRepository:
             raise conflict(f"{self.what} was changed by another request; read it again and retry",
                            "ConcurrentModification") from None
 
-    def list_by_index(self, tenant_id: str, index, hash_value: str, *, limit=None, next_token=None, **filters):
-        """A page from a GSI whose partition belongs to this tenant (the caller builds hash_value from it)."""
+    def list_by_index(self, tenant_id: str, index, hash_value: str, *, limit=None, next_token=None,
+                      newest_first: bool = False, **filters):
+        """A page from a GSI whose partition belongs to this tenant (the caller builds hash_value from it),
+        in the index's sort order (reversed when newest_first)."""
         keys = [a for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
         schema = {**self._key_schema(), **{a.attr_name: a.attr_type for a in keys}}
-        return self._page(tenant_id, f"{index.Meta.index_name}/{hash_value}", schema,
-                          lambda **q: index.query(hash_value, **q), limit, next_token, filters)
+        return self._page(tenant_id, f"{index.Meta.index_name}/{hash_value}/{newest_first}", schema,
+                          lambda **q: index.query(hash_value, scan_index_forward=not newest_first, **q),
+                          limit, next_token, filters)
 
     def list(self, tenant_id: str, *, limit=None, next_token=None, **filters):
         """A page of this tenant's items, optionally filtered by attribute equality."""
