@@ -121,32 +121,10 @@ def get_job(call):
 @operation(bp, "POST", "/billing/jobs:preview", summary="What a billing job would create (a dry run: nothing is "
            "written)", tag=JOBS, body=s.PreviewRequest, response=s.Preview)
 def preview_job(call):
-    ctx, b = call.ctx, call.body
-    schedule = service.schedules.get(ctx.tenant.id, b.schedule_id, "scheduleId") if b.schedule_id else None
-    if schedule is not None and (b.customer_filter or b.order_filter or b.product_filter or b.bill_cycle_day_filter):
-        raise invalid("scheduleId", "give a schedule or filters, not both")
-    if schedule is not None:
-        target, invoice_date = run_dates(schedule, ctx.now)
-    else:
-        target = invoice_date = ctx.today()
-    job = BillingJob(id="preview", name="", status=JobStatus.QUEUED, clock_domain=ctx.tenant.clock_domain,
-                     target_date=b.target_date or target, invoice_date=b.invoice_date or invoice_date,
-                     scheduled_time=ctx.now, created_by_id=ctx.actor_id, created_date=ctx.now,
-                     schedule_id=schedule.id if schedule else None,
-                     activate_invoices=schedule.activate_invoices if schedule else False,
-                     customer_filter=schedule.customer_filter if schedule else b.customer_filter,
-                     order_filter=schedule.order_filter if schedule else b.order_filter,
-                     product_filter=schedule.product_filter if schedule else b.product_filter,
-                     bill_cycle_day_filter=schedule.bill_cycle_day_filter if schedule else b.bill_cycle_day_filter)
-    if schedule is None:
-        from ..domain.billing_schedules import (CUSTOMER_FILTER, ORDER_FILTER, PRODUCT_FILTER, bill_cycle_days)
-        from ..domain.filters import parse_filter
-        parse_filter(job.customer_filter, CUSTOMER_FILTER, "customerFilter")
-        parse_filter(job.order_filter, ORDER_FILTER, "orderFilter")
-        parse_filter(job.product_filter, PRODUCT_FILTER, "productFilter")
-        bill_cycle_days(job.bill_cycle_day_filter)
-    result = billing_jobs.preview(ctx.tenant, job, ctx.now)
-    result["invoices"] = [invoice_view(ctx.tenant.id, i) for i in result["invoices"]]
+    b = call.body
+    filters = {name: getattr(b, name) for name in billing_jobs.SCOPE_FIELDS}
+    result = service.preview(call.ctx, b.schedule_id, filters, b.target_date, b.invoice_date)
+    result["invoices"] = [invoice_view(call.ctx.tenant.id, i) for i in result["invoices"]]
     result["credit_memos"] = [memo_view(m) for m in result["credit_memos"]]
     return result
 

@@ -41,6 +41,13 @@ def derived_id(*parts) -> str:
     return str(uuid.uuid5(_NS, "/".join(str(p) for p in parts)))
 
 
+SCOPE_FIELDS = ("customer_filter", "order_filter", "product_filter", "bill_cycle_day_filter")
+
+
+def scope_of(schedule) -> dict:
+    return {name: getattr(schedule, name) for name in SCOPE_FIELDS} if schedule else {}
+
+
 def new_job(tenant: Tenant, *, job_id: str, scheduled_time: datetime, target_date: date, invoice_date: date,
             created_by_id: str, now: datetime, schedule=None, is_catch_up: bool = False,
             subscription_ids: tuple[str, ...] | None = None, activate_invoices: bool = False) -> BillingJob:
@@ -53,11 +60,7 @@ def new_job(tenant: Tenant, *, job_id: str, scheduled_time: datetime, target_dat
         clock_domain=tenant.clock_domain, target_date=target_date, invoice_date=invoice_date,
         scheduled_time=scheduled_time, created_by_id=created_by_id, created_date=now, is_catch_up=is_catch_up,
         schedule_id=schedule.id if schedule else None, schedule_name=schedule.name if schedule else None,
-        activate_invoices=schedule.activate_invoices if schedule else activate_invoices,
-        customer_filter=schedule.customer_filter if schedule else None,
-        order_filter=schedule.order_filter if schedule else None,
-        product_filter=schedule.product_filter if schedule else None,
-        bill_cycle_day_filter=schedule.bill_cycle_day_filter if schedule else None,
+        activate_invoices=schedule.activate_invoices if schedule else activate_invoices, **scope_of(schedule),
         subscription_ids=subscription_ids, lease_until=wall_now())  # expired at once: recovery finds it if unrun
     return job_store.jobs.create(tenant.id, job)
 

@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta
 
 from ..domain import billing_schedules as rules
 from ..domain.billing_schedules import BillingSchedule, ScheduleStatus, ScheduleType
-from ..domain.errors import conflict
-from ..domain.jobs import UNFINISHED
+from ..domain.errors import conflict, invalid
+from ..domain.jobs import UNFINISHED, BillingJob, JobStatus
 from ..domain.numbering import human_number
 from ..domain.tenants import LIVE_CLOCK, Tenant
 from ..domain.timeutil import local_date, wall_now
@@ -102,6 +102,21 @@ def run_now(ctx: RequestContext, schedule_id: str, target_date: date | None, inv
                                invoice_date=invoice_date or default_invoice, created_by_id=ctx.actor_id,
                                now=ctx.now, schedule=schedule)
     return billing_jobs.run_job(ctx.tenant, job.id, ctx.now)
+
+
+def preview(ctx: RequestContext, schedule_id: str | None, filters: dict, target_date: date | None,
+            invoice_date: date | None) -> dict:
+    """A dry run for a schedule's scope (dates as its run now would use) or for filters (dates: today)."""
+    schedule = schedules.get(ctx.tenant.id, schedule_id, "scheduleId") if schedule_id else None
+    if schedule is not None and any(filters.values()):
+        raise invalid("scheduleId", "give a schedule or filters, not both")
+    default_target, default_invoice = rules.run_dates(schedule, ctx.now) if schedule else (ctx.today(), ctx.today())
+    job = BillingJob(id="preview", name="", status=JobStatus.QUEUED, clock_domain=ctx.tenant.clock_domain,
+                     target_date=target_date or default_target, invoice_date=invoice_date or default_invoice,
+                     scheduled_time=ctx.now, created_by_id=ctx.actor_id, created_date=ctx.now,
+                     schedule_id=schedule_id, activate_invoices=bool(schedule and schedule.activate_invoices),
+                     **(billing_jobs.scope_of(schedule) if schedule else filters))
+    return billing_jobs.preview(ctx.tenant, job, ctx.now)  # the scope's filters are validated there (400s)
 
 
 def slots(ctx: RequestContext, schedule_id: str, count: int) -> list[datetime]:

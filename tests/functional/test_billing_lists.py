@@ -42,3 +42,15 @@ def test_batch_activation_with_an_unknown_id_changes_nothing(api, tenant):
                        key=tenant.key)
     assert refused.status == 409  # the Draft one cannot be deactivated, so neither is
     assert api.get(f"/billing/schedules/{active['id']}", key=tenant.key).body["status"] == "Active"
+
+
+def test_preview_refuses_bad_filters_and_schedule_plus_filters(api, tenant):
+    bad = api.post("/billing/jobs:preview", {"customerFilter": "{id: {_eqq: \"x\"}}"}, key=tenant.key)
+    assert bad.status == 400 and bad.error_fields == ["customerFilter"] and "_eqq" in bad.body["message"]
+    cycle = api.post("/billing/jobs:preview", {"billCycleDayFilter": "0"}, key=tenant.key)
+    assert cycle.status == 400 and cycle.error_fields == ["billCycleDayFilter"]
+    schedule = _schedule(api, tenant)
+    both = api.post("/billing/jobs:preview", {"scheduleId": schedule["id"], "orderFilter": "{}"}, key=tenant.key)
+    assert both.status == 400 and both.error_fields == ["scheduleId"]
+    empty = api.post("/billing/jobs:preview", {"scheduleId": schedule["id"]}, key=tenant.key)
+    assert empty.status == 200 and empty.body["invoices"] == [] and empty.body["decisions"] == []
