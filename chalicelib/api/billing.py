@@ -4,16 +4,16 @@ from dataclasses import asdict
 import simplejson
 from chalice import Blueprint
 
-from ..domain.billing_schedules import ScheduleStatus, run_dates
+from ..domain.billing_schedules import ScheduleStatus
 from ..domain.errors import invalid
-from ..domain.jobs import BillingJob, JobStatus
+from ..domain.jobs import BillingJob
 from ..domain.timeutil import format_instant, zone
 from ..services import billing_jobs
 from ..services import billing_schedules as service
 from ..store import documents
 from ..store import jobs as job_store
 from . import schemas as s
-from .http import changes, json_response, operation
+from .http import changes, operation
 
 bp = Blueprint(__name__)
 SCHEDULES, JOBS, INVOICES = "Billing schedules", "Billing jobs", "Invoices"

@@ -12,9 +12,8 @@ Exactly-once, by design (SPEC guarantee 1), with no multi-item transaction:
 So whichever single write a crash interrupts, re-running converges on the invoices a clean run writes."""
 import uuid
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from pydantic.alias_generators import to_camel
 

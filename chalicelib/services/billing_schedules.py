@@ -9,7 +9,7 @@ from ..domain.errors import conflict, invalid
 from ..domain.jobs import UNFINISHED, BillingJob, JobStatus
 from ..domain.numbering import human_number
 from ..domain.tenants import LIVE_CLOCK, Tenant
-from ..domain.timeutil import local_date, wall_now
+from ..domain.timeutil import wall_now
 from ..store import counters
 from ..store import schedules as store
 from ..store import tenants as tenant_store

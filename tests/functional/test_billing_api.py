@@ -8,7 +8,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import boto3
-import pytest
 
 from chalicelib.store import tables
 
