@@ -21,6 +21,7 @@ class Customer:
     bill_cycle_day: int | None = None  # 1-31, 31 = last day of the month
     tax_rate: Decimal = Decimal(0)  # percent, e.g. 8.25
     bill_to_contact_id: str | None = None
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Product:
     billing_period: BillingPeriod | None = None
     sku: str | None = None
     description: str | None = None
+    version: int = 0
 
 
 def check_product(product: Product) -> Product:

@@ -100,6 +100,7 @@ class Invoice:
     activated_by_id: str | None = None
     activated_time: datetime | None = None
     cancellation_date: date | None = None
+    version: int = 0
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class Order:
     last_modified_date: datetime
     description: str | None = None
     activated_date: datetime | None = None
+    version: int = 0
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class Subscription:
     billed_through: date | None = None
     cancellation_date: date | None = None  # first day no longer in service
     quantity_changes: tuple[QuantityChange, ...] = ()
+    version: int = 0
 
     @classmethod
     def from_order_line(cls, sub_id: str, order, line, now: datetime) -> "Subscription":

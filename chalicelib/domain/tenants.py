@@ -21,6 +21,7 @@ class Tenant:
     payment_term_days: int = 30
     generate_first_invoice_on_order_activation: bool = False
     clock: datetime | None = None  # test-mode tenants only: the instant their world is at
+    version: int = 0  # compare-and-set counter: timestamps cannot serve, a test clock may stand still
 
     def now(self, wall: datetime) -> datetime:
         """The instant every date decision for this tenant uses."""

@@ -43,8 +43,7 @@ def create(ctx: RequestContext, fields: dict) -> BillingSchedule:
 def update(ctx: RequestContext, schedule_id: str, changes: dict) -> BillingSchedule:
     current = schedules.get(ctx.tenant.id, schedule_id)
     updated = rules.require_future_slot(rules.check(replace(
-        current, **changes, last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now,
-        version=current.version + 1)), ctx.now)
+        current, **changes, last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now)), ctx.now)
     if updated.status is ScheduleStatus.ACTIVE and _timing_changed(current, updated):
         updated = replace(updated, next_run_date=rules.first_slot(updated, ctx.now))
     return schedules.replace(ctx.tenant.id, updated, current)
@@ -70,8 +69,7 @@ def activate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedu
         activated = rules.activate(current, ctx.now)
         if activated is not current:
             activated = schedules.replace(ctx.tenant.id, replace(
-                activated, version=current.version + 1, last_modified_by_id=ctx.actor_id,
-                last_modified_date=ctx.now), current)
+                activated, last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now), current)
         if activated.schedule_type is ScheduleType.ON_DEMAND and activated.next_run_date is not None \
                 and activated.next_run_date <= ctx.now:
             run_slots(ctx.tenant, activated, until=ctx.now)
@@ -83,8 +81,8 @@ def activate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedu
 def deactivate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedule]:
     currents = _all_or_none(ctx, schedule_ids)
     changed = {c.id: rules.deactivate(c) for c in currents if c.status is not ScheduleStatus.INACTIVE}  # all, or 409
-    return [schedules.replace(ctx.tenant.id, replace(changed[c.id], version=c.version + 1,
-                                                     last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now), c)
+    return [schedules.replace(ctx.tenant.id, replace(changed[c.id], last_modified_by_id=ctx.actor_id,
+                                                     last_modified_date=ctx.now), c)
             if c.id in changed else c for c in currents]
 
 

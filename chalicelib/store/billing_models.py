@@ -258,6 +258,7 @@ class InvoiceModel(Mapped, Model):
     activated_by_id = UnicodeAttribute(null=True)
     activated_time = UTCDateTimeAttribute(null=True)
     cancellation_date = DateAttribute(null=True)
+    version = NumberAttribute(default=0)
     created_by_id = UnicodeAttribute()
     last_modified_by_id = UnicodeAttribute()
     created_date = UTCDateTimeAttribute()

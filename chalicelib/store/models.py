@@ -38,6 +38,7 @@ class TenantModel(Mapped, Model):
     clock = UTCDateTimeAttribute(null=True)
     created_date = UTCDateTimeAttribute()
     last_modified_date = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)
 
 
 class ApiKeysByTenant(GlobalSecondaryIndex):
@@ -121,6 +122,7 @@ class CustomerModel(Mapped, Model):
     bill_to_contact_id = UnicodeAttribute(null=True)
     created_date = UTCDateTimeAttribute()
     last_modified_date = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)
 
 
 class ProductModel(Mapped, Model):
@@ -140,6 +142,7 @@ class ProductModel(Mapped, Model):
     billing_period = EnumAttribute(BillingPeriod, null=True)
     created_date = UTCDateTimeAttribute()
     last_modified_date = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)
 
 
 class OrderLineMap(Mapped, MapAttribute):
@@ -177,6 +180,7 @@ class OrderModel(Mapped, Model):
     activated_date = UTCDateTimeAttribute(null=True)
     created_date = UTCDateTimeAttribute()
     last_modified_date = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)
 
 
 class QuantityChangeMap(Mapped, MapAttribute):
@@ -221,6 +225,7 @@ class SubscriptionModel(Mapped, Model):
     quantity_changes = ListAttribute(of=QuantityChangeMap, default=list)
     created_date = UTCDateTimeAttribute()
     last_modified_date = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)
     customer_key = UnicodeAttribute()
     by_customer = SubscriptionsByCustomer()
 

@@ -1,4 +1,5 @@
 """Tenant-scoped repository for tables keyed (tenantId, id): get, create-once, compare-and-set, paged lists."""
+from dataclasses import replace
 from functools import reduce
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
@@ -15,10 +16,9 @@ def condition_failed(error: Exception) -> bool:
 
 
 class TenantRepository:
-    def __init__(self, model, what: str, version_field: str = "last_modified_date"):
+    def __init__(self, model, what: str):
         self.model = model
         self.what = what
-        self.version_field = version_field  # the compare-and-set field of replace()
 
     def derived(self, tenant_id: str, entity) -> dict:
         """Attributes stored beside the entity's own (index keys); none by default."""
@@ -54,12 +54,11 @@ class TenantRepository:
             return self.get(tenant_id, entity.id)
 
     def replace(self, tenant_id: str, entity, previous):
-        """Compare-and-set on lastModifiedDate: a writer holding a stale copy gets a 409, not a lost update."""
+        """Compare-and-set on the version: a writer holding a stale copy gets a 409, not a lost update."""
         tables.bind()
+        entity = replace(entity, version=previous.version + 1)
         try:
-            field = self.version_field
-            self._item(tenant_id, entity).save(
-                condition=getattr(self.model, field) == getattr(previous, field))
+            self._item(tenant_id, entity).save(condition=self.model.version == previous.version)
         except PutError as error:
             if not condition_failed(error):
                 raise
@@ -74,10 +73,8 @@ class TenantRepository:
     def delete(self, tenant_id: str, previous) -> None:
         """Deletes the item as it was read: a concurrent change makes this a 409, not a silent loss."""
         tables.bind()
-        field = self.version_field
         try:
-            self.model(tenant_id=tenant_id, id=previous.id).delete(
-                condition=getattr(self.model, field) == getattr(previous, field))
+            self.model(tenant_id=tenant_id, id=previous.id).delete(condition=self.model.version == previous.version)
         except DeleteError as error:
             if not condition_failed(error):
                 raise

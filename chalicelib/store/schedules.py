@@ -31,7 +31,7 @@ def due_partition(schedule: BillingSchedule) -> str | None:
 
 class ScheduleRepository(TenantRepository):
     def __init__(self):
-        super().__init__(BillingScheduleModel, "billing schedule", version_field="version")
+        super().__init__(BillingScheduleModel, "billing schedule")
 
     def derived(self, tenant_id: str, entity: BillingSchedule) -> dict:
         return {"due_partition": due_partition(entity)}

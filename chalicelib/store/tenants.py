@@ -1,4 +1,5 @@
 """Owns the tenants and api-keys tables."""
+from dataclasses import replace
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -44,9 +45,9 @@ def list_tenants() -> list[Tenant]:
 
 def replace_tenant(tenant: Tenant, previous: Tenant) -> Tenant:
     tables.bind()
+    tenant = replace(tenant, version=previous.version + 1)
     try:
-        TenantModel.from_entity(tenant).save(
-            condition=TenantModel.last_modified_date == previous.last_modified_date)
+        TenantModel.from_entity(tenant).save(condition=TenantModel.version == previous.version)
     except PutError as error:
         if not condition_failed(error):
             raise

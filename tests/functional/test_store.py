@@ -160,7 +160,7 @@ def test_replace_with_a_stale_copy_is_a_conflict(aws):
     customers = TenantRepository(CustomerModel, "customer")
     original = customers.create("t1", customer())
     first = replace(original, name="First writer", last_modified_date=CREATED + timedelta(seconds=1))
-    customers.replace("t1", first, original)
+    first = customers.replace("t1", first, original)  # the stored copy, with its new version
     second = replace(original, name="Second writer", last_modified_date=CREATED + timedelta(seconds=2))
     with pytest.raises(BillrunError) as caught:
         customers.replace("t1", second, original)

@@ -1,0 +1,551 @@
+"""The read-only GraphQL API (Nue's `POST /orders/async/graphql`, seed 001) on graphql-core.
+
+Queries `invoice`, `creditMemo`, `billingSchedule`, `billingJob`, `customer`, `subscription`, each with
+`where` (the shared filter language of chalicelib/domain/filters.py), `orderBy` (`{invoiceDate: desc}` or a
+list of such objects), `limit` (default 50, max 1000) and `offset`.
+
+Decisions:
+- `where` is a custom scalar `Filter`: a literal is printed back to GraphQL value text (graphql-core's
+  print_ast) and parsed by `parse_filter` against the queried type's FilterSchema, so it is exactly the
+  language schedule scopes and bulk `graphqlFilter`s speak; a variable may hold the object or its text.
+  A bad filter is an execution error naming the filter path (`where: _and[0].status: ...`); the field is
+  null and the other fields still answer.
+- Money is the `Decimal` scalar: it serializes to decimal.Decimal (graphql-core's Float would pass through
+  float) and the HTTP layer writes JSON numbers with simplejson's use_decimal.
+- Cost (guarantee 6): invoices are read through the index `index_plan` picks (customer id / customerId
+  equality -> by-customer, status equality -> by-status, otherwise by-date), in invoice-date order; the whole
+  filter is then evaluated on each item. When the requested order is the index's (none, or invoiceDate)
+  reading stops once offset+limit matches are found. Every query reads at most MAX_READ items, else the
+  field errors and asks for a narrower filter. Other types read the tenant's partition (or an index for
+  customerId / id equality), bounded the same way.
+- Tenant isolation: every read is keyed by the caller's tenant (context); relation lookups too.
+"""
+import logging
+import types
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Callable, Union, get_args, get_origin
+
+from graphql import (GraphQLArgument, GraphQLBoolean, GraphQLEnumType, GraphQLEnumValue, GraphQLError,
+                     GraphQLField, GraphQLInputField, GraphQLInputObjectType, GraphQLInt, GraphQLList,
+                     GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, GraphQLSchema, GraphQLString,
+                     print_ast)
+from graphql.language import ast as gql
+from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
+
+from ..domain.billing_schedules import CUSTOMER_FILTER, PRODUCT_FILTER, ScheduleStatus, ScheduleType
+from ..domain.enums import BillingPeriod, BillingTiming, SubscriptionStatus
+from ..domain.errors import BillrunError
+from ..domain.filters import FieldType, FilterSchema, MatchAll, Not, And, Or, Relation, evaluate, index_plan, \
+    parse_filter
+from ..domain.invoices import InvoiceSource, InvoiceStatus, PaymentStatus
+from ..domain.jobs import JobStatus
+from ..domain.timeutil import format_instant
+from ..store import catalog as catalog_store
+from ..store import documents
+from ..store import jobs as job_store
+from ..store import schedules as schedule_store
+
+log = logging.getLogger("billrun.graphql")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+MAX_READ = 10_000  # items one query field may read before it gives up and asks for a narrower filter
+PAGE = 1000
+MAX_TOKENS = 20_000  # query document tokens: bounds parsing cost
+
+# --- filter schemas ---------------------------------------------------------------------------------------
+
+_TEXT, _NUMBER, _DATE = FieldType("string"), FieldType("number"), FieldType("date")
+_INSTANT, _BOOL = FieldType("datetime"), FieldType("boolean")
+
+
+def _enum(cls) -> FieldType:
+    return FieldType("enum", cls)
+
+
+CUSTOMER = FilterSchema("customer", {
+    **CUSTOMER_FILTER.fields, "billToContactId": _TEXT, "createdDate": _INSTANT, "lastModifiedDate": _INSTANT},
+    indexed=frozenset({"id"}))
+INVOICE = FilterSchema("invoice", {
+    "id": _TEXT, "name": _TEXT, "customerId": _TEXT, "salesAccountId": _TEXT, "currency": _TEXT,
+    "currencyIsoCode": _TEXT, "status": _enum(InvoiceStatus), "paymentStatus": _enum(PaymentStatus),
+    "source": _enum(InvoiceSource), "invoiceDate": _DATE, "dueDate": _DATE, "startDate": _DATE,
+    "endDate": _DATE, "targetDate": _DATE, "amount": _NUMBER, "amountWithoutTax": _NUMBER,
+    "taxAmount": _NUMBER, "balance": _NUMBER, "isCatchUp": _BOOL, "billToContactId": _TEXT,
+    "billingJobId": _TEXT, "billingScheduleId": _TEXT, "activatedById": _TEXT, "activatedTime": _INSTANT,
+    "cancellationDate": _DATE, "createdById": _TEXT, "createdDate": _INSTANT, "lastModifiedDate": _INSTANT},
+    relations={"customer": CUSTOMER}, indexed=frozenset({"customerId", "status", "invoiceDate"}))
+CREDIT_MEMO = FilterSchema("creditMemo", {
+    "id": _TEXT, "name": _TEXT, "customerId": _TEXT, "currency": _TEXT, "currencyIsoCode": _TEXT,
+    "memoDate": _DATE, "amount": _NUMBER, "amountWithoutTax": _NUMBER, "taxAmount": _NUMBER, "reason": _TEXT,
+    "billingJobId": _TEXT, "createdDate": _INSTANT}, relations={"customer": CUSTOMER})
+BILLING_SCHEDULE = FilterSchema("billingSchedule", {
+    "id": _TEXT, "name": _TEXT, "description": _TEXT, "scheduleType": _enum(ScheduleType),
+    "status": _enum(ScheduleStatus), "scheduleStartDate": _DATE, "invoiceDate": _DATE, "targetDate": _DATE,
+    "zoneId": _TEXT, "activateInvoices": _BOOL, "lastRunDate": _INSTANT, "nextRunDate": _INSTANT,
+    "createdDate": _INSTANT, "lastModifiedDate": _INSTANT}, indexed=frozenset({"id"}))
+BILLING_JOB = FilterSchema("billingJob", {
+    "id": _TEXT, "name": _TEXT, "status": _enum(JobStatus), "scheduleId": _TEXT, "scheduleName": _TEXT,
+    "targetDate": _DATE, "invoiceDate": _DATE, "scheduledTime": _INSTANT, "isCatchUp": _BOOL,
+    "attempts": _NUMBER, "startedTime": _INSTANT, "completedTime": _INSTANT, "createdDate": _INSTANT},
+    indexed=frozenset({"id"}))
+SUBSCRIPTION = FilterSchema("subscription", {
+    "id": _TEXT, "customerId": _TEXT, "orderId": _TEXT, "productId": _TEXT, "currency": _TEXT,
+    "status": _enum(SubscriptionStatus), "startDate": _DATE, "endDate": _DATE, "unitPrice": _NUMBER,
+    "billingPeriod": _enum(BillingPeriod), "billCycleDay": _NUMBER, "billingTiming": _enum(BillingTiming),
+    "billedThrough": _DATE, "cancellationDate": _DATE, "createdDate": _INSTANT, "lastModifiedDate": _INSTANT},
+    relations={"customer": CUSTOMER, "product": PRODUCT_FILTER}, indexed=frozenset({"id", "customerId"}))
+
+
+def record(entity, **extra) -> dict:
+    """What a filter sees: the entity's fields in camelCase (as billing_jobs._record builds them)."""
+    return {**{to_camel(k): v for k, v in asdict(entity).items()}, **extra}
+
+
+# --- scalars ----------------------------------------------------------------------------------------------
+
+
+def _serialize_decimal(value):
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise GraphQLError(f"Decimal cannot represent {value!r}")
+    return value
+
+
+def _parse_decimal_value(value):
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+        raise GraphQLError("Decimal must be a number")
+    return Decimal(value)
+
+
+def _parse_decimal_literal(node, _variables=None):
+    if isinstance(node, (gql.IntValueNode, gql.FloatValueNode, gql.StringValueNode)):
+        return Decimal(node.value)
+    raise GraphQLError("Decimal must be a number")
+
+
+DecimalScalar = GraphQLScalarType(
+    "Decimal", description="An exact decimal number (money, quantities), written as a JSON number.",
+    serialize=_serialize_decimal, parse_value=_parse_decimal_value, parse_literal=_parse_decimal_literal)
+
+
+def _parse_filter_literal(node, _variables=None):
+    return print_ast(node)  # GraphQL value text: parse_filter reads it with the type's schema
+
+
+def _parse_filter_value(value):
+    if value is not None and not isinstance(value, (dict, str)):
+        raise GraphQLError("Filter must be an object such as {status: {_eq: \"Draft\"}} or its text")
+    return value
+
+
+FilterScalar = GraphQLScalarType(
+    "Filter", description='A Hasura-style filter: {_and: [{customer: {id: {_eq: "..."}}}, {status: {_eq: '
+                          '"Active"}}]}; operators _eq _neq _gt _gte _lt _lte _in _nin _is_null _like _ilike '
+                          '_and _or _not.',
+    serialize=lambda value: value, parse_value=_parse_filter_value, parse_literal=_parse_filter_literal)
+
+JSONScalar = GraphQLScalarType("JSON", description="Any JSON value.", serialize=lambda value: value)
+
+Direction = GraphQLEnumType("OrderDirection", {"asc": GraphQLEnumValue("asc"), "desc": GraphQLEnumValue("desc")})
+
+# --- output types from the API's pydantic shapes --------------------------------------------------------------
+
+_OBJECTS: dict[str, GraphQLObjectType] = {}
+
+
+def _graphql_type(annotation):
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        return _graphql_type(args[0]) if len(args) == 1 else JSONScalar
+    if getattr(annotation, "__metadata__", None) is not None:  # Annotated[X, ...]
+        return _graphql_type(get_args(annotation)[0])
+    if origin in (list, tuple):
+        args = get_args(annotation)
+        return GraphQLList(_graphql_type(args[0])) if args else JSONScalar
+    if annotation is type(None):
+        return GraphQLString  # a seed field billrun never fills: always null
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return object_type(annotation)
+        if issubclass(annotation, bool):
+            return GraphQLBoolean
+        if issubclass(annotation, Decimal):
+            return DecimalScalar
+        if issubclass(annotation, int):
+            return GraphQLInt
+        if issubclass(annotation, (str, date, Enum)):  # dates as ISO text, enums as canonical values
+            return GraphQLString
+    return JSONScalar
+
+
+def object_type(model: type[BaseModel]) -> GraphQLObjectType:
+    name = model.__name__
+    if name not in _OBJECTS:
+        _OBJECTS[name] = GraphQLObjectType(name, lambda: {
+            (f.alias or to_camel(field_name)): GraphQLField(_graphql_type(f.annotation), description=f.description)
+            for field_name, f in model.model_fields.items()}, description=(model.__doc__ or "").strip() or None)
+    return _OBJECTS[name]
+
+
+def _plain(value):
+    """JSON-ready values, Decimal kept: dates ISO, instants as the API writes them."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def shaped(model: type[BaseModel], view) -> dict:
+    """The object exactly as the REST API answers it (same pydantic model, camelCase)."""
+    return _plain(model.model_validate(view).model_dump(by_alias=True))
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+
+class Query:
+    """One query field's request: filter, order, window; `needed` is how many matches to keep."""
+
+    def __init__(self, where, schema: FilterSchema, order: list[tuple[str, bool]], limit: int, offset: int):
+        self.filter = parse_filter(where, schema, "where")
+        self.order = order
+        self.limit, self.offset = limit, offset
+        self.read = 0
+
+    def needed(self, index_order: tuple[str, bool] | None) -> int | None:
+        """Matches to collect before reading can stop: offset+limit when the index already yields the
+        requested order, else everything (None)."""
+        if not self.order or (index_order is not None and self.order == [index_order]):
+            return self.offset + self.limit
+        return None
+
+    def count(self, n: int, what: str) -> None:
+        self.read += n
+        if self.read > MAX_READ:
+            raise GraphQLError(f"this query reads more than {MAX_READ} {what}; narrow `where` with an indexed "
+                               f"field (customer.id, customerId, status) or a smaller window")
+
+    def window(self, rows: list[dict], key: Callable[[dict], dict]) -> list:
+        for field_name, descending in reversed(self.order):  # stable sorts, last key first
+            rows.sort(key=lambda r: _sort_key(key(r).get(field_name)), reverse=descending)
+        return rows[self.offset:self.offset + self.limit]
+
+
+def _sort_key(value):
+    """Nulls sort after every value (last ascending, first descending, as in PostgreSQL/Hasura)."""
+    if value is None:
+        return (1, 0)
+    if isinstance(value, Enum):
+        value = value.value
+    return (0, value)
+
+
+def _uses_relation(f, name: str) -> bool:
+    if isinstance(f, Relation):
+        return f.name == name or _uses_relation(f.filter, name)
+    if isinstance(f, Not):
+        return _uses_relation(f.filter, name)
+    if isinstance(f, (And, Or)):
+        return any(_uses_relation(item, name) for item in f.items)
+    return False
+
+
+def _pages(fetch: Callable[[str | None], tuple[list, str | None]]):
+    """Every item of a paged store list, page by page (lazily: the caller may stop early)."""
+    token = None
+    while True:
+        items, token = fetch(token)
+        yield items
+        if token is None:
+            return
+
+
+class Relations:
+    """Related records for filters, read once per id within one request (and only when a filter uses them)."""
+
+    def __init__(self, tenant_id: str, q: Query):
+        self.tenant_id = tenant_id
+        self.q = q
+        self.cache: dict[tuple, dict | None] = {}
+
+    def get(self, name: str, repo, ident: str | None) -> dict | None:
+        if ident is None:
+            return None
+        key = (name, ident)
+        if key not in self.cache:
+            self.q.count(1, "items")
+            entity = repo.find(self.tenant_id, ident)
+            self.cache[key] = None if entity is None else record(entity)
+        return self.cache[key]
+
+
+def _collect(q: Query, pages, to_record: Callable, needed: int | None, what: str,
+             stop: Callable[[Any], bool] | None = None) -> list:
+    """(entity, record) of matches, reading pages until `needed` matches (or the end, or `stop`)."""
+    found = []
+    for items in pages:
+        q.count(len(items), what)
+        for entity in items:
+            if stop is not None and stop(entity):
+                return found
+            rec = to_record(entity)
+            if evaluate(q.filter, rec):
+                found.append((entity, rec))
+                if needed is not None and len(found) >= needed:
+                    return found
+    return found
+
+
+def find_invoices(tenant_id: str, q: Query) -> list:
+    plan = index_plan(q.filter)
+    relations = Relations(tenant_id, q)
+    with_customer = _uses_relation(q.filter, "customer")
+
+    def to_record(invoice):
+        extra = {"currencyIsoCode": invoice.currency, "salesAccountId": invoice.customer_id}
+        if with_customer:
+            extra["customer"] = relations.get("customer", catalog_store.customers, invoice.customer_id)
+        return record(invoice, **extra)
+
+    first = q.order[0] if q.order else ("invoiceDate", False)
+    newest_first = first == ("invoiceDate", True)
+    needed = q.needed(("invoiceDate", newest_first))
+    options = {"newest_first": newest_first} if newest_first else {}
+
+    customers = _intersect(plan.equals.get("customer.id"), plan.equals.get("customerId"))
+    if customers is not None:
+        sources = [dict(customer_id=c) for c in customers]
+    elif plan.equals.get("status") is not None:
+        sources = [dict(status=_value(s)) for s in plan.equals["status"]]
+    else:
+        sources = [{}]
+    stop = _date_stop(plan.ranges.get("invoiceDate"), newest_first)
+    found = []
+    for source in sources:  # each source is in index order: its first `needed` matches suffice
+        pages = _pages(lambda token, source=source: documents.invoices.list(
+            tenant_id, limit=PAGE, next_token=token, **source, **options))
+        found += _collect(q, pages, to_record, needed, "invoices", stop)
+    if len(sources) > 1 or not q.order:  # merge the sources; keep index order (invoice date, then id)
+        found.sort(key=lambda pair: (pair[0].invoice_date, pair[0].id), reverse=newest_first)
+    return [entity for entity, _ in q.window(found, lambda pair: pair[1])]
+
+
+def _intersect(a: list | None, b: list | None) -> list | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return [v for v in a if v in b]
+
+
+def _value(member):
+    return member.value if isinstance(member, Enum) else member
+
+
+def _date_stop(bounds, newest_first: bool):
+    """In invoice-date order, the first invoice past the range ends the read (nothing later can match)."""
+    if bounds is None:
+        return None
+    if not newest_first and bounds.upper is not None:
+        return lambda inv: inv.invoice_date > bounds.upper or (
+            inv.invoice_date == bounds.upper and not bounds.upper_inclusive)
+    if newest_first and bounds.lower is not None:
+        return lambda inv: inv.invoice_date < bounds.lower or (
+            inv.invoice_date == bounds.lower and not bounds.lower_inclusive)
+    return None
+
+
+def _find_in_partition(tenant_id: str, q: Query, fetch, to_record, what: str, ident_plan=None, repo=None,
+                       index_order=None) -> list:
+    """Items of the tenant's partition (or those named by an id equality), filtered, ordered, windowed."""
+    ids = index_plan(q.filter).equals.get("id") if repo is not None else None
+    if ids is not None:
+        entities = [e for e in (repo.find(tenant_id, i) for i in dict.fromkeys(ids)) if e is not None]
+        q.count(len(entities), what)
+        pages = iter([entities])
+        needed = None
+    else:
+        pages = _pages(fetch)
+        needed = q.needed(index_order)
+    found = _collect(q, pages, to_record, needed, what)
+    return [entity for entity, _ in q.window(found, lambda pair: pair[1])]
+
+
+# --- resolvers --------------------------------------------------------------------------------------------
+
+
+def _ctx(info):
+    return info.context
+
+
+def _order(args, type_name: str) -> list[tuple[str, bool]]:
+    order = []
+    for i, item in enumerate(args.get("orderBy") or []):
+        chosen = [(k, v) for k, v in item.items() if v is not None]
+        if len(chosen) != 1:
+            raise GraphQLError(f"orderBy[{i}]: give exactly one field per object (use a list for several, such "
+                               f"as [{{invoiceDate: desc}}, {{name: asc}}])")
+        name, direction = chosen[0]
+        order.append((name, direction == "desc"))
+    return order
+
+
+def _query(args, schema: FilterSchema, type_name: str) -> Query:
+    limit, offset = args.get("limit", DEFAULT_LIMIT), args.get("offset", 0)
+    if limit is None or not 0 <= limit <= MAX_LIMIT:
+        raise GraphQLError(f"limit: must be between 0 and {MAX_LIMIT}")
+    if offset is None or offset < 0:
+        raise GraphQLError("offset: must be 0 or more")
+    return Query(args.get("where"), schema, _order(args, type_name), limit, offset)
+
+
+def _resolver(schema: FilterSchema, type_name: str, run: Callable):
+    def resolve(_root, info, **args):
+        try:
+            q = _query(args, schema, type_name)
+            return run(_ctx(info), q)
+        except GraphQLError:
+            raise
+        except BillrunError as error:  # a bad filter: the message names the path (where: _and[0].status: ...)
+            raise GraphQLError(error.message) from None
+        except Exception:  # a bug: logged with its trace, never shown, never a 500
+            log.exception("graphql field %s failed", info.field_name)
+            raise GraphQLError("an internal error occurred") from None
+    return resolve
+
+
+def _invoices(ctx, q):
+    from ..api.billing import invoice_view
+    from ..api import schemas as s
+    return [shaped(s.Invoice, invoice_view(ctx.tenant.id, i)) for i in find_invoices(ctx.tenant.id, q)]
+
+
+def _credit_memos(ctx, q):
+    from ..api.billing import memo_view
+    from ..api import schemas as s
+    tenant_id = ctx.tenant.id
+    relations = Relations(tenant_id, q)
+    with_customer = _uses_relation(q.filter, "customer")
+
+    def to_record(memo):
+        extra = {"currencyIsoCode": memo.currency}
+        if with_customer:
+            extra["customer"] = relations.get("customer", catalog_store.customers, memo.customer_id)
+        return record(memo, **extra)
+
+    customers = _intersect(index_plan(q.filter).equals.get("customer.id"),
+                           index_plan(q.filter).equals.get("customerId"))
+    found = []
+    for source in ([dict(customer_id=c) for c in customers] if customers is not None else [{}]):
+        found += _collect(q, _pages(lambda token, source=source: documents.credit_memos.list(
+            tenant_id, limit=PAGE, next_token=token, **source)), to_record, None, "credit memos")
+    return [shaped(s.CreditMemo, memo_view(m)) for m, _ in q.window(found, lambda pair: pair[1])]
+
+
+def _customers(ctx, q):
+    from ..api import schemas as s
+    tenant_id = ctx.tenant.id
+    found = _find_in_partition(
+        tenant_id, q, lambda token: catalog_store.customers.list(tenant_id, limit=PAGE, next_token=token),
+        record, "customers", repo=catalog_store.customers, index_order=("id", False))
+    return [shaped(s.Customer, c) for c in found]
+
+
+def _subscriptions(ctx, q):
+    from ..api import schemas as s
+    from ..api.orders import _subscription_view
+    tenant_id = ctx.tenant.id
+    relations = Relations(tenant_id, q)
+    uses = {name: _uses_relation(q.filter, name) for name in ("customer", "product")}
+
+    def to_record(sub):
+        extra = {}
+        if uses["customer"]:
+            extra["customer"] = relations.get("customer", catalog_store.customers, sub.customer_id)
+        if uses["product"]:
+            extra["product"] = relations.get("product", catalog_store.products, sub.product_id)
+        return record(sub, **extra)
+
+    plan = index_plan(q.filter)
+    customers = _intersect(plan.equals.get("customer.id"), plan.equals.get("customerId"))
+    if customers is not None and plan.equals.get("id") is None:
+        found = []
+        for c in dict.fromkeys(customers):
+            found += _collect(q, _pages(lambda token, c=c: catalog_store.subscriptions.list(
+                tenant_id, customer_id=c, limit=PAGE, next_token=token)), to_record, None, "subscriptions")
+        subs = [entity for entity, _ in q.window(found, lambda pair: pair[1])]
+    else:
+        subs = _find_in_partition(
+            tenant_id, q, lambda token: catalog_store.subscriptions.list(tenant_id, limit=PAGE, next_token=token),
+            to_record, "subscriptions", repo=catalog_store.subscriptions, index_order=("id", False))
+    zones: dict = {}
+    return [shaped(s.Subscription, _subscription_view(ctx, sub, zones)) for sub in subs]
+
+
+def _schedules(ctx, q):
+    from ..api import schemas as s
+    tenant_id = ctx.tenant.id
+    found = _find_in_partition(
+        tenant_id, q, lambda token: schedule_store.schedules.list(tenant_id, limit=PAGE, next_token=token),
+        record, "billing schedules", repo=schedule_store.schedules, index_order=("id", False))
+    return [shaped(s.BillingSchedule, x) for x in found]
+
+
+def _jobs(ctx, q):
+    from ..api import schemas as s
+    tenant_id = ctx.tenant.id
+    found = _find_in_partition(
+        tenant_id, q, lambda token: job_store.jobs.list(tenant_id, limit=PAGE, next_token=token),
+        record, "billing jobs", repo=job_store.jobs, index_order=("scheduledTime", True))
+    return [shaped(s.BillingJob, x) for x in found]
+
+
+# --- schema -----------------------------------------------------------------------------------------------
+
+
+def _order_input(type_name: str, schema: FilterSchema) -> GraphQLInputObjectType:
+    return GraphQLInputObjectType(f"{type_name}OrderBy", {
+        name: GraphQLInputField(Direction) for name in schema.fields})
+
+
+def _root_field(model, schema: FilterSchema, run: Callable, description: str) -> GraphQLField:
+    type_name = model.__name__
+    return GraphQLField(
+        GraphQLList(GraphQLNonNull(object_type(model))),
+        args={
+            "where": GraphQLArgument(FilterScalar, description="filter; omitted or {} matches everything"),
+            "orderBy": GraphQLArgument(GraphQLList(GraphQLNonNull(_order_input(type_name, schema))),
+                                       description="e.g. {invoiceDate: desc} or [{status: asc}, {name: desc}]"),
+            "limit": GraphQLArgument(GraphQLInt, default_value=DEFAULT_LIMIT,
+                                     description=f"at most {MAX_LIMIT}"),
+            "offset": GraphQLArgument(GraphQLInt, default_value=0),
+        },
+        resolve=_resolver(schema, type_name, run), description=description)
+
+
+_SCHEMA: GraphQLSchema | None = None
+
+
+def schema() -> GraphQLSchema:
+    global _SCHEMA
+    if _SCHEMA is None:
+        from ..api import schemas as s
+        _SCHEMA = GraphQLSchema(GraphQLObjectType("Query", lambda: {
+            "invoice": _root_field(s.Invoice, INVOICE, _invoices, "Invoices with their lines"),
+            "creditMemo": _root_field(s.CreditMemo, CREDIT_MEMO, _credit_memos, "Credit memos"),
+            "billingSchedule": _root_field(s.BillingSchedule, BILLING_SCHEDULE, _schedules, "Billing schedules"),
+            "billingJob": _root_field(s.BillingJob, BILLING_JOB, _jobs, "Billing jobs"),
+            "customer": _root_field(s.Customer, CUSTOMER, _customers, "Customers"),
+            "subscription": _root_field(s.Subscription, SUBSCRIPTION, _subscriptions, "Subscriptions"),
+        }))
+    return _SCHEMA
