@@ -620,3 +620,60 @@ BillingSchedulePage = Page[BillingSchedule]
 BillingJobPage = Page[BillingJob]
 InvoicePage = Page[Invoice]
 CreditMemoPage = Page[CreditMemo]
+
+
+# --- invoice management (Nue, seed 001) ------------------------------------------------------------------
+
+class CommentInput(Input):
+    comment: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class InvoiceSelection(Input):
+    invoice_ids: Annotated[list[Ref], Field(min_length=1, max_length=500)] | None = None
+    graphql_filter: FilterText | None = Field(None, description="e.g. {status: {_eq: \"Draft\"}}")
+
+
+class InvoiceActivation(InvoiceSelection):
+    invoice_date: Day | None = Field(None, description="a new invoice date; the due date moves with it")
+    invoice_comment: CommentInput | None = None
+
+
+class InvoiceCancellation(InvoiceSelection):
+    invoice_comment: CommentInput | None = None
+
+
+class InvoiceResult(Output):
+    invoice_id: str
+    success: bool
+    status: InvoiceStatus | None
+    message: str | None
+
+
+class BulkResults(Output):
+    results: list[InvoiceResult]
+    succeeded: int
+    failed: int
+
+
+class InvoiceUpdate(Input):
+    due_date: Day | None = None
+    bill_to_contact_id: Ref | None = None
+    custom_fields: dict | None = None
+
+
+class PaymentRequest(Input):
+    invoice_id: Ref
+    amount: Amount
+    payment_date: Day | None = None
+
+
+class PaymentOut(Output):
+    id: str
+    amount: AmountOut
+    payment_date: date
+    created_time: datetime
+
+
+class PaymentResult(Output):
+    payment: PaymentOut
+    invoice: Invoice

@@ -3,11 +3,12 @@
 Totals are exact: amountWithoutTax = sum(line amounts); taxAmount = round(amountWithoutTax x taxRate%)
 HALF_UP at the currency's minor units (one rounding per document, not per line); amount =
 amountWithoutTax + taxAmount; a new document's balance is its amount."""
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from .enums import CanonicalEnum
+from .errors import conflict, invalid
 from .money import round_money
 
 
@@ -45,6 +46,7 @@ class DocumentLine:
     end_date: date | None = None
     proration_days: int | None = None  # days charged of proration_full_days; None when not prorated
     proration_full_days: int | None = None
+    period_start: date | None = None  # the billing period (ledger entry) this line belongs to
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,14 @@ class Comment:
     comment: str
     create_time: datetime
     create_user_name: str
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: str
+    amount: Decimal
+    payment_date: date
+    created_time: datetime
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,7 @@ class Invoice:
     activated_by_id: str | None = None
     activated_time: datetime | None = None
     cancellation_date: date | None = None
+    payments: tuple[Payment, ...] = ()
     version: int = 0
 
 
@@ -118,3 +129,72 @@ class CreditMemo:
     created_by_id: str
     created_date: datetime
     billing_job_id: str | None = None
+
+
+# --- lifecycle (seed 001): Draft -> (PendingActivation) -> Active -> Canceled; Canceled and unpaid -> deleted --
+
+EDITABLE = (InvoiceStatus.DRAFT, InvoiceStatus.PENDING_ACTIVATION, InvoiceStatus.ACTIVE)
+
+
+def _with_comment(invoice: Invoice, text: str | None, now: datetime, user: str) -> tuple:
+    return invoice.comments + ((Comment(text, now, user),) if text else ())
+
+
+def activate(invoice: Invoice, now: datetime, user_id: str, user_name: str, payment_term_days: int,
+             invoice_date: date | None = None, comment: str | None = None) -> Invoice:
+    """Draft (or PendingActivation) -> Active; a new invoice date moves the due date with it."""
+    if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.PENDING_ACTIVATION):
+        raise conflict(f"invoice is {invoice.status.value}; only a Draft invoice can be activated")
+    day = invoice_date or invoice.invoice_date
+    due = day + timedelta(days=payment_term_days) if invoice_date else invoice.due_date
+    return replace(invoice, status=InvoiceStatus.ACTIVE, invoice_date=day, due_date=due, activated_time=now,
+                   activated_by_id=user_id, comments=_with_comment(invoice, comment, now, user_name),
+                   last_modified_by_id=user_id, last_modified_date=now)
+
+
+def is_unpaid(invoice: Invoice) -> bool:
+    return invoice.payment_status is PaymentStatus.NOT_TRANSFERRED and not invoice.payments
+
+
+def cancel(invoice: Invoice, today: date, now: datetime, user_id: str, user_name: str,
+           comment: str | None = None) -> Invoice:
+    if invoice.status is InvoiceStatus.CANCELED:
+        return invoice
+    if not is_unpaid(invoice):
+        raise conflict(f"invoice is {invoice.payment_status.value}; only an unpaid invoice can be canceled")
+    return replace(invoice, status=InvoiceStatus.CANCELED, cancellation_date=today,
+                   comments=_with_comment(invoice, comment, now, user_name), last_modified_by_id=user_id,
+                   last_modified_date=now)
+
+
+def check_deletable(invoice: Invoice) -> None:
+    if invoice.status is not InvoiceStatus.CANCELED:
+        raise conflict(f"invoice is {invoice.status.value}; only a Canceled invoice can be deleted")
+    if not is_unpaid(invoice):
+        raise conflict("a payment was applied to this invoice: it cannot be deleted")
+
+
+def update(invoice: Invoice, changes: dict, now: datetime, user_id: str) -> Invoice:
+    """Only dueDate, billToContactId and customFields, and only while Draft, PendingActivation or Active."""
+    if invoice.status not in EDITABLE:
+        raise conflict(f"invoice is {invoice.status.value}; it can no longer be changed")
+    if "due_date" in changes and changes["due_date"] < invoice.invoice_date:
+        raise invalid("dueDate", "must not be before the invoice date")
+    return replace(invoice, **changes, last_modified_by_id=user_id, last_modified_date=now)
+
+
+def pay(invoice: Invoice, payment: Payment, user_id: str) -> Invoice:
+    """A payment on an Active invoice lowers its balance; overpaying is refused. Re-applying the same
+    payment (a retried request) changes nothing."""
+    if any(p.id == payment.id for p in invoice.payments):
+        return invoice
+    if invoice.status is not InvoiceStatus.ACTIVE:
+        raise conflict(f"invoice is {invoice.status.value}; only an Active invoice can be paid")
+    if payment.amount <= 0:
+        raise invalid("amount", "must be greater than 0")
+    if payment.amount > invoice.balance:
+        raise invalid("amount", f"exceeds the invoice balance of {invoice.balance}")
+    balance = invoice.balance - payment.amount
+    status = PaymentStatus.PAID if balance == 0 else PaymentStatus.PARTIALLY_PAID
+    return replace(invoice, balance=balance, payment_status=status, payments=invoice.payments + (payment,),
+                   last_modified_by_id=user_id, last_modified_date=payment.created_time)

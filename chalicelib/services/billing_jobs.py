@@ -195,7 +195,8 @@ def _document_lines(doc_id: str, lines: list[ProposedLine]) -> tuple[DocumentLin
         quantity=l.quantity, unit_price=abs(l.unit_price) if l.kind == billing.ADJUSTMENT else l.unit_price,
         amount=abs(l.amount), subscription_id=l.subscription_id, product_id=l.product_id, start_date=l.start_date,
         end_date=l.end_date, proration_days=l.days if l.days != l.full_days else None,
-        proration_full_days=l.full_days if l.days != l.full_days else None) for l in lines)
+        proration_full_days=l.full_days if l.days != l.full_days else None, period_start=l.period_start)
+        for l in lines)
 
 
 def _invoice(tenant, job, customer, invoice_id, name, lines, now) -> Invoice | None:

@@ -39,8 +39,7 @@ from pydantic.alias_generators import to_camel
 from ..domain.billing_schedules import CUSTOMER_FILTER, PRODUCT_FILTER, ScheduleStatus, ScheduleType
 from ..domain.enums import BillingPeriod, BillingTiming, SubscriptionStatus
 from ..domain.errors import BillrunError
-from ..domain.filters import FieldType, FilterSchema, MatchAll, Not, And, Or, Relation, evaluate, index_plan, \
-    parse_filter
+from ..domain.filters import And, FieldType, FilterSchema, Not, Or, Relation, evaluate, index_plan, parse_filter
 from ..domain.invoices import InvoiceSource, InvoiceStatus, PaymentStatus
 from ..domain.jobs import JobStatus
 from ..domain.timeutil import format_instant
@@ -295,6 +294,8 @@ def _collect(q: Query, pages, to_record: Callable, needed: int | None, what: str
              stop: Callable[[Any], bool] | None = None) -> list:
     """(entity, record) of matches, reading pages until `needed` matches (or the end, or `stop`)."""
     found = []
+    if needed == 0:
+        return found
     for items in pages:
         q.count(len(items), what)
         for entity in items:
@@ -334,8 +335,9 @@ def find_invoices(tenant_id: str, q: Query) -> list:
     stop = _date_stop(plan.ranges.get("invoiceDate"), newest_first)
     found = []
     for source in sources:  # each source is in index order: its first `needed` matches suffice
+        size = PAGE if needed is None else max(1, min(PAGE, needed))
         pages = _pages(lambda token, source=source: documents.invoices.list(
-            tenant_id, limit=PAGE, next_token=token, **source, **options))
+            tenant_id, limit=size, next_token=token, **source, **options))
         found += _collect(q, pages, to_record, needed, "invoices", stop)
     if len(sources) > 1 or not q.order:  # merge the sources; keep index order (invoice date, then id)
         found.sort(key=lambda pair: (pair[0].invoice_date, pair[0].id), reverse=newest_first)
@@ -365,7 +367,7 @@ def _date_stop(bounds, newest_first: bool):
     return None
 
 
-def _find_in_partition(tenant_id: str, q: Query, fetch, to_record, what: str, ident_plan=None, repo=None,
+def _find_in_partition(tenant_id: str, q: Query, fetch, to_record, what: str, repo=None,
                        index_order=None) -> list:
     """Items of the tenant's partition (or those named by an id equality), filtered, ordered, windowed."""
     ids = index_plan(q.filter).equals.get("id") if repo is not None else None

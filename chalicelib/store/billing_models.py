@@ -16,7 +16,7 @@ from pynamodb.models import Model
 
 from ..domain.billing_schedules import (BillingSchedule, IncrementSign, IncrementUnit, ScheduleStatus,
                                         ScheduleType)
-from ..domain.invoices import (Comment, CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus,
+from ..domain.invoices import (Comment, CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus, Payment,
                                PaymentStatus)
 from ..domain.jobs import BillingJob, Decision, JobStatus
 from .attributes import DateAttribute, DecimalAttribute, EnumAttribute
@@ -188,6 +188,16 @@ class DocumentLineMap(Mapped, MapAttribute):
     end_date = DateAttribute(null=True)
     proration_days = NumberAttribute(null=True)
     proration_full_days = NumberAttribute(null=True)
+    period_start = DateAttribute(null=True)
+
+
+class PaymentMap(Mapped, MapAttribute):
+    entity_cls = Payment
+
+    id = UnicodeAttribute()
+    amount = DecimalAttribute()
+    payment_date = DateAttribute()
+    created_time = UTCDateTimeAttribute()
 
 
 class CommentMap(Mapped, MapAttribute):
@@ -258,6 +268,7 @@ class InvoiceModel(Mapped, Model):
     activated_by_id = UnicodeAttribute(null=True)
     activated_time = UTCDateTimeAttribute(null=True)
     cancellation_date = DateAttribute(null=True)
+    payments = ListAttribute(of=PaymentMap, default=list)
     version = NumberAttribute(default=0)
     created_by_id = UnicodeAttribute()
     last_modified_by_id = UnicodeAttribute()

@@ -17,6 +17,7 @@ BODIES = {
     ("POST", "/subscriptions/{id}:cancel"): {"effectiveDate": "2030-01-01"},
     ("PATCH", "/billing/schedules/{id}"): {"description": "Hijacked", "customerFilter": "{}"},
     ("POST", "/billing/schedules/{id}:run"): {"targetDate": "2025-12-31", "invoiceDate": "2025-12-31"},
+    ("PATCH", "/billing/invoices/{id}"): {"dueDate": "2030-01-01", "billToContactId": "hijacked"},
 }
 
 # Which of tenant A's objects each resource's routes take.
@@ -139,6 +140,7 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tena
     attempt("GET", "/billing/jobs/{id}", billing["job"])
     attempt("GET", "/billing/jobs/{id}", billing["memo_job"])
     attempt("GET", "/billing/invoices/{id}", billing["invoice"])
+    attempt("PATCH", "/billing/invoices/{id}", billing["invoice"])
     attempt("GET", "/billing/credit-memos/{id}", billing["credit_memo"])
 
     # Any route added later with an {id} must get its own isolation check here.
@@ -430,3 +432,20 @@ def test_billing_schedules_jobs_and_documents_never_cross_tenants(api, tenant, o
     # and B's own things are as B left them
     assert api.get(f"/billing/schedules/{b_schedule['id']}", key=other.key).body["status"] == "Draft"
     assert len(api.get("/billing/jobs", key=other.key).body["data"]) == 2
+
+
+def test_bulk_invoice_operations_never_touch_another_tenants_invoices(api, tenant, other, billing):
+    """By ids, another tenant's invoice is "not found" per id; by filter, even a match-all one, only the
+    caller's own invoices are selected."""
+    mine = api.get(f"/billing/invoices/{billing['invoice']}", key=tenant.key).body
+    for path, body in (("/billing/invoices:activate", {}), ("/billing/invoices:cancel", {})):
+        by_id = api.post(path, {"invoiceIds": [billing["invoice"]], **body}, key=other.key)
+        assert by_id.status == 200 and by_id.body["failed"] == 1 and by_id.body["succeeded"] == 0
+        assert by_id.body["results"][0]["message"] == "invoice not found"
+        by_filter = api.post(path, {"graphqlFilter": "{}", **body}, key=other.key)
+        assert by_filter.status == 200 and billing["invoice"] not in [r["invoiceId"] for r in by_filter.body["results"]]
+    deleted = api.delete("/billing/invoices", {"invoiceIds": [billing["invoice"]]}, key=other.key)
+    assert deleted.status == 200 and deleted.body["failed"] == 1
+    paid = api.post("/billing/payments", {"invoiceId": billing["invoice"], "amount": 1}, key=other.key)
+    assert paid.status == 404 and paid.error_fields == ["invoiceId"]
+    assert api.get(f"/billing/invoices/{billing['invoice']}", key=tenant.key).body == mine
