@@ -40,6 +40,11 @@ class GraphQLErrorItem(s.Output):
     path: list[str | int] | None = None
 
 
+class GraphQLErrors(s.Output):
+    """A request that could not run (syntax, validation, variables): the GraphQL spec's answer, with a 400."""
+    errors: list[GraphQLErrorItem]
+
+
 class GraphQLAnswer(s.Output):
     data: dict[str, Any] | None = None
     errors: list[GraphQLErrorItem] | None = None
@@ -70,12 +75,12 @@ def run_query(ctx, body: GraphQLRequest):
 
 @operation(bp, "POST", "/orders/async/graphql", summary="GraphQL queries: invoice, creditMemo, billingSchedule, "
            "billingJob, customer, subscription (where, orderBy, limit, offset)", tag=TAG, body=GraphQLRequest,
-           response=GraphQLAnswer)
+           response=GraphQLAnswer, bad_request=GraphQLErrors)
 def graphql_nue(call):
     return run_query(call.ctx, call.body)
 
 
 @operation(bp, "POST", "/graphql", summary="GraphQL queries (alias of /orders/async/graphql)", tag=TAG,
-           body=GraphQLRequest, response=GraphQLAnswer)
+           body=GraphQLRequest, response=GraphQLAnswer, bad_request=GraphQLErrors)
 def graphql_alias(call):
     return run_query(call.ctx, call.body)

@@ -41,6 +41,7 @@ class Operation:
     response: type[BaseModel] | None = None
     status: int = 200
     media_type: str = "application/json"
+    bad_request: type[BaseModel] | None = None  # a 400 body of its own besides the error envelope (GraphQL)
 
 
 OPERATIONS: list[Operation] = []

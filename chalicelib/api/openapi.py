@@ -18,7 +18,8 @@ def build() -> dict:
     import app  # noqa: F401  (registers every blueprint's operations)
 
     inputs = {m for op in OPERATIONS for m in (op.body,) if m}
-    outputs = {op.response for op in OPERATIONS if op.response} | {schemas.Error}
+    outputs = {op.response for op in OPERATIONS if op.response} | {schemas.Error} | {
+        op.bad_request for op in OPERATIONS if op.bad_request}
     pairs = [(m, "validation") for m in sorted(inputs, key=_name)] + [
         (m, "serialization") for m in sorted(outputs, key=_name)]
     refs, definitions = models_json_schema(pairs, ref_template=REF)
@@ -68,10 +69,13 @@ def _operation(op: Operation, refs) -> dict:
     if op.response is not None:
         ok["content"] = {op.media_type: {"schema": refs[(op.response, "serialization")]}}
     responses = {str(op.status): ok}
-    error = {"content": {"application/json": {"schema": refs[(schemas.Error, "serialization")]}}}
+    envelope = refs[(schemas.Error, "serialization")]
     for status, text in ERRORS.items():
+        schema = envelope
+        if status == 400 and op.bad_request is not None:
+            schema = {"anyOf": [refs[(op.bad_request, "serialization")], envelope]}
         if op.auth != "none" or status in (400, 413):
-            responses[str(status)] = {"description": text, **error}
+            responses[str(status)] = {"description": text, "content": {"application/json": {"schema": schema}}}
     doc["responses"] = responses
     return doc
 

@@ -45,8 +45,15 @@ def select(ctx: RequestContext, invoice_ids: list[str] | None, graphql_filter: s
     f = parse_filter(graphql_filter, INVOICE_FILTER, "graphqlFilter") if graphql_filter is not None else None
     if invoice_ids is not None:
         found = [(i, invoices.find(tenant_id, i)) for i in dict.fromkeys(invoice_ids)]
-        return [(i, inv if inv is None or f is None or _matches(ctx, f, inv) else None) for i, inv in found]
+        return [(i, inv if inv is None or f is None or _matches(ctx, f, inv) else _Unmatched(inv))
+                for i, inv in found]
     return [(inv.id, inv) for inv in _matching(ctx, f)]
+
+
+@dataclass(frozen=True)
+class _Unmatched:
+    """One of the caller's own invoices, named by id but not matching the graphqlFilter: left alone."""
+    invoice: Invoice
 
 
 def _record(ctx: RequestContext, invoice: Invoice, cache: dict) -> dict:
@@ -92,6 +99,10 @@ def _each(selected, apply) -> list[Result]:
     for invoice_id, invoice in selected:
         if invoice is None:
             results.append(Result(invoice_id, False, None, "invoice not found"))
+            continue
+        if isinstance(invoice, _Unmatched):
+            results.append(Result(invoice_id, False, invoice.invoice.status.value,
+                                  "invoice does not match graphqlFilter"))
             continue
         try:
             done = apply(invoice)
