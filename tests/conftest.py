@@ -8,6 +8,7 @@ os.environ.update({
     "BILLRUN_STAGE": "dev", "BILLRUN_TABLE_PREFIX": "billrun-dev", "BILLRUN_ADMIN_KEY": "test-admin-key",
 })
 os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
+os.environ.pop("S3_ENDPOINT_URL", None)
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402

@@ -48,6 +48,7 @@ def configure_environment(moto_port: int, admin_key: str) -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
     os.environ.setdefault("DYNAMODB_ENDPOINT_URL", f"http://127.0.0.1:{moto_port}")
+    os.environ.setdefault("S3_ENDPOINT_URL", f"http://127.0.0.1:{moto_port}")  # moto's server plays S3 too
     os.environ["BILLRUN_STAGE"] = "local"
     os.environ["BILLRUN_TABLE_PREFIX"] = "billrun-local"
     os.environ["BILLRUN_ADMIN_KEY"] = admin_key
@@ -57,9 +58,10 @@ def provision_demo_tenant() -> str:
     """The demo tenant is test-mode; BILLRUN_DEMO_API_KEY chooses its key, else a random one is made."""
     from ..domain.timeutil import wall_now
     from ..services import tenants
-    from ..store import tables
+    from ..store import pdfs, tables
 
     tables.create_all()
+    pdfs.ensure_bucket()
     _, _, secret = tenants.provision(name="Demo", test_mode=True, timezone="UTC", currency="USD",
                                      clock_start=None, now=wall_now(), tenant_id=DEMO_TENANT_ID,
                                      key_secret=os.environ.get("BILLRUN_DEMO_API_KEY") or None)

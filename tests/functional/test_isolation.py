@@ -141,6 +141,7 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tena
     attempt("GET", "/billing/jobs/{id}", billing["memo_job"])
     attempt("GET", "/billing/invoices/{id}", billing["invoice"])
     attempt("PATCH", "/billing/invoices/{id}", billing["invoice"])
+    attempt("GET", "/billing/invoices/{id}/pdf", billing["invoice"])
     attempt("GET", "/billing/credit-memos/{id}", billing["credit_memo"])
 
     # Any route added later with an {id} must get its own isolation check here.

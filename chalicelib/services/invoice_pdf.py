@@ -1,0 +1,93 @@
+"""Renders an invoice as a one-document PDF (fpdf2, core fonts: the text stays extractable).
+
+Rendering lives here, not in the pure domain: it is presentation, and fpdf2 is a runtime dependency.
+Money is printed from its Decimal (never through float), dates as ISO dates."""
+from datetime import date, timezone
+from decimal import Decimal
+
+from fpdf import FPDF
+from fpdf.enums import Align, TableCellFillMode
+
+COLUMNS = (("Description", 64, Align.L), ("Start", 22, Align.C), ("End", 22, Align.C),
+           ("Quantity", 20, Align.R), ("Unit price", 28, Align.R), ("Amount", 30, Align.R))
+
+
+def money(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def quantity(value: Decimal) -> str:
+    return format(value.normalize() if value == value.to_integral_value() else value, "f")
+
+
+def day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+PUNCTUATION = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2018": "'", "\u2019": "'",
+                             "\u201c": '"', "\u201d": '"', "\u2026": "...", "\u2192": "->"})
+
+
+def latin1(text) -> str:
+    """Core fonts cover Latin-1 only: dashes and quotes become ASCII, anything else '?', never a 500."""
+    return str(text or "").translate(PUNCTUATION).encode("latin-1", "replace").decode("latin-1")
+
+
+def render_pdf(invoice, customer) -> bytes:
+    pdf = FPDF(format="A4")
+    pdf.set_title(latin1(f"Invoice {invoice.name}"))
+    pdf.set_creator("billrun")
+    created = invoice.last_modified_date
+    pdf.set_creation_date(created if created.tzinfo else created.replace(tzinfo=timezone.utc))
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+
+    pdf.set_font("Helvetica", "B", 20)
+    pdf.cell(0, 10, "INVOICE", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(0, 7, latin1(invoice.name), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+
+    pdf.set_font("Helvetica", "", 10)
+    bill_to = invoice.bill_to_contact_id or customer.bill_to_contact_id
+    facts = [("Invoice date", day(invoice.invoice_date)), ("Due date", day(invoice.due_date)),
+             ("Period", f"{day(invoice.start_date)} to {day(invoice.end_date)}" if invoice.start_date else ""),
+             ("Currency", invoice.currency), ("Status", invoice.status.value)]
+    for label, value in facts:
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(32, 6, f"{label}:")
+        pdf.set_font("Helvetica", "", 10)
+        pdf.cell(0, 6, latin1(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 6, "Bill to", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    pdf.cell(0, 6, latin1(customer.name), new_x="LMARGIN", new_y="NEXT")
+    if bill_to:
+        pdf.cell(0, 6, latin1(f"Contact: {bill_to}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, latin1(f"Customer: {customer.id}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+
+    pdf.set_font("Helvetica", "", 9)
+    with pdf.table(col_widths=tuple(w for _, w, _ in COLUMNS), text_align=tuple(a for _, _, a in COLUMNS),
+                   line_height=6, cell_fill_color=(240, 240, 240), cell_fill_mode=TableCellFillMode.ROWS,
+                   first_row_as_headings=True, width=sum(w for _, w, _ in COLUMNS), align="LEFT") as table:
+        header = table.row()
+        for title, _, _ in COLUMNS:
+            header.cell(title)
+        for line in invoice.lines:
+            row = table.row()
+            for text in (latin1(line.description), day(line.start_date), day(line.end_date),
+                         quantity(line.quantity), money(line.unit_price), money(line.amount)):
+                row.cell(text)
+    pdf.ln(6)
+
+    totals = [("Amount without tax", invoice.amount_without_tax), ("Tax", invoice.tax_amount),
+              ("Total", invoice.amount)]
+    for label, value in totals:
+        bold = "B" if label == "Total" else ""
+        pdf.set_font("Helvetica", bold, 10)
+        pdf.cell(136, 7, label, align="R")
+        pdf.cell(50, 7, f"{money(value)} {invoice.currency}", align="R", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
