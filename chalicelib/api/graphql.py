@@ -14,7 +14,7 @@ from chalice import Blueprint
 from graphql import GraphQLError, execute, parse, validate
 from pydantic import Field
 
-from ..services import graphql_queries
+from . import graphql_queries
 from . import schemas as s
 from .http import json_response, operation
 

@@ -249,7 +249,7 @@ def test_customer_equality_reads_only_that_customers_invoices(api, billed, monke
 
 
 def test_reading_is_bounded_and_reported_as_an_error(api, billed, monkeypatch):
-    from chalicelib.services import graphql_queries
+    from chalicelib.api import graphql_queries
     monkeypatch.setattr(graphql_queries, "MAX_READ", 3)
     answer = gql(api, billed["t"], '{ invoice(where: {amount: {_gt: 0}}) { id } customer(limit: 1) { id } }')
     assert answer.status == 200, answer.body

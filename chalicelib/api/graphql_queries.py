@@ -47,6 +47,9 @@ from ..store import catalog as catalog_store
 from ..store import documents
 from ..store import jobs as job_store
 from ..store import schedules as schedule_store
+from . import schemas as s
+from .billing import invoice_view, memo_view
+from .orders import _subscription_view
 
 log = logging.getLogger("billrun.graphql")
 
@@ -329,7 +332,7 @@ def find_invoices(tenant_id: str, q: Query) -> list:
     if customers is not None:
         sources = [dict(customer_id=c) for c in customers]
     elif plan.equals.get("status") is not None:
-        sources = [dict(status=_value(s)) for s in plan.equals["status"]]
+        sources = [dict(status=_value(status)) for status in plan.equals["status"]]
     else:
         sources = [{}]
     stop = _date_stop(plan.ranges.get("invoiceDate"), newest_first)
@@ -427,14 +430,10 @@ def _resolver(schema: FilterSchema, type_name: str, run: Callable):
 
 
 def _invoices(ctx, q):
-    from ..api.billing import invoice_view
-    from ..api import schemas as s
     return [shaped(s.Invoice, invoice_view(ctx.tenant.id, i)) for i in find_invoices(ctx.tenant.id, q)]
 
 
 def _credit_memos(ctx, q):
-    from ..api.billing import memo_view
-    from ..api import schemas as s
     tenant_id = ctx.tenant.id
     relations = Relations(tenant_id, q)
     with_customer = _uses_relation(q.filter, "customer")
@@ -455,7 +454,6 @@ def _credit_memos(ctx, q):
 
 
 def _customers(ctx, q):
-    from ..api import schemas as s
     tenant_id = ctx.tenant.id
     found = _find_in_partition(
         tenant_id, q, lambda token: catalog_store.customers.list(tenant_id, limit=PAGE, next_token=token),
@@ -464,8 +462,6 @@ def _customers(ctx, q):
 
 
 def _subscriptions(ctx, q):
-    from ..api import schemas as s
-    from ..api.orders import _subscription_view
     tenant_id = ctx.tenant.id
     relations = Relations(tenant_id, q)
     uses = {name: _uses_relation(q.filter, name) for name in ("customer", "product")}
@@ -495,7 +491,6 @@ def _subscriptions(ctx, q):
 
 
 def _schedules(ctx, q):
-    from ..api import schemas as s
     tenant_id = ctx.tenant.id
     found = _find_in_partition(
         tenant_id, q, lambda token: schedule_store.schedules.list(tenant_id, limit=PAGE, next_token=token),
@@ -504,7 +499,6 @@ def _schedules(ctx, q):
 
 
 def _jobs(ctx, q):
-    from ..api import schemas as s
     tenant_id = ctx.tenant.id
     found = _find_in_partition(
         tenant_id, q, lambda token: job_store.jobs.list(tenant_id, limit=PAGE, next_token=token),
@@ -541,7 +535,6 @@ _SCHEMA: GraphQLSchema | None = None
 def schema() -> GraphQLSchema:
     global _SCHEMA
     if _SCHEMA is None:
-        from ..api import schemas as s
         _SCHEMA = GraphQLSchema(GraphQLObjectType("Query", lambda: {
             "invoice": _root_field(s.Invoice, INVOICE, _invoices, "Invoices with their lines"),
             "creditMemo": _root_field(s.CreditMemo, CREDIT_MEMO, _credit_memos, "Credit memos"),
