@@ -4,16 +4,13 @@ A job is created Queued with an already-expired lease, so if nobody runs it (a c
 create) the tick's recovery query finds it. Running it takes the lease with a conditional write; a run
 whose lease expired (a crashed or frozen worker) can be taken over and re-run from the start, which the
 billing ledger makes harmless."""
-from datetime import datetime, timedelta
-
-from pynamodb.exceptions import UpdateError
+from datetime import datetime
 
 from ..domain.jobs import UNFINISHED, BillingJob, Decision, JobStatus
 from . import tables
 from .billing_models import BillingJobModel, DecisionModel
-from .repository import TenantRepository, condition_failed
-
-LEASE = timedelta(minutes=10)
+from .leases import LEASE, Leases  # noqa: F401  (LEASE is part of this module's interface)
+from .repository import TenantRepository
 
 
 class JobRepository(TenantRepository):
@@ -34,48 +31,25 @@ class JobRepository(TenantRepository):
 
 
 jobs = JobRepository()
+LEASES = Leases(BillingJobModel, waiting=JobStatus.QUEUED, running=JobStatus.RUNNING, index=BillingJobModel.unfinished)
 
 
 def claim(tenant_id: str, job_id: str, owner: str, now: datetime) -> BillingJob | None:
     """Take the job's lease: Queued, or Running with an expired lease. None when someone else holds it."""
-    tables.bind()
-    M = BillingJobModel
-    free = (M.status == JobStatus.QUEUED.value) | ((M.status == JobStatus.RUNNING.value) & (M.lease_until < now))
-    try:
-        M(tenant_id=tenant_id, id=job_id).update(
-            actions=[M.status.set(JobStatus.RUNNING.value), M.lease_until.set(now + LEASE), M.lease_owner.set(owner),
-                     M.attempts.add(1), M.started_time.set(M.started_time | now)],
-            condition=free)
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        return None
-    return jobs.get(tenant_id, job_id)
+    return jobs.get(tenant_id, job_id) if LEASES.claim(tenant_id, job_id, owner, now) else None
 
 
 def complete(tenant_id: str, job_id: str, owner: str, status: JobStatus, counts: dict, now: datetime,
              error: str | None = None) -> bool:
     """Only the lease holder finishes the job; it leaves the `unfinished` index."""
-    tables.bind()
     M = BillingJobModel
-    actions = [M.status.set(status.value), M.counts.set(counts), M.completed_time.set(now),
-               M.lease_partition.remove(), M.lease_until.remove()]
-    if error:
-        actions.append(M.error.set(error[:2000]))
-    try:
-        M(tenant_id=tenant_id, id=job_id).update(actions=actions, condition=M.lease_owner == owner)
-        return True
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        return False
+    return LEASES.finish(tenant_id, job_id, owner, status, now,
+                         [M.counts.set(counts)] + ([M.error.set(error[:2000])] if error else []))
 
 
 def expired(clock_domain: str, now: datetime) -> list[tuple[str, str]]:
     """(tenantId, jobId) of unfinished jobs whose lease has run out: never started, or their runner died."""
-    tables.bind()
-    return [(item.tenant_id, item.id)
-            for item in BillingJobModel.unfinished.query(clock_domain, BillingJobModel.lease_until < now)]
+    return LEASES.expired(clock_domain, now)
 
 
 def _job_key(tenant_id: str, job_id: str) -> str:

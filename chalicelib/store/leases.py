@@ -1,0 +1,57 @@
+"""Work run under a time lease (billing jobs, bulk invoice operations, bill runs): take, renew, finish, recover.
+
+A record is created waiting (with an already-expired lease) in a sparse `unfinished` index keyed by a
+partition (the clock domain whose tick recovers it). Running it takes the lease with a conditional write;
+a run whose lease expired (a crashed or frozen worker) can be taken over, which each kind of work makes
+harmless by being idempotent. Finishing removes the record from the index."""
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
+
+from . import tables
+from .repository import condition_failed
+
+LEASE = timedelta(minutes=10)
+
+
+class Leases:
+    def __init__(self, model, *, waiting, running, index):
+        """`model` has status, lease_partition, lease_until, lease_owner, attempts, started_time and
+        completed_time attributes; `index` is its sparse GSI on (lease_partition, lease_until)."""
+        self.model, self.waiting, self.running, self.index = model, waiting, running, index
+
+    def _update(self, tenant_id: str, ident: str, actions, condition) -> bool:
+        tables.bind()
+        try:
+            self.model(tenant_id=tenant_id, id=ident).update(actions=actions, condition=condition)
+            return True
+        except UpdateError as error:
+            if not condition_failed(error):
+                raise
+            return False
+
+    def claim(self, tenant_id: str, ident: str, owner: str, now: datetime) -> bool:
+        """Waiting, or running with an expired lease: take it. False when someone else holds it (or it is done)."""
+        M = self.model
+        free = (M.status == self.waiting.value) | ((M.status == self.running.value) & (M.lease_until < now))
+        return self._update(tenant_id, ident, [
+            M.status.set(self.running.value), M.lease_until.set(now + LEASE), M.lease_owner.set(owner),
+            M.attempts.add(1), M.started_time.set(M.started_time | now)], free)
+
+    def renew(self, tenant_id: str, ident: str, owner: str, now: datetime) -> bool:
+        """Long work extends its lease as it goes; False means another runner took over: stop."""
+        M = self.model
+        return self._update(tenant_id, ident, [M.lease_until.set(now + LEASE)],
+                            (M.lease_owner == owner) & (M.status == self.running.value))
+
+    def finish(self, tenant_id: str, ident: str, owner: str, status, now: datetime, actions=()) -> bool:
+        """Only the lease holder finishes the work; it leaves the `unfinished` index."""
+        M = self.model
+        return self._update(tenant_id, ident, [
+            M.status.set(status.value), M.completed_time.set(now), M.lease_partition.remove(),
+            M.lease_until.remove(), *actions], M.lease_owner == owner)
+
+    def expired(self, partition: str, now: datetime) -> list[tuple[str, str]]:
+        """(tenantId, id) of unfinished work whose lease has run out: never started, or its runner died."""
+        tables.bind()
+        return [(item.tenant_id, item.id) for item in self.index.query(partition, self.model.lease_until < now)]
