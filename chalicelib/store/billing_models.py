@@ -270,6 +270,8 @@ class InvoiceModel(Mapped, Model):
     cancellation_date = DateAttribute(null=True)
     payments = ListAttribute(of=PaymentMap, default=list)
     version = NumberAttribute(default=0)
+    invoice_job_id = UnicodeAttribute(null=True)
+    pdf_key = UnicodeAttribute(null=True)
     created_by_id = UnicodeAttribute()
     last_modified_by_id = UnicodeAttribute()
     created_date = UTCDateTimeAttribute()
