@@ -112,6 +112,7 @@ class Invoice:
     cancellation_date: date | None = None
     payments: tuple[Payment, ...] = ()
     version: int = 0
+    recurring_invoice_id: str | None = None  # the BILL template that generated it (source RecurringInvoice)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ class DueWork(Protocol):
 
 def _sources() -> list[DueWork]:
     from .billing_schedules import BillingScheduleWork
-    return [BillingScheduleWork()]
+    from .recurring_invoices import RecurringInvoiceWork
+    return [BillingScheduleWork(), RecurringInvoiceWork()]
 
 
 SOURCES: list[DueWork] = _sources()
