@@ -128,8 +128,9 @@ def _write_invoice(tenant: Tenant, template: RecurringInvoice, customer: Custome
         number = invoice_numbers.claim(tenant.id, customer.id, rules.invoice_numbers(due), invoice_id)
         at = store.start_of(rules.generation_date(due, template.days_in_advance), customer.timezone)
         live = tenant.clock_domain == LIVE_CLOCK
-        # A test clock replays time: the invoice is dated as if the tick had fired when it fell due.
-        now = wall_now() if live else max(at, template.created_date)
+        # A test clock replays time: the invoice is dated as if the tick had fired when it fell due (or when the
+        # template was last changed, e.g. restored or moved into the past, if that was later).
+        now = wall_now() if live else max(at, template.last_modified_date)
         draft = build_invoice(template, customer, due, invoice_id, number, now,
                               is_catch_up=live and at < until - CATCH_UP_GRACE)
         if not documents.invoices.start(tenant.id, draft, []):

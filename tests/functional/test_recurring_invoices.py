@@ -407,7 +407,10 @@ def test_archive_and_restore_are_idempotent_and_restore_catches_up(api):
     assert restored.status == again.status == 200 and restored.body == again.body
     assert restored.body["archived"] is False and restored.body["schedule"]["nextDueDate"] == "2026-01-31"
     assert advance(api, t, "2026-04-01T00:00:00Z") == 3  # the next tick: every missed invoice, once
-    assert [i["dueDate"] for i in of_template(api, t, template["id"])] == ["2026-01-31", "2026-02-28", "2026-03-31"]
+    caught_up = of_template(api, t, template["id"])
+    assert [i["dueDate"] for i in caught_up] == ["2026-01-31", "2026-02-28", "2026-03-31"]
+    assert [i["invoiceDate"] for i in caught_up] == ["2026-01-26", "2026-02-23", "2026-03-26"]
+    assert {i["createdDate"] for i in caught_up} == {"2026-04-01T00:00:00.000+00:00"}  # generated at the restore
     assert advance(api, t, "2026-04-01T00:00:00Z") == 0
     assert api.post(f"{url}/archive", {"reason": "x"}, key=t.key).error_fields == ["reason"]
 
