@@ -9,11 +9,13 @@ invoice's id derived from (template, due date), each template's watermark, and t
 claim owned by a finalized invoice of that number). The fault-injection machinery (a crash raised right after
 the N-th successful DynamoDB write, fresh moto states) is test_exactly_once.py's."""
 from collections import Counter
+from dataclasses import replace as dataclass_replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
+from chalicelib.domain.errors import BillrunError
 from chalicelib.services import recurring_invoices as service
 from chalicelib.services import tick
 from chalicelib.store import recurring_invoices as template_store
@@ -204,6 +206,14 @@ def test_a_patch_between_an_invoice_and_its_watermark_move_is_kept_and_applies_t
         invoices = everything(api, t, "/billing/invoices")
         assert [(i["name"], [l["description"] for l in i["lines"]]) for i in invoices] == [
             ("2026-01-31", ["raced plan", "raced fee"]), ("2026-02-28", ["raced new"])]
+
+        # the other way round: a writer holding the template as read before a watermark move gets a 409
+        stale = template_store.templates.get(t.id, created["id"])
+        assert advance(api, t, at("2026-04-01T00:00:00Z")).body["ran"]["recurringInvoices"] == 1
+        with pytest.raises(BillrunError) as refused:
+            template_store.templates.replace(t.id, dataclass_replace(stale, frequency=2), stale)
+        assert refused.value.kind == "conflict"
+        assert api.get(f"{PATH}/{created['id']}", key=t.key).body["schedule"]["nextDueDate"] == "2026-04-30"
 
 
 def test_two_templates_racing_for_one_invoice_number_get_distinct_numbers(clock):

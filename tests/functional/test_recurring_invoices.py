@@ -414,6 +414,23 @@ def test_archive_and_restore_are_idempotent_and_restore_catches_up(api):
     assert advance(api, t, "2026-04-01T00:00:00Z") == 0
     assert api.post(f"{url}/archive", {"reason": "x"}, key=t.key).error_fields == ["reason"]
 
+    # an archived template can be changed; it stays archived, and generates nothing until restored
+    archived = api.post(f"{url}/archive", key=t.key).body
+    changed = api.patch(url, {"schedule": {"daysInAdvance": 0}}, key=t.key)
+    assert changed.status == 200 and changed.body["archived"] is True
+    assert changed.body["updatedTime"] == archived["updatedTime"] == "2026-04-01T00:00:00.000+00:00"
+    assert advance(api, t, "2026-05-01T00:00:00Z") == 0
+
+
+def test_a_template_created_with_past_dates_is_caught_up_by_the_next_tick_not_by_the_create(api):
+    t = clock_tenant(api, start="2026-03-10T12:00:00Z")
+    customer = api.customer(t)["id"]
+    template = create(api, t, template_body(customer, period="WEEKLY", next_due="2026-02-20"))
+    assert of_template(api, t, template["id"]) == []  # the create generates nothing
+    assert advance(api, t, "2026-03-10T12:00:00Z") == 3  # the next tick (the clock advanced by nothing)
+    assert [i["dueDate"] for i in of_template(api, t, template["id"])] == ["2026-02-20", "2026-02-27", "2026-03-06"]
+    assert {i["createdDate"] for i in of_template(api, t, template["id"])} == {"2026-03-10T12:00:00.000+00:00"}
+
 
 # --- invoice numbers -------------------------------------------------------------------------------------------
 
