@@ -3,7 +3,9 @@ from chalice import Chalice, Rate
 
 from chalicelib.api import (admin, billing, catalog, graphql, invoice_pdf, invoices, ops, orders, recurring_invoices,
                             tenant)
+from chalicelib.config import settings
 from chalicelib.domain.timeutil import wall_now
+from chalicelib.services import fanout
 from chalicelib.services import tick as tick_service
 
 app = Chalice(app_name="billrun")
@@ -17,3 +19,12 @@ def tick(event):
     """EventBridge (UTC, every minute) and the local tick loop both call this: run the live domain's due work."""
     report = tick_service.run_wall_tick(wall_now())
     return {"domain": report.domain, "until": report.until.isoformat(), "ran": report.ran}
+
+
+@app.on_sqs_message(queue=settings().work_queue, batch_size=1, name="worker")
+def worker(event):
+    """SQS (the local stack's worker loop too): bill one work unit of a large billing job; raising hands the
+    message back to SQS for another delivery (and, after the last, the dead-letter queue)."""
+    for record in event:
+        receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        fanout.handle(record.body, receives)

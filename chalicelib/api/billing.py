@@ -10,7 +10,7 @@ from ..domain.jobs import BillingJob
 from ..domain.timeutil import format_instant, zone
 from ..services import billing_jobs
 from ..services import billing_schedules as service
-from ..store import documents
+from ..store import documents, pdfs
 from ..store import jobs as job_store
 from . import schemas as s
 from .http import changes, operation
@@ -132,8 +132,10 @@ def preview_job(call):
 def invoice_view(tenant_id: str, invoice) -> dict:
     comments = [{"comment": c.comment, "createTime": format_instant(c.create_time),
                  "createUserName": c.create_user_name} for c in invoice.comments]
+    rendered = invoice.pdf_key is not None and invoice.pdf_key == pdfs.key_for(tenant_id, invoice)
     return {**asdict(invoice), "tenant_id": tenant_id, "sales_account_id": invoice.customer_id,
-            "currency_iso_code": invoice.currency, "comments": simplejson.dumps(comments) if comments else None}
+            "currency_iso_code": invoice.currency, "comments": simplejson.dumps(comments) if comments else None,
+            "invoice_pdf": pdfs.url(invoice.pdf_key) if rendered else None}
 
 
 def memo_view(memo) -> dict:

@@ -42,6 +42,14 @@ class Operation:
     status: int = 200
     media_type: str = "application/json"
     bad_request: type[BaseModel] | None = None  # a 400 body of its own besides the error envelope (GraphQL)
+    accepted: type[BaseModel] | None = None  # a 202 answer when the work is too large to do in the request
+
+
+@dataclass
+class Accepted:
+    """A handler's answer when it queued the work instead of doing it: 202, the `accepted` model, Location."""
+    value: Any
+    location: str
 
 
 OPERATIONS: list[Operation] = []
@@ -134,6 +142,8 @@ def _run(op: Operation, fn: Callable, call: Call) -> Response:
     result = fn(call)
     if isinstance(result, Response):
         return result
+    if isinstance(result, Accepted):
+        return json_response(dump(op.accepted, result.value), 202, {"Location": result.location})
     body = None if result is None else dump(op.response, result)
     return json_response(body, op.status)
 

@@ -24,7 +24,9 @@ def invoice_pdf(call):
     tenant_id = call.ctx.tenant.id
     invoice = documents.invoices.get(tenant_id, call.params["id"])  # another tenant's invoice: 404
     issued: datetime = wall_now()
-    url = pdfs.ensure_pdf(pdfs.key_for(tenant_id, invoice),
-                          lambda: render_pdf(invoice, catalog.customers.get(tenant_id, invoice.customer_id)))
+    key = pdfs.key_for(tenant_id, invoice)
+    url = pdfs.ensure_pdf(key, lambda: render_pdf(invoice, catalog.customers.get(tenant_id, invoice.customer_id)))
+    if invoice.pdf_key != key:
+        documents.invoices.record_pdf(tenant_id, invoice, key)  # the invoice's invoicePdf field from now on
     return {"invoice_id": invoice.id, "invoice_pdf": url,
             "expires_at": issued + timedelta(seconds=pdfs.URL_SECONDS)}

@@ -1,44 +1,72 @@
 """Nue dialect, seed 001: activate, cancel, delete (by invoiceIds and/or graphqlFilter), update, pay."""
+from dataclasses import asdict
+
 from chalice import Blueprint
 
+from ..domain.invoice_jobs import InvoiceJob
 from ..services import invoices as service
+from ..store.invoice_jobs import invoice_jobs, results_page as job_results
 from . import schemas as s
 from .billing import invoice_view
-from .http import changes, operation
+from .http import Accepted, changes, operation
 
 bp = Blueprint(__name__)
 TAG = "Invoices"
 
 
-def _bulk(results) -> dict:
-    ok = sum(r.success for r in results)
-    return {"results": results, "succeeded": ok, "failed": len(results) - ok}
+def _bulk(outcome):
+    """Per-invoice results; or, when the filter matched more than one request handles, 202 and the job."""
+    if isinstance(outcome, InvoiceJob):
+        return Accepted(job_view(outcome), f"/billing/invoice-jobs/{outcome.id}")
+    ok = sum(r.success for r in outcome)
+    return {"results": outcome, "succeeded": ok, "failed": len(outcome) - ok}
+
+
+def job_view(job: InvoiceJob) -> dict:
+    return {**asdict(job), "results_url": f"/billing/invoice-jobs/{job.id}/results"}
 
 
 def _comment(body) -> str | None:
     return body.invoice_comment.comment if body.invoice_comment else None
 
 
-@operation(bp, "POST", "/billing/invoices:activate", summary="Activate Draft invoices (per-invoice results)",
-           tag=TAG, body=s.InvoiceActivation, response=s.BulkResults)
+BULK = {"tag": TAG, "response": s.BulkResults, "accepted": s.InvoiceJob}
+
+
+@operation(bp, "POST", "/billing/invoices:activate", summary="Activate Draft invoices (per-invoice results; a "
+           "filter matching over 500 becomes an invoice job)", body=s.InvoiceActivation, **BULK)
 def activate_invoices(call):
     b = call.body
-    selected = service.select(call.ctx, b.invoice_ids, b.graphql_filter)
-    return _bulk(service.activate(call.ctx, selected, b.invoice_date, _comment(b)))
+    return _bulk(service.activate(call.ctx, b.invoice_ids, b.graphql_filter, b.invoice_date, _comment(b)))
 
 
 @operation(bp, "POST", "/billing/invoices:cancel", summary="Cancel unpaid invoices; their periods are billed "
-           "again by the next billing job", tag=TAG, body=s.InvoiceCancellation, response=s.BulkResults)
+           "again by the next billing job", body=s.InvoiceCancellation, **BULK)
 def cancel_invoices(call):
     b = call.body
-    return _bulk(service.cancel(call.ctx, service.select(call.ctx, b.invoice_ids, b.graphql_filter), _comment(b)))
+    return _bulk(service.cancel(call.ctx, b.invoice_ids, b.graphql_filter, _comment(b)))
 
 
 @operation(bp, "DELETE", "/billing/invoices", summary="Delete Canceled invoices with no payment applied",
-           tag=TAG, body=s.InvoiceSelection, response=s.BulkResults)
+           body=s.InvoiceSelection, **BULK)
 def delete_invoices(call):
     b = call.body
-    return _bulk(service.delete(call.ctx, service.select(call.ctx, b.invoice_ids, b.graphql_filter)))
+    return _bulk(service.delete(call.ctx, b.invoice_ids, b.graphql_filter))
+
+
+@operation(bp, "GET", "/billing/invoice-jobs/{id}", summary="An invoice job: status, phase and counts",
+           tag=TAG, response=s.InvoiceJob)
+def get_invoice_job(call):
+    return job_view(invoice_jobs.get(call.ctx.tenant.id, call.params["id"]))
+
+
+@operation(bp, "GET", "/billing/invoice-jobs/{id}/results", summary="An invoice job's per-invoice results",
+           tag=TAG, query=s.InvoiceJobResultQuery, response=s.InvoiceJobResultPage)
+def list_invoice_job_results(call):
+    q, tenant_id = call.query, call.ctx.tenant.id
+    job = invoice_jobs.get(tenant_id, call.params["id"])  # another tenant's job: 404
+    items, token = job_results(tenant_id, job.id, limit=q.limit, next_token=q.next_token, state=q.state)
+    return {"data": items, "next_token": token}
 
 
 @operation(bp, "PATCH", "/billing/invoices/{id}", summary="Change dueDate, billToContactId or customFields of a "

@@ -19,7 +19,7 @@ def build() -> dict:
 
     inputs = {m for op in OPERATIONS for m in (op.body,) if m}
     outputs = {op.response for op in OPERATIONS if op.response} | {schemas.Error} | {
-        op.bad_request for op in OPERATIONS if op.bad_request}
+        op.bad_request for op in OPERATIONS if op.bad_request} | {op.accepted for op in OPERATIONS if op.accepted}
     pairs = [(m, "validation") for m in sorted(inputs, key=_name)] + [
         (m, "serialization") for m in sorted(outputs, key=_name)]
     refs, definitions = models_json_schema(pairs, ref_template=REF)
@@ -69,6 +69,10 @@ def _operation(op: Operation, refs) -> dict:
     if op.response is not None:
         ok["content"] = {op.media_type: {"schema": refs[(op.response, "serialization")]}}
     responses = {str(op.status): ok}
+    if op.accepted is not None:
+        responses["202"] = {"description": "Accepted: too large for one request, queued as a job to poll",
+                            "headers": {"Location": {"schema": {"type": "string"}, "description": "the job"}},
+                            "content": {"application/json": {"schema": refs[(op.accepted, "serialization")]}}}
     envelope = refs[(schemas.Error, "serialization")]
     for status, text in ERRORS.items():
         schema = envelope

@@ -9,6 +9,7 @@ from pydantic.alias_generators import to_camel
 from ..domain.billing_schedules import IncrementSign, IncrementUnit, ScheduleStatus, ScheduleType
 from ..domain.enums import (BillingPeriod, BillingTiming, CanonicalEnum, OrderStatus, ProductType,
                              SubscriptionStatus)
+from ..domain.invoice_jobs import InvoiceJobKind, InvoiceJobPhase, InvoiceJobStatus, ResultState
 from ..domain.invoices import InvoiceSource, InvoiceStatus, PaymentStatus
 from ..domain.jobs import JobStatus
 from ..domain.recurring_invoices import RecurrencePeriod
@@ -555,7 +556,8 @@ class Invoice(Output):
     billing_schedule_id: str | None
     comments: str | None = Field(None, description="JSON text of [{comment, createTime, createUserName}]")
     custom_fields: dict | None
-    invoice_pdf: str | None = None
+    invoice_pdf: str | None = Field(None, description="a 1-hour URL to the PDF of this version of the invoice, "
+                                     "once GET /billing/invoices/{id}/pdf rendered it; null before")
     activated_by_id: str | None
     activated_time: datetime | None
     cancellation_date: date | None
@@ -656,6 +658,46 @@ class BulkResults(Output):
     results: list[InvoiceResult]
     succeeded: int
     failed: int
+
+
+class InvoiceJobCounts(Output):
+    selected: int
+    succeeded: int
+    failed: int
+    pending: int
+
+
+class InvoiceJob(Output):
+    """A bulk invoice operation too large for one request: poll it until Completed or CompletedWithErrors."""
+    id: str
+    kind: InvoiceJobKind
+    status: InvoiceJobStatus
+    phase: InvoiceJobPhase
+    graphql_filter: str
+    invoice_date: date | None
+    comment: str | None
+    counts: InvoiceJobCounts | None
+    attempts: int
+    started_time: datetime | None
+    completed_time: datetime | None
+    error: str | None
+    created_by_id: str
+    created_date: datetime
+    results_url: str
+
+
+class InvoiceJobResult(Output):
+    invoice_id: str
+    state: ResultState
+    status: InvoiceStatus | None
+    message: str | None
+
+
+InvoiceJobResultPage = Page[InvoiceJobResult]
+
+
+class InvoiceJobResultQuery(ListQuery):
+    state: enum_input(ResultState) | None = None
 
 
 class InvoiceUpdate(Input):

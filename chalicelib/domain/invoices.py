@@ -112,6 +112,8 @@ class Invoice:
     cancellation_date: date | None = None
     payments: tuple[Payment, ...] = ()
     version: int = 0
+    invoice_job_id: str | None = None  # the bulk invoice job that last moved it (PendingActivation, Active)
+    pdf_key: str | None = None  # where its PDF is stored, once rendered (for the version it was rendered at)
     recurring_invoice_id: str | None = None  # the BILL template that generated it (source RecurringInvoice)
 
 

@@ -49,6 +49,31 @@ class BillingJob:
     lease_owner: str | None = None
     counts: dict | None = None
     error: str | None = None
+    units_total: int | None = None  # set when the job was split into work units (fan-out)
+    units_finished: int = 0
+
+
+class UnitState(CanonicalEnum):
+    PENDING = "Pending"
+    DONE = "Done"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """A slice of a fanned-out job: these customers are billed by one worker invocation."""
+    job_id: str
+    position: int
+    customer_ids: tuple[str, ...]
+    state: UnitState = UnitState.PENDING
+    receives: int = 0
+    error: str | None = None
+
+
+def split(customer_ids, size: int) -> list[tuple[str, ...]]:
+    """Deterministic slices (sorted ids), so a re-dispatch after a crash makes the same units again."""
+    ordered = sorted(customer_ids)
+    return [tuple(ordered[i:i + size]) for i in range(0, len(ordered), size)]
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ Exactly-once, by design (SPEC guarantee 1), with no multi-item transaction:
    its own claims instead of adding them again, releases claims it no longer needs, and finishes the
    building documents. Another job racing for a period loses the compare-and-set and skips that period.
 So whichever single write a crash interrupts, re-running converges on the invoices a clean run writes."""
+import json
 import uuid
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from pydantic.alias_generators import to_camel
@@ -110,6 +111,13 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
         else:
             scope.filtered_out.add(customer.id)
     return scope
+
+
+def restricted(job: BillingJob, customer_ids) -> BillingJob:
+    """The job narrowed to these customers (a work unit): its own filters AND the ids, served by the index."""
+    chosen = f"{{id: {{_in: {json.dumps(sorted(customer_ids))}}}}}"
+    own = job.customer_filter if job.customer_filter and job.customer_filter.strip("{} \n") else None
+    return replace(job, customer_filter=f"{{_and: [{own}, {chosen}]}}" if own else chosen)
 
 
 def _cached(cache: dict, repository, tenant_id: str, ident: str):
@@ -251,7 +259,12 @@ def run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
     job = job_store.claim(tenant.id, job_id, owner, wall_now())
     if job is None:
         return job_store.jobs.get(tenant.id, job_id)
+    from . import fanout  # fan-out builds on this module's scope and bill_customer
+    if job.units_total is not None:  # split before; its runner died or a count was lost
+        return fanout.resume(tenant, job, owner, now)
     scope = find_scope(tenant.id, job)
+    if fanout.should_split(scope):
+        return fanout.dispatch(tenant, job, scope, owner, now)
     errors = []
     for customer_id in sorted(scope.customers):
         customer = scope.customers[customer_id]

@@ -172,6 +172,7 @@ def _previous_slot_finished(tenant: Tenant, schedule: BillingSchedule) -> bool:
 class BillingScheduleWork:
     """Registered with the tick: due schedules by index query, then jobs whose lease ran out."""
     name = "billingJobs"
+    live_only = False
 
     def run_due(self, domain: str, until: datetime) -> int:
         ran = 0

@@ -1,6 +1,7 @@
 """Invoice management (Nue, seed 001), the same for every invoice whichever dialect produced it: activate,
-cancel, delete by ids and/or a filter with per-invoice results; update one; pay one."""
-from dataclasses import asdict, dataclass
+cancel, delete by ids and/or a filter with per-invoice results (or, past MAX_BULK invoices, an invoice
+job to poll); update one; pay one."""
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -10,14 +11,17 @@ from ..domain import invoices as rules
 from ..domain.billing_schedules import CUSTOMER_FILTER
 from ..domain.errors import BillrunError, invalid
 from ..domain.filters import FieldType, FilterSchema, evaluate, index_plan, parse_filter
+from ..domain.invoice_jobs import InvoiceJob, InvoiceJobKind, InvoiceJobPhase, InvoiceJobStatus
 from ..domain.invoices import Invoice, InvoiceSource, InvoiceStatus, Payment, PaymentStatus
 from ..domain.money import exact_money
+from ..domain.timeutil import wall_now
 from ..store import ledger
 from ..store.catalog import customers
 from ..store.documents import invoices
+from ..store.invoice_jobs import invoice_jobs
 from .context import RequestContext
 
-MAX_BULK = 500  # more than this in one request would need the asynchronous path (not built yet)
+MAX_BULK = 500  # a filter matching more invoices than this is handed to an invoice job (services/invoice_jobs.py)
 _TEXT, _NUMBER, _DATE = FieldType("string"), FieldType("number"), FieldType("date")
 INVOICE_FILTER = FilterSchema("invoice", {
     "id": _TEXT, "name": _TEXT, "customerId": _TEXT, "status": FieldType("enum", InvoiceStatus),
@@ -37,9 +41,17 @@ class Result:
     message: str | None = None
 
 
-def select(ctx: RequestContext, invoice_ids: list[str] | None, graphql_filter: str | None) -> list:
-    """Invoices named by id and/or matching the filter (both given: those ids that match). Unknown ids are
-    reported per id, never leaked: another tenant's invoice is simply not found."""
+class TooMany:
+    """The filter matches more than MAX_BULK invoices: the operation becomes an invoice job."""
+
+
+TOO_MANY = TooMany()
+
+
+def select(ctx: RequestContext, invoice_ids: list[str] | None, graphql_filter: str | None):
+    """Invoices named by id and/or matching the filter (both given: those ids that match), or TOO_MANY when a
+    filter alone matches more than one request handles. Unknown ids are reported per id, never leaked:
+    another tenant's invoice is simply not found."""
     tenant_id = ctx.tenant.id
     if invoice_ids is None and graphql_filter is None:
         raise invalid("invoiceIds", "give invoiceIds or graphqlFilter")
@@ -48,7 +60,12 @@ def select(ctx: RequestContext, invoice_ids: list[str] | None, graphql_filter: s
         found = [(i, invoices.find(tenant_id, i)) for i in dict.fromkeys(invoice_ids)]
         return [(i, inv if inv is None or f is None or _matches(ctx, f, inv) else _Unmatched(inv))
                 for i, inv in found]
-    return [(inv.id, inv) for inv in _matching(ctx, f)]
+    matched = []
+    for page, _ in matching_pages(ctx, f):
+        matched += page
+        if len(matched) > MAX_BULK:
+            return TOO_MANY
+    return [(inv.id, inv) for inv in matched]
 
 
 @dataclass(frozen=True)
@@ -70,29 +87,31 @@ def _matches(ctx, f, invoice, cache=None) -> bool:
     return evaluate(f, _record(ctx, invoice, {} if cache is None else cache))
 
 
-def _matching(ctx: RequestContext, f) -> list[Invoice]:
-    """Read through the index the filter allows (customer, status, or date order), evaluate, stop past MAX_BULK."""
+def _sources(f) -> list[dict]:
+    """The index the filter allows: by customer, by status, or all of the tenant's in date order."""
     plan = index_plan(f)
     customer_ids = plan.equals.get("customerId") or plan.equals.get("customer.id")
     statuses = plan.equals.get("status")
     if customer_ids:
-        sources = [{"customer_id": c} for c in customer_ids]
-    elif statuses:
-        sources = [{"status": s} for s in statuses]
-    else:
-        sources = [{}]
-    matched, cache = [], {}
-    for source in sources:
-        token = None
-        while True:
-            page, token = invoices.list(ctx.tenant.id, limit=1000, next_token=token, **source)
-            matched += [inv for inv in page if _matches(ctx, f, inv, cache)]
-            if len(matched) > MAX_BULK:
-                raise invalid("graphqlFilter", f"matches more than {MAX_BULK} invoices; narrow the filter "
-                                               "(bulk operations over that many are not available yet)")
-            if token is None:
-                break
-    return matched
+        return [{"customer_id": c} for c in customer_ids]
+    if statuses:
+        return [{"status": s} for s in statuses]
+    return [{}]
+
+
+def matching_pages(ctx: RequestContext, f, cursor: str | None = None, page_size: int = 200):
+    """Yields (matching invoices of one index page, cursor after that page); a cursor resumes where it was."""
+    sources, cache = _sources(f), {}
+    at, token = (0, None)
+    if cursor:
+        at, _, token = cursor.partition(":")
+        at, token = int(at), token or None
+    while at < len(sources):
+        page, token = invoices.list(ctx.tenant.id, limit=page_size, next_token=token, **sources[at])
+        if token is None:
+            at += 1
+        following = f"{at}:{token or ''}" if at < len(sources) else None
+        yield [inv for inv in page if _matches(ctx, f, inv, cache)], following
 
 
 def _each(selected, apply) -> list[Result]:
@@ -113,32 +132,33 @@ def _each(selected, apply) -> list[Result]:
     return results
 
 
-def activate(ctx: RequestContext, selected, invoice_date: date | None, comment: str | None) -> list[Result]:
-    def one(invoice: Invoice) -> Invoice:
-        customer = customers.get(ctx.tenant.id, invoice.customer_id)
-        updated = rules.activate(invoice, ctx.now, ctx.actor_id, ctx.actor_name, customer.payment_term_days,
-                                 invoice_date, comment)
-        return invoices.replace(ctx.tenant.id, updated, invoice)
-    return _each(selected, one)
+# --- one invoice at a time (a request's selection, or an invoice job's) --------------------------------------
+
+def activate_one(ctx: RequestContext, invoice: Invoice, invoice_date: date | None, comment: str | None,
+                 job_id: str | None = None) -> Invoice:
+    customer = customers.get(ctx.tenant.id, invoice.customer_id)
+    updated = rules.activate(invoice, ctx.now, ctx.actor_id, ctx.actor_name, customer.payment_term_days,
+                             invoice_date, comment)
+    if job_id is not None:
+        updated = replace(updated, invoice_job_id=job_id)
+    return invoices.replace(ctx.tenant.id, updated, invoice)
 
 
-def cancel(ctx: RequestContext, selected, comment: str | None) -> list[Result]:
+def cancel_one(ctx: RequestContext, invoice: Invoice, comment: str | None) -> Invoice:
     """Canceling releases the invoice's periods in the ledger so the next billing job bills them again.
     Only the latest document of each period it covers can be canceled. Safe to repeat: a Canceled invoice's
     periods are released again (a no-op when already done)."""
-    def one(invoice: Invoice) -> Invoice:
-        periods = sorted({(line.subscription_id, line.period_start) for line in invoice.lines
-                          if line.subscription_id and line.period_start})
-        entries = ledger.entries(ctx.tenant.id, {sub for sub, _ in periods})
-        if invoice.status is not InvoiceStatus.CANCELED:
-            _require_latest(invoice, periods, entries)
-        canceled = rules.cancel(invoice, ctx.today(), ctx.now, ctx.actor_id, ctx.actor_name, comment)
-        if canceled is not invoice:
-            canceled = invoices.replace(ctx.tenant.id, canceled, invoice)
-        for sub_id, start in periods:
-            ledger.release(ctx.tenant.id, sub_id, start, invoice.id)
-        return canceled
-    return _each(selected, one)
+    periods = sorted({(line.subscription_id, line.period_start) for line in invoice.lines
+                      if line.subscription_id and line.period_start})
+    entries = ledger.entries(ctx.tenant.id, {sub for sub, _ in periods})
+    if invoice.status is not InvoiceStatus.CANCELED:
+        _require_latest(invoice, periods, entries)
+    canceled = rules.cancel(invoice, ctx.today(), ctx.now, ctx.actor_id, ctx.actor_name, comment)
+    if canceled is not invoice:
+        canceled = invoices.replace(ctx.tenant.id, canceled, invoice)
+    for sub_id, start in periods:
+        ledger.release(ctx.tenant.id, sub_id, start, invoice.id)
+    return canceled
 
 
 def _require_latest(invoice: Invoice, periods, entries) -> None:
@@ -152,12 +172,42 @@ def _require_latest(invoice: Invoice, periods, entries) -> None:
                                kind="conflict")
 
 
-def delete(ctx: RequestContext, selected) -> list[Result]:
-    def one(invoice: Invoice) -> None:
-        rules.check_deletable(invoice)
-        invoices.delete(ctx.tenant.id, invoice)
-        return None
-    return _each(selected, one)
+def delete_one(ctx: RequestContext, invoice: Invoice) -> None:
+    rules.check_deletable(invoice)
+    invoices.delete(ctx.tenant.id, invoice)
+
+
+# --- requests: per-invoice results, or an invoice job when the filter matches too many ------------------------
+
+def activate(ctx: RequestContext, invoice_ids, graphql_filter, invoice_date: date | None, comment: str | None):
+    selected = select(ctx, invoice_ids, graphql_filter)
+    if selected is TOO_MANY:
+        return _queue(ctx, InvoiceJobKind.ACTIVATE, graphql_filter, invoice_date=invoice_date, comment=comment)
+    return _each(selected, lambda invoice: activate_one(ctx, invoice, invoice_date, comment))
+
+
+def cancel(ctx: RequestContext, invoice_ids, graphql_filter, comment: str | None):
+    selected = select(ctx, invoice_ids, graphql_filter)
+    if selected is TOO_MANY:
+        return _queue(ctx, InvoiceJobKind.CANCEL, graphql_filter, comment=comment)
+    return _each(selected, lambda invoice: cancel_one(ctx, invoice, comment))
+
+
+def delete(ctx: RequestContext, invoice_ids, graphql_filter):
+    selected = select(ctx, invoice_ids, graphql_filter)
+    if selected is TOO_MANY:
+        return _queue(ctx, InvoiceJobKind.DELETE, graphql_filter)
+    return _each(selected, lambda invoice: delete_one(ctx, invoice))
+
+
+def _queue(ctx: RequestContext, kind: InvoiceJobKind, graphql_filter: str, invoice_date: date | None = None,
+           comment: str | None = None) -> InvoiceJob:
+    """Queued with an expired lease: the next wall-clock tick runs it (services/invoice_jobs.py). Its id comes
+    from the Idempotency-Key when given, so a retried request queues nothing twice."""
+    job = InvoiceJob(id=ctx.new_id(), kind=kind, status=InvoiceJobStatus.QUEUED, phase=InvoiceJobPhase.SELECTING,
+                     graphql_filter=graphql_filter, created_by_id=ctx.actor_id, created_by_name=ctx.actor_name,
+                     created_date=ctx.now, invoice_date=invoice_date, comment=comment, lease_until=wall_now())
+    return invoice_jobs.create(ctx.tenant.id, job)
 
 
 def update(ctx: RequestContext, invoice_id: str, changes: dict) -> Invoice:

@@ -172,6 +172,7 @@ def _rekey(tenant_id: str, template: RecurringInvoice, zone_name: str) -> None:
 class RecurringInvoiceWork:
     """Registered with the tick: templates whose next invoice is due, by index query; each due date in order."""
     name = "recurringInvoices"
+    live_only = False
 
     def run_due(self, domain: str, until: datetime) -> int:
         generated = 0

@@ -14,6 +14,7 @@ from ..store import ticks
 
 class DueWork(Protocol):
     name: str
+    live_only: bool  # work asked for by API calls rather than by time: only the wall-clock tick runs it
 
     def run_due(self, domain: str, until: datetime) -> int:
         """Runs every item due at or before `until` in `domain`; returns how many ran."""
@@ -21,8 +22,9 @@ class DueWork(Protocol):
 
 def _sources() -> list[DueWork]:
     from .billing_schedules import BillingScheduleWork
+    from .invoice_jobs import InvoiceJobWork
     from .recurring_invoices import RecurringInvoiceWork
-    return [BillingScheduleWork(), RecurringInvoiceWork()]
+    return [BillingScheduleWork(), RecurringInvoiceWork(), InvoiceJobWork()]
 
 
 SOURCES: list[DueWork] = _sources()
@@ -38,6 +40,8 @@ class TickReport:
 def run_domain(domain: str, until: datetime) -> TickReport:
     report = TickReport(domain, until)
     for source in SOURCES:
+        if source.live_only and domain != LIVE_CLOCK:
+            continue
         report.ran[source.name] = source.run_due(domain, until)
     ticks.beat(domain, until)
     return report

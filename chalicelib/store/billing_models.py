@@ -18,7 +18,7 @@ from ..domain.billing_schedules import (BillingSchedule, IncrementSign, Incremen
                                         ScheduleType)
 from ..domain.invoices import (Comment, CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus, Payment,
                                PaymentStatus)
-from ..domain.jobs import BillingJob, Decision, JobStatus
+from ..domain.jobs import BillingJob, Decision, JobStatus, UnitState, WorkUnit
 from .attributes import DateAttribute, DecimalAttribute, EnumAttribute
 from .mapping import Mapped
 from .models import BaseMeta
@@ -135,9 +135,28 @@ class BillingJobModel(Mapped, Model):
     created_by_id = UnicodeAttribute()
     created_date = UTCDateTimeAttribute()
     schedule_key = UnicodeAttribute(null=True)
+    units_total = NumberAttribute(null=True)
+    units_finished = NumberAttribute(default=0)
     unfinished = UnfinishedJobs()
     by_time = JobsByTime()
     by_schedule = JobsBySchedule()
+
+
+class WorkUnitModel(Mapped, Model):
+    """One slice of a fanned-out billing job; its state moves Pending -> Done | Failed once (conditional)."""
+    entity_cls = WorkUnit
+
+    class Meta(BaseMeta):
+        table_name = "billing-job-units"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    unit_key = UnicodeAttribute(range_key=True)  # jobId#00007
+    job_id = UnicodeAttribute()
+    position = NumberAttribute()
+    customer_ids = ListAttribute(of=UnicodeAttribute)
+    state = EnumAttribute(UnitState)
+    receives = NumberAttribute(default=0)
+    error = UnicodeAttribute(null=True)
 
 
 class DecisionModel(Mapped, Model):
@@ -270,6 +289,8 @@ class InvoiceModel(Mapped, Model):
     cancellation_date = DateAttribute(null=True)
     payments = ListAttribute(of=PaymentMap, default=list)
     version = NumberAttribute(default=0)
+    invoice_job_id = UnicodeAttribute(null=True)
+    pdf_key = UnicodeAttribute(null=True)
     created_by_id = UnicodeAttribute()
     last_modified_by_id = UnicodeAttribute()
     created_date = UTCDateTimeAttribute()
@@ -309,4 +330,4 @@ class CreditMemoModel(Mapped, Model):
 
 
 BILLING_MODELS = (BillingScheduleModel, BillingJobModel, DecisionModel, LedgerModel, InvoiceModel,
-                  CreditMemoModel)
+                  CreditMemoModel, WorkUnitModel)

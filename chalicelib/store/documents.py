@@ -5,7 +5,7 @@ query the API makes, carrying the ledger claims it holds), then finalized with t
 in between leaves a building document that the job's re-run picks up and finishes."""
 from __future__ import annotations  # `list` is also a method name in these classes
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from ..domain.invoices import CreditMemo, Invoice, InvoiceStatus
 from . import tables
@@ -95,6 +95,18 @@ class InvoiceRepository(DocumentRepository):
             return self.list_by_index(tenant_id, InvoiceModel.by_status, f"{tenant_id}#{InvoiceStatus.parse(status).value}",
                                       **options)
         return self.list_by_index(tenant_id, InvoiceModel.by_date, tenant_id, building=False, **options)
+
+    def record_pdf(self, tenant_id: str, invoice: Invoice, key: str) -> None:
+        """Remembers where this version's PDF is, without a new version (the invoice itself did not change);
+        if the invoice changed meanwhile, its PDF is rendered again on the next request instead."""
+        tables.bind()
+        M = InvoiceModel
+        try:
+            M(tenant_id=tenant_id, id=invoice.id).update(actions=[M.pdf_key.set(key)],
+                                                         condition=(M.version == invoice.version) & (M.building == False))  # noqa: E712
+        except UpdateError as error:
+            if not condition_failed(error):
+                raise
 
     def derived(self, tenant_id: str, entity: Invoice) -> dict:
         return {"customer_key": f"{tenant_id}#{entity.customer_id}",

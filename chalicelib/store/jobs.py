@@ -1,4 +1,5 @@
-"""Owns the billing-jobs and billing-decisions tables: create once per slot, lease, complete, recover.
+"""Owns the billing-jobs, billing-decisions and billing-job-units tables: create once per slot, lease,
+complete, recover; and the work units a large job is split into (services/fanout.py).
 
 A job is created Queued with an already-expired lease, so if nobody runs it (a crash right after the
 create) the tick's recovery query finds it. Running it takes the lease with a conditional write; a run
@@ -6,11 +7,13 @@ whose lease expired (a crashed or frozen worker) can be taken over and re-run fr
 billing ledger makes harmless."""
 from datetime import datetime
 
-from ..domain.jobs import UNFINISHED, BillingJob, Decision, JobStatus
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from ..domain.jobs import UNFINISHED, BillingJob, Decision, JobStatus, UnitState, WorkUnit
 from . import tables
-from .billing_models import BillingJobModel, DecisionModel
+from .billing_models import BillingJobModel, DecisionModel, WorkUnitModel
 from .leases import LEASE, Leases  # noqa: F401  (LEASE is part of this module's interface)
-from .repository import TenantRepository
+from .repository import TenantRepository, condition_failed
 
 
 class JobRepository(TenantRepository):
@@ -64,3 +67,87 @@ def record_decision(tenant_id: str, job_id: str, decision: Decision) -> None:
 def decisions(tenant_id: str, job_id: str) -> list[Decision]:
     tables.bind()
     return [item.to_entity() for item in DecisionModel.query(_job_key(tenant_id, job_id))]
+
+
+# --- work units of a fanned-out job ---------------------------------------------------------------------------
+
+def _unit_key(job_id: str, position: int) -> str:
+    return f"{job_id}#{position:05d}"
+
+
+def save_unit(tenant_id: str, unit: WorkUnit) -> WorkUnit:
+    """Writes the unit once; a re-dispatch finds the one already there (and its state)."""
+    tables.bind()
+    try:
+        WorkUnitModel.from_entity(unit, tenant_id=tenant_id, unit_key=_unit_key(unit.job_id, unit.position)).save(
+            condition=WorkUnitModel.unit_key.does_not_exist())
+        return unit
+    except PutError as error:
+        if not condition_failed(error):
+            raise
+        return find_unit(tenant_id, unit.job_id, unit.position)
+
+
+def find_unit(tenant_id: str, job_id: str, position: int) -> WorkUnit | None:
+    tables.bind()
+    try:
+        return WorkUnitModel.get(tenant_id, _unit_key(job_id, position), consistent_read=True).to_entity()
+    except DoesNotExist:
+        return None
+
+
+def units(tenant_id: str, job_id: str) -> list[WorkUnit]:
+    tables.bind()
+    return [item.to_entity() for item in WorkUnitModel.query(
+        tenant_id, WorkUnitModel.unit_key.startswith(f"{job_id}#"), consistent_read=True)]
+
+
+def received(tenant_id: str, unit: WorkUnit) -> None:
+    tables.bind()
+    WorkUnitModel(tenant_id=tenant_id, unit_key=_unit_key(unit.job_id, unit.position)).update(
+        actions=[WorkUnitModel.receives.add(1)])
+
+
+def finish_unit(tenant_id: str, unit: WorkUnit, state: UnitState, error: str | None = None) -> bool:
+    """Pending -> Done | Failed, once: True only for the call that moved it (so it is counted once)."""
+    tables.bind()
+    M = WorkUnitModel
+    actions = [M.state.set(state.value)] + ([M.error.set(error[:2000])] if error else [])
+    try:
+        M(tenant_id=tenant_id, unit_key=_unit_key(unit.job_id, unit.position)).update(
+            actions=actions, condition=M.state == UnitState.PENDING.value)
+        return True
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        return False
+
+
+def start_units(tenant_id: str, job_id: str, owner: str, total: int, now: datetime) -> bool:
+    """The lease holder records how many units the job was split into (and extends its lease)."""
+    return LEASES.renew(tenant_id, job_id, owner, now, [BillingJobModel.units_total.set(total)])
+
+
+def unit_finished(tenant_id: str, job_id: str) -> int:
+    """Counts one more finished unit; answers the new count (atomic, so the last finisher knows it is last)."""
+    tables.bind()
+    M = BillingJobModel
+    item = M(tenant_id=tenant_id, id=job_id)
+    item.update(actions=[M.units_finished.add(1)])
+    return int(item.units_finished)
+
+
+def complete_fanned_out(tenant_id: str, job_id: str, status: JobStatus, counts: dict, now: datetime,
+                        error: str | None = None) -> bool:
+    """Whoever sees the last unit finish completes the job (no lease needed: the condition makes it once)."""
+    tables.bind()
+    M = BillingJobModel
+    actions = [M.status.set(status.value), M.counts.set(counts), M.completed_time.set(now),
+               M.lease_partition.remove(), M.lease_until.remove()] + ([M.error.set(error[:2000])] if error else [])
+    try:
+        M(tenant_id=tenant_id, id=job_id).update(actions=actions, condition=M.status == JobStatus.RUNNING.value)
+        return True
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        return False

@@ -33,15 +33,16 @@ class Leases:
     def claim(self, tenant_id: str, ident: str, owner: str, now: datetime) -> bool:
         """Waiting, or running with an expired lease: take it. False when someone else holds it (or it is done)."""
         M = self.model
-        free = (M.status == self.waiting.value) | ((M.status == self.running.value) & (M.lease_until < now))
+        free = (M.status == self.waiting.value) | ((M.status == self.running.value) & (M.lease_until <= now))
         return self._update(tenant_id, ident, [
             M.status.set(self.running.value), M.lease_until.set(now + LEASE), M.lease_owner.set(owner),
             M.attempts.add(1), M.started_time.set(M.started_time | now)], free)
 
-    def renew(self, tenant_id: str, ident: str, owner: str, now: datetime) -> bool:
-        """Long work extends its lease as it goes; False means another runner took over: stop."""
+    def renew(self, tenant_id: str, ident: str, owner: str, now: datetime, actions=()) -> bool:
+        """Long work extends its lease as it goes (recording its progress in `actions`); False means another
+        runner took over: stop."""
         M = self.model
-        return self._update(tenant_id, ident, [M.lease_until.set(now + LEASE)],
+        return self._update(tenant_id, ident, [M.lease_until.set(now + LEASE), *actions],
                             (M.lease_owner == owner) & (M.status == self.running.value))
 
     def finish(self, tenant_id: str, ident: str, owner: str, status, now: datetime, actions=()) -> bool:
@@ -54,4 +55,4 @@ class Leases:
     def expired(self, partition: str, now: datetime) -> list[tuple[str, str]]:
         """(tenantId, id) of unfinished work whose lease has run out: never started, or its runner died."""
         tables.bind()
-        return [(item.tenant_id, item.id) for item in self.index.query(partition, self.model.lease_until < now)]
+        return [(item.tenant_id, item.id) for item in self.index.query(partition, self.model.lease_until <= now)]

@@ -2,6 +2,7 @@
 
 Key: {tenantId}/{invoiceId}/v{version}.pdf. A changed invoice has a new version, so a new key; an unchanged
 invoice finds its object already there (head_object) and is not rendered again."""
+import functools
 import os
 from typing import Callable
 
@@ -19,10 +20,18 @@ def bucket() -> str:
 
 
 def client():
+    return _new_client(os.environ.get("S3_ENDPOINT_URL") or None, settings().region)
+
+
+def _new_client(endpoint: str | None, region: str):
     """SigV4 presigning (X-Amz-Expires); path-style addressing on a local endpoint (moto server)."""
-    endpoint = os.environ.get("S3_ENDPOINT_URL") or None
     config = Config(signature_version="s3v4", s3={"addressing_style": "path" if endpoint else "auto"})
-    return boto3.client("s3", region_name=settings().region, endpoint_url=endpoint, config=config)
+    return boto3.client("s3", region_name=region, endpoint_url=endpoint, config=config)
+
+
+# Signing is local (no request is sent), so one signer per endpoint serves every presigned URL: a list of
+# invoices presigns one URL per invoice, and building a client costs milliseconds.
+_signer = functools.lru_cache(maxsize=4)(_new_client)
 
 
 def key_for(tenant_id: str, invoice) -> str:
@@ -59,5 +68,10 @@ def ensure_pdf(key: str, render: Callable[[], bytes]) -> str:
     s3 = client()
     if not exists(key, s3):
         s3.put_object(Bucket=bucket(), Key=key, Body=render(), ContentType="application/pdf")
-    return s3.generate_presigned_url("get_object", Params={"Bucket": bucket(), "Key": key},
-                                     ExpiresIn=URL_SECONDS)
+    return url(key)
+
+
+def url(key: str) -> str:
+    """A presigned GET URL, valid URL_SECONDS from now: signing is local, no request is made."""
+    signer = _signer(os.environ.get("S3_ENDPOINT_URL") or None, settings().region)
+    return signer.generate_presigned_url("get_object", Params={"Bucket": bucket(), "Key": key}, ExpiresIn=URL_SECONDS)

@@ -489,8 +489,7 @@ def test_concurrent_writers_conflict_instead_of_losing_updates(api):
 
     def activate(i):
         ctx = _ctx(t.id, f"a{i}")
-        selected = [(x, documents.invoices.find(t.id, x)) for x in targets]
-        return service.activate(ctx, selected, None, f"activation {i}")
+        return service.activate(ctx, targets, None, None, f"activation {i}")
 
     outcomes = _threads(5, activate)
     assert all(k == "ok" for k, _ in outcomes)  # per-invoice refusals are results, not exceptions
@@ -513,7 +512,7 @@ def test_concurrent_writers_conflict_instead_of_losing_updates(api):
     def mixed(i):
         ctx = _ctx(t.id, f"m{i}")
         if i % 2:
-            return service.activate(ctx, [(target, documents.invoices.find(t.id, target))], None, None)
+            return service.activate(ctx, [target], None, None, None)
         return service.update(ctx, target, {"bill_to_contact_id": f"c-{i}"})
 
     _threads(5, mixed)

@@ -9,7 +9,7 @@ import pypdf
 import pypdfium2
 import pytest
 
-from chalicelib.store import pdfs
+from chalicelib.store import documents, pdfs
 from tests.functional.test_billing_api import (assert_not_found, clock_tenant, decisions_by_customer, new_schedule,
                                                run, subscribe)
 
@@ -133,3 +133,30 @@ def test_first_page_renders_to_a_png(api, s3):
     width, height = image.size  # A4 at 144 dpi: about 1191 x 1684
     assert 1100 < width < 1300 and 1600 < height < 1800 and height / width == pytest.approx(297 / 210, rel=0.01)
     assert image.convert("L").getextrema()[0] < 64  # something dark was drawn on the page
+
+
+def test_the_invoice_carries_its_pdf_url_once_rendered(api, s3):
+    t = clock_tenant(api, CLOCK)
+    invoice, _ = taxed_invoice(api, t)
+    assert invoice["invoicePdf"] is None  # nothing rendered yet: no URL to a missing object
+
+    key = key_of(pdf_url(api, t, invoice["id"])["invoicePdf"])
+    shown = api.get(f"/billing/invoices/{invoice['id']}", key=t.key).body
+    assert key_of(shown["invoicePdf"]) == key, shown["invoicePdf"]
+    assert parse_qs(urlparse(shown["invoicePdf"]).query)["X-Amz-Expires"] == ["3600"]
+    assert documents.invoices.get(t.id, invoice["id"]).version == 0  # remembering the PDF is not a change
+    listed = api.get(f"/billing/invoices?customerId={invoice['customerId']}", key=t.key).body["data"]
+    assert [key_of(i["invoicePdf"]) for i in listed] == [key]
+    query = f'{{ invoice(where: {{id: {{_eq: "{invoice["id"]}"}}}}) {{ id invoicePdf }} }}'
+    graphed = api.post("/orders/async/graphql", {"query": query}, key=t.key).body["data"]["invoice"]
+    assert key_of(graphed[0]["invoicePdf"]) == key
+    body = pdfs.client().get_object(Bucket=pdfs.bucket(), Key=key)["Body"].read()
+    assert body.startswith(b"%PDF-")
+
+    # the PDF shows the version it was rendered from: a changed invoice has no URL until it is rendered again
+    patched = api.patch(f"/billing/invoices/{invoice['id']}", {"dueDate": "2025-03-15"}, key=t.key)
+    assert patched.status == 200 and patched.body["invoicePdf"] is None, patched.body
+    again = key_of(pdf_url(api, t, invoice["id"])["invoicePdf"])
+    assert again != key
+    assert key_of(api.get(f"/billing/invoices/{invoice['id']}", key=t.key).body["invoicePdf"]) == again
+    assert s3 == [key, again]

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.api.http import OPERATIONS
+from chalicelib.services import invoices as invoice_service
 
 # A valid body for each (method, path template) that takes one, so a 404 can only come from isolation.
 BODIES = {
@@ -56,7 +57,7 @@ def world(api, tenant, other):
 
 
 @pytest.fixture
-def billing(api, tenant, world):
+def billing(api, tenant, world, monkeypatch):
     """Tenant A's billing objects: a Draft OnDemand schedule whose jobs wrote an invoice and then a credit memo
     (the subscription was canceled in between), and an Active Recurring schedule."""
     customer = api.customer(tenant, name="A billed customer", billCycleDay=1)
@@ -79,7 +80,11 @@ def billing(api, tenant, world):
     assert active.status == 201 and active.body["status"] == "Active", active.body
     [invoice_id] = [d["invoiceId"] for d in invoiced.body["decisions"] if d["invoiceId"]]
     [memo_id] = [d["creditMemoId"] for d in credited.body["decisions"] if d["creditMemoId"]]
-    return {"customer": customer["id"], "subscription": subscription_id, "schedule": draft.body["id"],
+    with monkeypatch.context() as patched:  # any filter is "too many" for a moment: A queues an invoice job
+        patched.setattr(invoice_service, "MAX_BULK", 0)
+        queued = api.post("/billing/invoices:cancel", {"graphqlFilter": "{}"}, key=tenant.key)
+    assert queued.status == 202, queued.body
+    return {"invoice_job": queued.body["id"],"customer": customer["id"], "subscription": subscription_id, "schedule": draft.body["id"],
             "active_schedule": active.body["id"], "job": invoiced.body["id"], "memo_job": credited.body["id"],
             "invoice": invoice_id, "credit_memo": memo_id}
 
@@ -100,7 +105,8 @@ def billing_snapshot(api, tenant, ids) -> dict:
              "job": "/billing/jobs/{job}", "memo_job": "/billing/jobs/{memo_job}",
              "invoice": "/billing/invoices/{invoice}", "credit_memo": "/billing/credit-memos/{credit_memo}",
              "schedules": "/billing/schedules", "jobs": "/billing/jobs", "invoices": "/billing/invoices",
-             "credit_memos": "/billing/credit-memos", "slots": "/billing/schedules/{active_schedule}/slots?count=2"}
+             "credit_memos": "/billing/credit-memos", "slots": "/billing/schedules/{active_schedule}/slots?count=2",
+             "invoice_job": "/billing/invoice-jobs/{invoice_job}"}
     result = {}
     for name, template in paths.items():
         answer = api.get(template.format(**ids), key=tenant.key)
@@ -156,6 +162,8 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tena
     attempt("PATCH", "/billing/invoices/{id}", billing["invoice"])
     attempt("GET", "/billing/invoices/{id}/pdf", billing["invoice"])
     attempt("GET", "/billing/credit-memos/{id}", billing["credit_memo"])
+    attempt("GET", "/billing/invoice-jobs/{id}", billing["invoice_job"])
+    attempt("GET", "/billing/invoice-jobs/{id}/results", billing["invoice_job"])
     # B's own customer in the bodies: a 404 can only come from A's recurring invoice being out of B's reach
     b_customer = api.customer(other, name="B's customer")["id"]
     template = "/v3/recurring-invoices/{id}"

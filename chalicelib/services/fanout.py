@@ -1,0 +1,137 @@
+"""Fan-out: a billing job whose scope has more customers than `fanout_customers` is split into work units that
+SQS workers (app.worker) bill, so no single Lambda invocation has to bill the whole job.
+
+- The job's runner (it holds the lease) finds the scope, records "filtered out" decisions, writes the units
+  (slices of the sorted customer ids: the same units on every re-run), sets units_total and sends one
+  message per unit still Pending. The job stays Running, in the `unfinished` index.
+- A worker bills its unit's customers with the same bill_customer as a single-process run. A unit already
+  Done or Failed is a no-op (a redelivered message). A customer that fails makes the whole message fail after
+  the others were tried, so SQS delivers it again (billing is idempotent per customer: what was billed stays
+  billed once). On the last delivery (max_receives) the unit is marked Failed with the reasons, as Error
+  decisions, and the message is still failed so it lands in the dead-letter queue.
+- Each unit that leaves Pending counts once toward units_finished; the worker that counts the last one
+  completes the job (Completed, or CompletedWithErrors naming the failed units).
+- If a runner dies mid-dispatch, or a count is lost in a crash, the job's lease expires and the tick's
+  recovery runs it again: it re-sends the units still Pending, or completes the job when none are."""
+import json
+import logging
+from datetime import datetime
+
+from ..config import settings
+from ..domain.jobs import BillingJob, Decision, DecisionKind, JobStatus, UnitState, WorkUnit, counts, split
+from ..domain.tenants import Tenant
+from ..domain.timeutil import wall_now
+from ..store import jobs as job_store
+from ..store import work_queue
+from ..store.tenants import get_tenant
+from . import billing_jobs
+
+log = logging.getLogger("billrun.fanout")
+
+
+def should_split(scope: billing_jobs.Scope) -> bool:
+    return len(scope.subscriptions) > settings().fanout_customers
+
+
+def dispatch(tenant: Tenant, job: BillingJob, scope: billing_jobs.Scope, owner: str, now: datetime) -> BillingJob:
+    """Splits the job and sends its Pending units; `now` is the tenant's instant documents are dated by."""
+    for customer_id in sorted(scope.customers):
+        if not scope.subscriptions.get(customer_id):
+            job_store.record_decision(tenant.id, job.id, Decision(customer_id, DecisionKind.SKIPPED.value,
+                                                                   "filtered out"))
+    slices = split([c for c in scope.customers if scope.subscriptions.get(c)], settings().unit_customers)
+    units = [job_store.save_unit(tenant.id, WorkUnit(job.id, i, ids)) for i, ids in enumerate(slices)]
+    if not job_store.start_units(tenant.id, job.id, owner, len(units), wall_now()):
+        return job_store.jobs.get(tenant.id, job.id)  # another runner took the job over
+    pending = [u for u in units if u.state is UnitState.PENDING]
+    work_queue.send([_message(tenant.id, job.id, u, now) for u in pending])
+    log.info(json.dumps({"event": "job.fanout", "tenantId": tenant.id, "jobId": job.id, "units": len(units),
+                         "sent": len(pending)}))
+    if not pending:
+        finish_job(tenant.id, job.id)
+    return job_store.jobs.get(tenant.id, job.id)
+
+
+def handle(body: str, receive_count: int) -> None:
+    """One SQS message: bill one unit. Raises (so SQS redelivers) when any of its customers failed."""
+    message = json.loads(body)
+    tenant_id, job_id, position = message["tenantId"], message["jobId"], int(message["unit"])
+    unit = job_store.find_unit(tenant_id, job_id, position)
+    job = job_store.jobs.find(tenant_id, job_id)
+    if unit is None or job is None or unit.state is not UnitState.PENDING or job.status is not JobStatus.RUNNING:
+        return  # redelivered after the unit finished, or the job is gone or done: nothing to do
+    job_store.received(tenant_id, unit)
+    tenant = get_tenant(tenant_id)
+    now = datetime.fromisoformat(message["now"])
+    failures = bill_unit(tenant, job, unit, now)
+    if not failures:
+        if job_store.finish_unit(tenant_id, unit, UnitState.DONE):
+            _count(tenant_id, job_id)
+        return
+    reasons = "; ".join(f"{c}: {e}" for c, e in failures.items())
+    if receive_count >= settings().max_receives:
+        for customer_id, error in failures.items():
+            job_store.record_decision(tenant_id, job_id, Decision(customer_id, DecisionKind.ERROR.value, error[:500]))
+        if job_store.finish_unit(tenant_id, unit, UnitState.FAILED, reasons):
+            _count(tenant_id, job_id)
+    raise UnitFailed(f"unit {position} of job {job_id}: {reasons}"[:2000])
+
+
+class UnitFailed(Exception):
+    """Some customers of a unit could not be billed: the message is failed so SQS delivers it again."""
+
+
+def bill_unit(tenant: Tenant, job: BillingJob, unit: WorkUnit, now: datetime) -> dict[str, str]:
+    """Bills each customer of the unit (scope re-read for exactly these customers); {customerId: error}."""
+    scope = billing_jobs.find_scope(tenant.id, billing_jobs.restricted(job, unit.customer_ids))
+    failures = {}
+    for customer_id in unit.customer_ids:
+        customer, subs = scope.customers.get(customer_id), scope.subscriptions.get(customer_id)
+        if customer is None or not subs:  # changed since the split: the job no longer bills it
+            job_store.record_decision(tenant.id, job.id, Decision(customer_id, DecisionKind.SKIPPED.value,
+                                                                   "filtered out"))
+            continue
+        try:
+            outcome = billing_jobs.bill_customer(tenant, job, customer, subs, scope.product_names, now)
+            job_store.record_decision(tenant.id, job.id, outcome.decision)
+        except Exception as error:  # the others are still billed; the message is retried for this one
+            log.exception("customer %s of job %s failed", customer_id, job.id)
+            failures[customer_id] = repr(error)
+    return failures
+
+
+def _count(tenant_id: str, job_id: str) -> None:
+    finished = job_store.unit_finished(tenant_id, job_id)
+    job = job_store.jobs.get(tenant_id, job_id)
+    if job.units_total is not None and finished >= job.units_total:
+        finish_job(tenant_id, job_id)
+
+
+def finish_job(tenant_id: str, job_id: str) -> bool:
+    """Completes the job when no unit is Pending any more; the counts come from the decision log."""
+    units = job_store.units(tenant_id, job_id)
+    if any(u.state is UnitState.PENDING for u in units):
+        return False
+    failed = [u for u in units if u.state is UnitState.FAILED]
+    status = JobStatus.COMPLETED_WITH_ERRORS if failed else JobStatus.COMPLETED
+    error = "; ".join(f"unit {u.position}: {u.error}" for u in failed) or None
+    done = job_store.complete_fanned_out(tenant_id, job_id, status, counts(job_store.decisions(tenant_id, job_id)),
+                                         wall_now(), error)
+    if done:
+        log.info(json.dumps({"event": "job.completed", "tenantId": tenant_id, "jobId": job_id,
+                             "status": status.value, "units": len(units), "failedUnits": len(failed)}))
+    return done
+
+
+def resume(tenant: Tenant, job: BillingJob, owner: str, now: datetime) -> BillingJob:
+    """A fanned-out job whose lease ran out: complete it, or re-send the units still Pending (a unit in flight
+    may run twice then, which billing's idempotency makes harmless) and hold the lease again."""
+    if not finish_job(tenant.id, job.id) and job_store.start_units(tenant.id, job.id, owner, job.units_total,
+                                                                   wall_now()):
+        pending = [u for u in job_store.units(tenant.id, job.id) if u.state is UnitState.PENDING]
+        work_queue.send([_message(tenant.id, job.id, u, now) for u in pending])
+    return job_store.jobs.get(tenant.id, job.id)
+
+
+def _message(tenant_id: str, job_id: str, unit: WorkUnit, now: datetime) -> dict:
+    return {"tenantId": tenant_id, "jobId": job_id, "unit": unit.position, "now": now.isoformat()}

@@ -1,0 +1,154 @@
+"""Owns the invoice-jobs and invoice-job-results tables: bulk invoice operations run under a lease.
+
+`unfinished` is a sparse index (lease_partition, lease_until) present only while a job is Queued or
+Running. Invoice jobs are requested by API calls, not by time, so every tenant's jobs (test-mode ones
+too) sit in the `live` partition that the wall-clock tick reads. Results are keyed (tenantId,
+jobId#invoiceId): writing one again (a re-run) overwrites it with the same facts."""
+from datetime import datetime
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from ..domain.invoice_jobs import (InvoiceJob, InvoiceJobKind, InvoiceJobPhase, InvoiceJobResult,
+                                   InvoiceJobStatus, ResultState)
+from ..domain.errors import invalid
+from ..domain.tenants import LIVE_CLOCK
+from . import tables
+from .attributes import DateAttribute, EnumAttribute
+from .leases import Leases
+from .mapping import Mapped
+from .models import BaseMeta
+from .paging import check_limit, decode_token, encode_token, query_fingerprint
+from .repository import TenantRepository
+
+PARTITION = LIVE_CLOCK
+
+
+class UnfinishedInvoiceJobs(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "unfinished"
+        projection = KeysOnlyProjection()
+
+    lease_partition = UnicodeAttribute(hash_key=True)
+    lease_until = UTCDateTimeAttribute(range_key=True)
+
+
+class InvoiceJobModel(Mapped, Model):
+    entity_cls = InvoiceJob
+
+    class Meta(BaseMeta):
+        table_name = "invoice-jobs"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    kind = EnumAttribute(InvoiceJobKind)
+    status = EnumAttribute(InvoiceJobStatus)
+    phase = EnumAttribute(InvoiceJobPhase)
+    graphql_filter = UnicodeAttribute()
+    created_by_id = UnicodeAttribute()
+    created_by_name = UnicodeAttribute()
+    created_date = UTCDateTimeAttribute()
+    invoice_date = DateAttribute(null=True)
+    comment = UnicodeAttribute(null=True)
+    cursor = UnicodeAttribute(null=True)
+    counts = MapAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    started_time = UTCDateTimeAttribute(null=True)
+    completed_time = UTCDateTimeAttribute(null=True)
+    lease_partition = UnicodeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
+    lease_owner = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    unfinished = UnfinishedInvoiceJobs()
+
+
+class InvoiceJobResultModel(Mapped, Model):
+    entity_cls = InvoiceJobResult
+
+    class Meta(BaseMeta):
+        table_name = "invoice-job-results"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    result_key = UnicodeAttribute(range_key=True)  # jobId#invoiceId
+    invoice_id = UnicodeAttribute()
+    state = EnumAttribute(ResultState)
+    status = UnicodeAttribute(null=True)
+    message = UnicodeAttribute(null=True)
+
+
+INVOICE_JOB_MODELS = (InvoiceJobModel, InvoiceJobResultModel)
+
+
+class InvoiceJobRepository(TenantRepository):
+    def __init__(self):
+        super().__init__(InvoiceJobModel, "invoice job")
+
+    def derived(self, tenant_id: str, entity: InvoiceJob) -> dict:
+        unfinished = entity.status in (InvoiceJobStatus.QUEUED, InvoiceJobStatus.RUNNING)
+        return {"lease_partition": PARTITION if unfinished else None}
+
+
+invoice_jobs = InvoiceJobRepository()
+LEASES = Leases(InvoiceJobModel, waiting=InvoiceJobStatus.QUEUED, running=InvoiceJobStatus.RUNNING,
+                index=InvoiceJobModel.unfinished)
+
+
+def advance(tenant_id: str, job_id: str, owner: str, now: datetime, *, cursor: str | None = None,
+            phase: InvoiceJobPhase | None = None) -> bool:
+    """Records how far the lease holder got (and extends its lease); False when it lost the lease."""
+    tables.bind()
+    M = InvoiceJobModel
+    actions = [M.cursor.set(cursor) if cursor else M.cursor.remove()]
+    if phase is not None:
+        actions.append(M.phase.set(phase.value))
+    return LEASES.renew(tenant_id, job_id, owner, now, actions)
+
+
+def _result_key(job_id: str, invoice_id: str = "") -> str:
+    return f"{job_id}#{invoice_id}"
+
+
+def record(tenant_id: str, job_id: str, result: InvoiceJobResult) -> None:
+    tables.bind()
+    InvoiceJobResultModel.from_entity(result, tenant_id=tenant_id,
+                                      result_key=_result_key(job_id, result.invoice_id)).save()
+
+
+def pending(tenant_id: str, job_id: str, limit: int, after: str | None = None) -> list[InvoiceJobResult]:
+    """The next results still to carry out, in invoice-id order after `after`."""
+    tables.bind()
+    M = InvoiceJobResultModel
+    start = M.result_key > _result_key(job_id, after) if after else M.result_key.startswith(_result_key(job_id))
+    query = M.query(tenant_id, start, filter_condition=(M.state == ResultState.PENDING.value)
+                    & M.result_key.startswith(_result_key(job_id)), page_size=max(limit, 100))
+    found = []
+    for item in query:
+        found.append(item.to_entity())
+        if len(found) == limit:
+            break
+    return found
+
+
+def all_results(tenant_id: str, job_id: str):
+    tables.bind()
+    M = InvoiceJobResultModel
+    return (item.to_entity() for item in M.query(tenant_id, M.result_key.startswith(_result_key(job_id))))
+
+
+def results_page(tenant_id: str, job_id: str, *, limit=None, next_token=None, state=None):
+    """A page of one job's results, optionally only those in one state; the token is tenant- and query-bound."""
+    tables.bind()
+    M = InvoiceJobResultModel
+    limit = check_limit(limit)
+    wanted = {"state": ResultState.parse(state).value} if state else {}
+    fingerprint = query_fingerprint(f"{M.Meta.table_name}/{job_id}", wanted)
+    start = decode_token(next_token, tenant_id, fingerprint, {"tenant_id": "S", "result_key": "S"})
+    if start and not start["result_key"]["S"].startswith(_result_key(job_id)):
+        raise invalid("nextToken", "not a token issued for this list and filter")
+    results = M.query(tenant_id, M.result_key.startswith(_result_key(job_id)),
+                      filter_condition=(M.state == wanted["state"]) if wanted else None,
+                      limit=limit, last_evaluated_key=start, page_size=max(limit, 100))
+    items = [item.to_entity() for item in results]
+    last_key = results.last_evaluated_key if len(items) == limit else None
+    return items, encode_token(tenant_id, fingerprint, last_key)

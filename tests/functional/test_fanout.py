@@ -1,0 +1,199 @@
+"""Fan-out (issue 7): a billing job over more customers than BILLRUN_FANOUT_CUSTOMERS is split into work units
+sent to SQS (moto); `app.worker` bills them as Lambda would. Redelivered messages, crashed workers, lost
+messages and units that keep failing (dead-letter queue) all end with the invoices of a single-process run."""
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from chalicelib.domain.timeutil import wall_now
+from chalicelib.services import billing_jobs, fanout
+from chalicelib.store import documents, work_queue
+from chalicelib.store import jobs as job_store
+from chalicelib.store.tenants import get_tenant
+from tests.functional.test_billing_api import clock_tenant
+from tests.functional.test_exactly_once import SimulatedCrash
+
+CLOCK = "2025-01-01T00:00:00Z"
+RUN = {"targetDate": "2025-01-31", "invoiceDate": "2025-01-31"}
+
+
+@pytest.fixture(name="queues")
+def queues_fixture(aws, monkeypatch):
+    work_queue.ensure_queues(visibility_seconds=30)
+    monkeypatch.setenv("BILLRUN_FANOUT_CUSTOMERS", "5")
+    monkeypatch.setenv("BILLRUN_UNIT_CUSTOMERS", "4")
+    return work_queue.client()
+
+
+def world(api, t, customers: int, lines: int) -> dict:
+    """`customers` customers, each with one order of `lines` lines (subscriptions), quantities 1..lines."""
+    product = api.product(t, price=Decimal("12.34"))
+    ids = {}
+    for c in range(customers):
+        customer = api.customer(t, name=f"Customer {c:04d}", billCycleDay=1, taxRate=Decimal("7.25"))
+        body = {"customerId": customer["id"], "lines": [
+            {"productId": product["id"], "quantity": q + 1, "startDate": "2025-01-01"} for q in range(lines)]}
+        order = api.post("/orders", body, key=t.key, check=False)
+        assert order.status == 201, order.body
+        assert api.post(f"/orders/{order.body['id']}:activate", key=t.key, check=False).status == 200
+        ids[customer["id"]] = customer["name"]
+    return ids
+
+
+def run_job(api, t, **fields) -> dict:
+    schedule = api.post("/billing/schedules", {"scheduleType": "OnDemand", **fields}, key=t.key).body
+    answer = api.post(f"/billing/schedules/{schedule['id']}:run", RUN, key=t.key)
+    assert answer.status == 201, answer.body
+    return answer.body
+
+
+def invoices_by_name(t, names: dict) -> dict:
+    """Every invoice of the tenant by customer name: totals and lines, as a single-process run would write them."""
+    result, token = {}, None
+    while True:
+        page, token = documents.invoices.list(t.id, limit=1000, next_token=token)
+        for inv in page:
+            lines = sorted((l.description, l.quantity, l.unit_price, l.amount, l.start_date, l.end_date)
+                           for l in inv.lines)
+            assert names[inv.customer_id] not in result, "two invoices for one customer"
+            result[names[inv.customer_id]] = (inv.amount_without_tax, inv.tax_amount, inv.amount, inv.status,
+                                              inv.invoice_date, tuple(lines))
+        if token is None:
+            return result
+
+
+def drain(api, sqs, crash_on=None, limit=500) -> list:
+    """The Lambda event source mapping, one message per invocation: success deletes the message, a failure
+    (or a crash) makes it visible again for another delivery. Answers what each delivery ended with."""
+    url = work_queue.queue_url()
+    outcomes = []
+    for _ in range(limit):
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"])
+        if not got.get("Messages"):
+            return outcomes
+        m = got["Messages"][0]
+        event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                              "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                              "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+                              "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:billrun-dev-work"}]}
+        try:
+            if crash_on is not None:
+                crash_on(json.loads(m["Body"]), int(m["Attributes"]["ApproximateReceiveCount"]))
+            api.client.lambda_.invoke("worker", event)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            outcomes.append("ok")
+        except BaseException as error:  # noqa: B036 - a crashed worker: the message comes back
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+            outcomes.append(type(error).__name__)
+    raise AssertionError("the queue did not drain")
+
+
+def dead_letters(sqs) -> list[dict]:
+    url = work_queue.queue_url(f"{work_queue.settings().work_queue}-dlq")
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in got.get("Messages", [])]
+
+
+def test_2000_subscriptions_fanned_out_with_a_worker_crash_equal_a_single_process_run(api, queues, monkeypatch):
+    single, fanned = clock_tenant(api, CLOCK, name="Single"), clock_tenant(api, CLOCK, name="Fanned")
+    single_names, fanned_names = world(api, single, 400, 5), world(api, fanned, 400, 5)
+
+    monkeypatch.setenv("BILLRUN_FANOUT_CUSTOMERS", "100000")  # the reference: one process bills it all
+    reference = run_job(api, single)
+    assert reference["status"] == "Completed" and reference["counts"]["invoices"] == 400
+
+    monkeypatch.setenv("BILLRUN_FANOUT_CUSTOMERS", "100")
+    monkeypatch.setenv("BILLRUN_UNIT_CUSTOMERS", "40")
+    job = run_job(api, fanned)
+    assert job["status"] == "Running" and job["counts"] is None  # split into 10 units, billed by workers
+
+    real, crashed = billing_jobs.bill_customer, []
+
+    def dies_once_mid_unit(tenant, job, customer, *args, **kw):  # the 3rd unit's worker dies on its 20th customer
+        if not crashed and customer.id == sorted(fanned_names)[2 * 40 + 19]:
+            crashed.append(customer.id)
+            raise SimulatedCrash("worker killed mid-unit")
+        return real(tenant, job, customer, *args, **kw)
+
+    monkeypatch.setattr(billing_jobs, "bill_customer", dies_once_mid_unit)
+    outcomes = drain(api, queues)
+    assert outcomes.count("SimulatedCrash") == 1 and outcomes.count("ok") == 10, outcomes
+    done = api.get(f"/billing/jobs/{job['id']}", key=fanned.key).body
+    assert done["status"] == "Completed", done
+    assert done["counts"] == reference["counts"]
+    expected = invoices_by_name(single, single_names)
+    assert len(expected) == 400 and invoices_by_name(fanned, fanned_names) == expected
+    assert dead_letters(queues) == []
+
+
+def test_redelivered_and_duplicate_messages_change_nothing(api, queues):
+    t = clock_tenant(api, CLOCK)
+    names = world(api, t, 9, 2)
+    outsider = api.customer(t, name="Not in scope")
+    api.post(f"/orders/{api.order(t, outsider['id'], api.product(t)['id'])['id']}:activate", key=t.key)
+    job = run_job(api, t, customerFilter='{name: {_like: "Customer%"}}')  # units keep the job's own filter
+    assert job["status"] == "Running"
+    units = job_store.units(t.id, job["id"])
+    assert [len(u.customer_ids) for u in units] == [4, 4, 1]
+    assert sorted(c for u in units for c in u.customer_ids) == sorted(names)
+    url = work_queue.queue_url()
+    duplicate = {"tenantId": t.id, "jobId": job["id"], "unit": 0, "now": "2025-01-01T00:00:00+00:00"}
+    queues.send_message(QueueUrl=url, MessageBody=json.dumps(duplicate))  # at-least-once: sent twice
+    assert drain(api, queues) == ["ok"] * 4
+    first = invoices_by_name(t, names)
+    assert len(first) == 9
+    queues.send_message(QueueUrl=url, MessageBody=json.dumps(duplicate))  # redelivered after the job finished
+    assert drain(api, queues) == ["ok"]
+    assert invoices_by_name(t, names) == first
+    done = api.get(f"/billing/jobs/{job['id']}", key=t.key).body
+    assert done["status"] == "Completed" and done["counts"]["invoices"] == 9 and done["counts"]["customers"] == 9
+
+
+def test_a_unit_that_keeps_failing_lands_in_the_dead_letter_queue_and_the_job_reports_it(api, queues, monkeypatch):
+    t = clock_tenant(api, CLOCK)
+    names = world(api, t, 9, 1)
+    doomed = sorted(names)[5]  # in unit 1
+    real = billing_jobs.bill_customer
+
+    def fails_for_one(tenant, job, customer, *args, **kw):
+        if customer.id == doomed:
+            raise RuntimeError("tax service unavailable")
+        return real(tenant, job, customer, *args, **kw)
+
+    monkeypatch.setattr(billing_jobs, "bill_customer", fails_for_one)
+    job = run_job(api, t)
+    outcomes = drain(api, queues)
+    assert outcomes.count("UnitFailed") == 3 and outcomes.count("ok") == 2, outcomes  # 3 deliveries, then DLQ
+    assert [m["unit"] for m in dead_letters(queues)] == [1]
+    done = api.get(f"/billing/jobs/{job['id']}", key=t.key).body
+    assert done["status"] == "CompletedWithErrors", done
+    assert "unit 1" in done["error"] and "tax service unavailable" in done["error"]
+    assert done["counts"]["errors"] == 1 and done["counts"]["invoices"] == 8
+    [decision] = [d for d in done["decisions"] if d["customerId"] == doomed]
+    assert decision["decision"] == "Error" and "tax service unavailable" in decision["reason"]
+    billed = invoices_by_name(t, names)
+    assert names[doomed] not in billed and len(billed) == 8  # the unit's other customers were billed
+
+
+def test_a_lost_message_is_sent_again_when_the_jobs_lease_runs_out(api, queues, monkeypatch):
+    t = clock_tenant(api, CLOCK)
+    names = world(api, t, 6, 1)
+    job = run_job(api, t)
+    url = work_queue.queue_url()
+    lost = queues.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
+    queues.delete_message(QueueUrl=url, ReceiptHandle=lost["ReceiptHandle"])  # never processed
+    assert drain(api, queues) == ["ok"]
+    assert api.get(f"/billing/jobs/{job['id']}", key=t.key).body["status"] == "Running"
+
+    later = wall_now() + job_store.LEASE + timedelta(seconds=1)
+    monkeypatch.setattr(billing_jobs, "wall_now", lambda: later)
+    monkeypatch.setattr(fanout, "wall_now", lambda: later)
+    tenant = get_tenant(t.id)
+    for tenant_id, job_id in job_store.expired(tenant.clock_domain, later):
+        billing_jobs.run_job(tenant, job_id, later)  # what the tick's recovery does
+    assert drain(api, queues) == ["ok"]
+    done = api.get(f"/billing/jobs/{job['id']}", key=t.key).body
+    assert done["status"] == "Completed" and done["counts"]["invoices"] == 6, done
+    assert len(invoices_by_name(t, names)) == 6
