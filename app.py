@@ -1,7 +1,8 @@
 """billrun: routes and event handlers only. Everything else lives in chalicelib/."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import admin, billing, catalog, graphql, invoice_pdf, invoices, ops, orders, tenant
+from chalicelib.api import (admin, billing, catalog, graphql, invoice_pdf, invoices, ops, orders, recurring_invoices,
+                            tenant)
 from chalicelib.config import settings
 from chalicelib.domain.timeutil import wall_now
 from chalicelib.services import fanout
@@ -9,7 +10,7 @@ from chalicelib.services import tick as tick_service
 
 app = Chalice(app_name="billrun")
 
-for blueprint in (ops, admin, tenant, catalog, orders, billing, invoices, invoice_pdf, graphql):
+for blueprint in (ops, admin, tenant, catalog, orders, billing, invoices, invoice_pdf, graphql, recurring_invoices):
     app.register_blueprint(blueprint.bp)
 
 

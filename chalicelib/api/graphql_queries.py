@@ -79,7 +79,8 @@ INVOICE = FilterSchema("invoice", {
     "endDate": _DATE, "targetDate": _DATE, "amount": _NUMBER, "amountWithoutTax": _NUMBER,
     "taxAmount": _NUMBER, "balance": _NUMBER, "isCatchUp": _BOOL, "billToContactId": _TEXT,
     "billingJobId": _TEXT, "billingScheduleId": _TEXT, "activatedById": _TEXT, "activatedTime": _INSTANT,
-    "cancellationDate": _DATE, "createdById": _TEXT, "createdDate": _INSTANT, "lastModifiedDate": _INSTANT},
+    "cancellationDate": _DATE, "createdById": _TEXT, "createdDate": _INSTANT, "lastModifiedDate": _INSTANT,
+    "recurringInvoiceId": _TEXT},
     relations={"customer": CUSTOMER}, indexed=frozenset({"customerId", "status", "invoiceDate"}))
 CREDIT_MEMO = FilterSchema("creditMemo", {
     "id": _TEXT, "name": _TEXT, "customerId": _TEXT, "currency": _TEXT, "currencyIsoCode": _TEXT,

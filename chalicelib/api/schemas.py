@@ -12,6 +12,7 @@ from ..domain.enums import (BillingPeriod, BillingTiming, CanonicalEnum, OrderSt
 from ..domain.invoice_jobs import InvoiceJobKind, InvoiceJobPhase, InvoiceJobStatus, ResultState
 from ..domain.invoices import InvoiceSource, InvoiceStatus, PaymentStatus
 from ..domain.jobs import JobStatus
+from ..domain.recurring_invoices import RecurrencePeriod
 from ..domain.errors import BillrunError
 from ..domain.money import currency_code
 from ..domain.timeutil import parse_date, parse_instant, zone
@@ -583,6 +584,8 @@ class Invoice(Output):
     payment_hosted_url: None = None
     external_invoice_id: None = None
     einvoicing_doc_id: None = None
+    recurring_invoice_id: str | None = Field(None, description="the recurring invoice (BILL template) that "
+                                                               "generated it, when source is RecurringInvoice")
 
 
 class CreditMemo(Output):
@@ -719,3 +722,102 @@ class PaymentOut(Output):
 class PaymentResult(Output):
     payment: PaymentOut
     invoice: Invoice
+
+
+# --- recurring invoices (BILL, seed 003) ----------------------------------------------------------------------
+
+Frequency = Annotated[int, Field(ge=1, le=1000, strict=True)]
+DaysInAdvance = Annotated[int, Field(ge=0, le=3650, strict=True)]
+LineDescription = Annotated[str, Field(max_length=1000)]
+
+
+class RecurringScheduleUpdate(Input):
+    period: enum_input(RecurrencePeriod) | None = None
+    frequency: Frequency | None = None
+    next_due_date: Day | None = None
+    end_date: Day | None = Field(None, description="null: no end")
+    days_in_advance: DaysInAdvance | None = None
+
+
+class RecurringScheduleInput(Input):
+    period: enum_input(RecurrencePeriod)
+    frequency: Frequency = Field(1, description="periods between two invoices (MONTHLY x 3: every 3 months)")
+    next_due_date: Day = Field(description="due date of the first invoice; its day anchors MONTHLY and YEARLY "
+                                           "series (31: the last day of shorter months)")
+    end_date: Day | None = Field(None, description="no invoice is due after it (inclusive); null: no end")
+    days_in_advance: DaysInAdvance = Field(0, description="each invoice is generated this many days before its "
+                                                          "due date")
+
+
+class RecurringLineItemInput(Input):
+    amount: Amount = Field(description="per unit, in the customer's currency")
+    quantity: Amount | None = Field(None, description="default 1")
+    description: LineDescription | None = None
+
+
+class RecurringLineItemReplace(RecurringLineItemInput):
+    id: Ref | None = Field(None, description="an existing line item's id keeps it; without one the item is new")
+
+
+class RecurringLineItemUpdate(Input):
+    id: Ref | None = Field(None, description="an existing line item's id updates it; without one the item is new")
+    amount: Amount | None = None
+    quantity: Amount | None = None
+    description: LineDescription | None = None
+
+
+class RecurringInvoiceCreate(Input):
+    customer_id: Ref
+    schedule: RecurringScheduleInput
+    recurring_invoice_line_items: Annotated[list[RecurringLineItemInput], Field(min_length=1, max_length=100)]
+
+
+class RecurringInvoiceReplace(Input):
+    customer_id: Ref
+    schedule: RecurringScheduleInput
+    recurring_invoice_line_items: Annotated[list[RecurringLineItemReplace], Field(
+        min_length=1, max_length=100, description="line items left out are removed")]
+
+
+class RecurringInvoiceUpdate(Input):
+    customer_id: Ref | None = None
+    schedule: RecurringScheduleUpdate | None = None
+    recurring_invoice_line_items: Annotated[list[RecurringLineItemUpdate], Field(
+        min_length=1, max_length=100, description="the new list: line items left out are removed")] | None = None
+
+
+class NoBody(Input):
+    """An empty JSON object (or no body)."""
+
+
+class RecurringSchedule(Output):
+    period: RecurrencePeriod
+    frequency: int
+    next_due_date: date = Field(description="due date of the next invoice not generated yet")
+    end_date: date | None
+    days_in_advance: int
+
+
+class RecurringLineItem(Output):
+    id: str
+    amount: AmountOut
+    quantity: AmountOut
+    description: str | None
+
+
+class RecurringInvoice(Output):
+    id: str
+    archived: bool
+    customer_id: str
+    schedule: RecurringSchedule
+    recurring_invoice_line_items: list[RecurringLineItem]
+    created_time: datetime
+    updated_time: datetime
+
+
+class RecurringInvoiceQuery(ListQuery):
+    customer_id: Ref | None = None
+    archived: bool | None = None
+
+
+RecurringInvoicePage = Page[RecurringInvoice]

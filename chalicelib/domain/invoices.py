@@ -114,6 +114,7 @@ class Invoice:
     version: int = 0
     invoice_job_id: str | None = None  # the bulk invoice job that last moved it (PendingActivation, Active)
     pdf_key: str | None = None  # where its PDF is stored, once rendered (for the version it was rendered at)
+    recurring_invoice_id: str | None = None  # the BILL template that generated it (source RecurringInvoice)
 
 
 @dataclass(frozen=True)

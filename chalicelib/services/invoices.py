@@ -28,7 +28,8 @@ INVOICE_FILTER = FilterSchema("invoice", {
     "paymentStatus": FieldType("enum", PaymentStatus), "source": FieldType("enum", InvoiceSource),
     "invoiceDate": _DATE, "dueDate": _DATE, "startDate": _DATE, "endDate": _DATE, "targetDate": _DATE,
     "amount": _NUMBER, "amountWithoutTax": _NUMBER, "taxAmount": _NUMBER, "balance": _NUMBER,
-    "isCatchUp": FieldType("boolean"), "billingScheduleId": _TEXT, "billingJobId": _TEXT},
+    "isCatchUp": FieldType("boolean"), "billingScheduleId": _TEXT, "billingJobId": _TEXT,
+    "recurringInvoiceId": _TEXT},
     relations={"customer": CUSTOMER_FILTER}, indexed=frozenset({"status", "customerId", "invoiceDate"}))
 
 

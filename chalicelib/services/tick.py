@@ -23,7 +23,8 @@ class DueWork(Protocol):
 def _sources() -> list[DueWork]:
     from .billing_schedules import BillingScheduleWork
     from .invoice_jobs import InvoiceJobWork
-    return [BillingScheduleWork(), InvoiceJobWork()]
+    from .recurring_invoices import RecurringInvoiceWork
+    return [BillingScheduleWork(), RecurringInvoiceWork(), InvoiceJobWork()]
 
 
 SOURCES: list[DueWork] = _sources()

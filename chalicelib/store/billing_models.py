@@ -302,6 +302,7 @@ class InvoiceModel(Mapped, Model):
     by_customer = InvoicesByCustomer()
     by_status = InvoicesByStatus()
     by_date = InvoicesByDate()
+    recurring_invoice_id = UnicodeAttribute(null=True)
 
 
 class CreditMemoModel(Mapped, Model):

@@ -2,6 +2,7 @@
 that takes an id, never appears in a list or through a filter, and a pagination token does not cross tenants
 or queries."""
 import re
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -88,6 +89,16 @@ def billing(api, tenant, world, monkeypatch):
             "invoice": invoice_id, "credit_memo": memo_id}
 
 
+@pytest.fixture
+def recurring(api, tenant, world) -> dict:
+    """Tenant A's recurring invoice (BILL), for A's customer."""
+    body = {"customerId": world["customer"], "schedule": {"period": "MONTHLY", "nextDueDate": "2030-01-31"},
+            "recurringInvoiceLineItems": [{"amount": Decimal("19.99"), "description": "A's"}]}
+    created = api.post("/v3/recurring-invoices", body, key=tenant.key)
+    assert created.status == 201, created.body
+    return created.body
+
+
 def billing_snapshot(api, tenant, ids) -> dict:
     """A's billing objects and lists as A reads them."""
     paths = {"schedule": "/billing/schedules/{schedule}", "active_schedule": "/billing/schedules/{active_schedule}",
@@ -115,14 +126,16 @@ def snapshot(api, tenant, ids) -> dict:
     return result
 
 
-def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tenant, other, world, billing):
+def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tenant, other, world, billing,
+                                                                      recurring):
     before = snapshot(api, tenant, world)
     billing_before = billing_snapshot(api, tenant, billing)
+    recurring_before = api.get(f"/v3/recurring-invoices/{recurring['id']}", key=tenant.key).body
     covered: set[tuple[str, str]] = set()
 
-    def attempt(method, template, ident):
+    def attempt(method, template, ident, body=None):
         path = re.sub(r"{\w+}", ident, template)
-        answer = api.call(method, path, BODIES.get((method, template)), key=other.key)
+        answer = api.call(method, path, BODIES.get((method, template)) if body is None else body, key=other.key)
         assert_not_found(answer, (method, path))
         covered.add((method, template))
 
@@ -151,6 +164,16 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tena
     attempt("GET", "/billing/credit-memos/{id}", billing["credit_memo"])
     attempt("GET", "/billing/invoice-jobs/{id}", billing["invoice_job"])
     attempt("GET", "/billing/invoice-jobs/{id}/results", billing["invoice_job"])
+    # B's own customer in the bodies: a 404 can only come from A's recurring invoice being out of B's reach
+    b_customer = api.customer(other, name="B's customer")["id"]
+    template = "/v3/recurring-invoices/{id}"
+    attempt("GET", template, recurring["id"])
+    attempt("PATCH", template, recurring["id"], {"customerId": b_customer, "schedule": {"frequency": 2}})
+    attempt("PUT", template, recurring["id"], {
+        "customerId": b_customer, "schedule": {"period": "DAILY", "nextDueDate": "2030-01-01"},
+        "recurringInvoiceLineItems": [{"id": recurring["recurringInvoiceLineItems"][0]["id"], "amount": 1}]})
+    attempt("POST", template + "/archive", recurring["id"], {})
+    attempt("POST", template + "/restore", recurring["id"], {})
 
     # Any route added later with an {id} must get its own isolation check here.
     missing = tenant_id_routes() - covered
@@ -159,6 +182,7 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tena
     # Nothing B tried changed A's objects, and B's draft-order activation created no subscription.
     assert snapshot(api, tenant, world) == before
     assert billing_snapshot(api, tenant, billing) == billing_before  # no job ran, nothing changed or went away
+    assert api.get(f"/v3/recurring-invoices/{recurring['id']}", key=tenant.key).body == recurring_before == recurring
     assert billing_before["schedule"]["description"] == "A's" and billing_before["schedule"]["customerFilter"] is None
     assert len(billing_before["jobs"]["data"]) == 2
     assert api.get("/billing/jobs", key=other.key).body["data"] == []  # B's :run attempts created no job either
@@ -458,3 +482,38 @@ def test_bulk_invoice_operations_never_touch_another_tenants_invoices(api, tenan
     paid = api.post("/billing/payments", {"invoiceId": billing["invoice"], "amount": 1}, key=other.key)
     assert paid.status == 404 and paid.error_fields == ["invoiceId"]
     assert api.get(f"/billing/invoices/{billing['invoice']}", key=tenant.key).body == mine
+
+
+def test_recurring_invoices_never_cross_tenants(api, tenant, other, world, recurring):
+    """B's lists never show A's recurring invoices (whatever the filter), B cannot aim a template at A's customer,
+    A's pagination token is useless to B, and the generation of B's invoices never touches A's."""
+    path = "/v3/recurring-invoices"
+    aimed = api.post(path, {"customerId": world["customer"], "schedule": {"period": "MONTHLY",
+                                                                          "nextDueDate": "2020-01-31"},
+                            "recurringInvoiceLineItems": [{"amount": 1}]}, key=other.key)
+    assert_not_found(aimed, "B aims at A's customer")
+    assert aimed.body["details"] == [{"field": "customerId", "issue": "no customer with this id"}]
+    b_customer = api.customer(other, name="B customer")["id"]
+    mine = api.post(path, {"customerId": b_customer, "schedule": {"period": "DAILY", "nextDueDate": "2020-01-01",
+                                                                  "endDate": "2020-01-03"},
+                           "recurringInvoiceLineItems": [{"amount": 1}]}, key=other.key)
+    assert mine.status == 201, mine.body
+    moved = api.patch(f"{path}/{mine.body['id']}", {"customerId": world["customer"]}, key=other.key)
+    assert_not_found(moved, "B moves its template to A's customer")
+    for query in ("", "?archived=false", "?archived=true", f"?customerId={world['customer']}", "?limit=1000"):
+        listed = api.get(path + query, key=other.key)
+        assert listed.status == 200 and recurring["id"] not in str(listed.body), query
+        assert {r["customerId"] for r in listed.body["data"]} <= {b_customer}
+    api.post(path, {"customerId": world["customer"], "schedule": {"period": "MONTHLY", "nextDueDate": "2030-02-28"},
+                    "recurringInvoiceLineItems": [{"amount": 2}]}, key=tenant.key)
+    token = api.get(f"{path}?limit=1", key=tenant.key).body["nextToken"]
+    assert token
+    stolen = api.get(f"{path}?limit=1&nextToken={token}", key=other.key)
+    assert stolen.status == 400 and stolen.error_fields == ["nextToken"]
+    # B's tick generates B's three invoices (a live tenant: the wall-clock tick), nothing of A's
+    from chalicelib.services import tick
+    assert tick.run_domain("live", datetime.now(timezone.utc)).ran["recurringInvoices"] == 3
+    assert [i["name"] for i in api.get("/billing/invoices", key=other.key).body["data"]] == [
+        "2020-01-01", "2020-01-02", "2020-01-03"]
+    assert api.get(f"/billing/invoices?customerId={world['customer']}", key=tenant.key).body["data"] == []
+    assert api.get(f"{path}/{recurring['id']}", key=tenant.key).body == recurring

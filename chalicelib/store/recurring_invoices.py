@@ -1,0 +1,87 @@
+"""Owns the recurring-invoices table (BILL templates), including its sparse `due` index."""
+import hashlib
+from datetime import date, datetime, time
+
+from pynamodb.exceptions import UpdateError
+
+from ..domain.recurring_invoices import RecurringInvoice
+from ..domain.tenants import LIVE_CLOCK
+from ..domain.timeutil import UTC, zone
+from . import tables
+from .recurring_models import RecurringInvoiceModel
+from .repository import TenantRepository, condition_failed
+
+LIVE_SHARDS = 4  # as billing schedules: no single partition carries every live tenant's templates
+
+
+def due_partitions(clock_domain: str) -> list[str]:
+    if clock_domain == LIVE_CLOCK:
+        return [f"{LIVE_CLOCK}#{n}" for n in range(LIVE_SHARDS)]
+    return [clock_domain]
+
+
+def due_partition(template: RecurringInvoice) -> str | None:
+    if not template.generating:
+        return None  # archived, or the series is over: absent from the index, the tick never reads it
+    if template.clock_domain == LIVE_CLOCK:
+        shard = int(hashlib.sha256(template.id.encode()).hexdigest(), 16) % LIVE_SHARDS
+        return f"{LIVE_CLOCK}#{shard}"
+    return template.clock_domain
+
+
+def start_of(day: date, zone_name: str) -> datetime:
+    """The instant `day` begins in the zone (local midnight, or the first instant after a DST gap)."""
+    return datetime.combine(day, time(0), tzinfo=zone(zone_name)).astimezone(UTC)
+
+
+def generate_at(template: RecurringInvoice) -> datetime | None:
+    return start_of(template.generation_date, template.zone) if template.generating else None
+
+
+class RecurringInvoiceRepository(TenantRepository):
+    def __init__(self):
+        super().__init__(RecurringInvoiceModel, "recurring invoice")
+
+    def derived(self, tenant_id: str, entity: RecurringInvoice) -> dict:
+        return {"due_partition": due_partition(entity), "generate_at": generate_at(entity),
+                "customer_key": f"{tenant_id}#{entity.customer_id}"}
+
+    def list(self, tenant_id: str, *, customer_id=None, **options):
+        """In id order: a customer's templates (by index), or all of the tenant's; `archived` filters."""
+        if customer_id is not None:
+            return self.list_by_index(tenant_id, RecurringInvoiceModel.by_customer, f"{tenant_id}#{customer_id}",
+                                      **options)
+        return super().list(tenant_id, **options)
+
+
+templates = RecurringInvoiceRepository()
+
+
+def due(clock_domain: str, until: datetime) -> list[tuple[str, str]]:
+    """(tenantId, id) of every template whose next invoice's generation date has begun by `until`."""
+    tables.bind()
+    found = []
+    for partition in due_partitions(clock_domain):
+        for item in RecurringInvoiceModel.due.query(partition, RecurringInvoiceModel.generate_at <= until):
+            found.append((item.tenant_id, item.id))
+    return found
+
+
+def advance(tenant_id: str, template: RecurringInvoice, moved: RecurringInvoice) -> bool:
+    """Move the watermark (next_due_date, last_due_date, zone, index keys) from `template` to `moved`, by
+    compare-and-set on the version: of concurrent generators exactly one moves it, and a PATCH or PUT read
+    before the move gets a 409 instead of writing the old watermark back."""
+    tables.bind()
+    M = RecurringInvoiceModel
+    partition, at = due_partition(moved), generate_at(moved)
+    actions = [M.next_due_date.set(moved.next_due_date), M.zone.set(moved.zone), M.version.add(1)]
+    actions.append(M.last_due_date.set(moved.last_due_date) if moved.last_due_date else M.last_due_date.remove())
+    actions += [M.due_partition.set(partition), M.generate_at.set(at)] if partition else [
+        M.due_partition.remove(), M.generate_at.remove()]
+    try:
+        M(tenant_id=tenant_id, id=template.id).update(actions=actions, condition=M.version == template.version)
+        return True
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        return False
