@@ -1,10 +1,17 @@
-# The two commands of the quick start: `make run` and `make test`.
+# The two commands of the quick start: `make run` and `make test`; and packaging/deploying to AWS (README).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install openapi infra clean
+# Deployment: STAGE is dev or prod (.chalice/config.json); the stack is billrun-<stage>.
+STAGE ?= dev
+STACK ?= billrun-$(STAGE)
+BUILD := build/$(STAGE)
+# `chalice package` needs a region to start, though the template it writes is region-independent.
+PACKAGE_REGION := $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
+
+.PHONY: run test install openapi infra package lint-infra deploy clean check-stage check-deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,8 +29,33 @@ test: $(STAMP)
 openapi: $(STAMP)
 	$(PY) -m chalicelib.api.openapi > openapi.json
 
+# infra/merge-<stage>.json, generated from the models, the app and .chalice/config.json
 infra: $(STAMP)
-	$(PY) -m infra.tables > infra/tables.json
+	$(PY) -m infra
+
+check-stage:
+	@case "$(STAGE)" in dev|prod) ;; *) echo "STAGE must be dev or prod (got '$(STAGE)')" >&2; exit 2;; esac
+
+# build/<stage>/sam.json (+ deployment.zip, layer-deployment.zip): Chalice's SAM template merged with infra's
+package: check-stage infra
+	rm -rf $(BUILD)
+	AWS_DEFAULT_REGION=$(PACKAGE_REGION) $(VENV)/bin/chalice package --stage $(STAGE) \
+		--merge-template infra/merge-$(STAGE).json $(BUILD)/
+
+lint-infra: package
+	$(VENV)/bin/cfn-lint --include-checks I -- $(BUILD)/sam.json
+
+# Needs the aws CLI, AWS credentials, a region (AWS_REGION or the profile's) and ARTIFACTS_BUCKET=<S3 bucket>
+# for the code zips; ALARM_EMAIL=<address> subscribes to the alarms.
+deploy: check-deploy lint-infra
+	aws cloudformation package --template-file $(BUILD)/sam.json --s3-bucket $(ARTIFACTS_BUCKET) \
+		--s3-prefix $(STACK) --output-template-file $(BUILD)/packaged.json --use-json
+	aws cloudformation deploy --template-file $(BUILD)/packaged.json --stack-name $(STACK) \
+		--capabilities CAPABILITY_IAM $(if $(ALARM_EMAIL),--parameter-overrides AlarmEmail=$(ALARM_EMAIL))
+
+check-deploy: check-stage
+	@test -n "$(ARTIFACTS_BUCKET)" || { echo "make deploy needs ARTIFACTS_BUCKET=<S3 bucket for the code artifacts>" >&2; exit 2; }
+	@command -v aws >/dev/null || { echo "make deploy needs the aws CLI (https://aws.amazon.com/cli/)" >&2; exit 2; }
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache build

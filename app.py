@@ -1,4 +1,6 @@
 """billrun: routes and event handlers only. Everything else lives in chalicelib/."""
+import os
+
 from chalice import Chalice, Rate
 
 from chalicelib.api import (admin, billing, catalog, graphql, invoice_pdf, invoices, ops, orders, recurring_invoices,

@@ -1,1 +1,2 @@
-"""Deployable infrastructure generated from the code's own definitions (tables from the PynamoDB models)."""
+"""Deployable infrastructure generated from the code's own definitions: `python -m infra` (`make infra`) writes
+infra/merge-<stage>.json, which `make package` merges into Chalice's SAM template (see README, Deploying to AWS)."""

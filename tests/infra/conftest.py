@@ -1,0 +1,36 @@
+"""The app packaged as `make package` packages it: `chalice package --merge-template infra/merge-<stage>.json`.
+
+Chalice caches the dependency layer in .chalice/deployments under a hash of requirements.txt: the first package
+after a requirements change builds it (pip downloads Linux wheels from PyPI: a minute or two); later ones only
+zip the app code (seconds)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.stages import DEPLOYABLE, ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def chalice_package(stage: str, out: Path) -> Path:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLRUN_")}  # the stage's own settings only
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    done = subprocess.run([str(BIN / "chalice"), "package", "--stage", stage,
+                           "--merge-template", f"infra/merge-{stage}.json", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out / "sam.json"
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory) -> dict[str, Path]:
+    """The packaged SAM template of every deployable stage, by stage name."""
+    return {stage: chalice_package(stage, tmp_path_factory.mktemp(f"package-{stage}")) for stage in DEPLOYABLE}
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
