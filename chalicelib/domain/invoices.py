@@ -112,6 +112,9 @@ class Invoice:
     cancellation_date: date | None = None
     payments: tuple[Payment, ...] = ()
     version: int = 0
+    invoice_schedule_id: str | None = None  # invoices of invoice schedule items (Zuora dialect)
+    invoice_schedule_item_id: str | None = None
+    bill_run_id: str | None = None
 
 
 @dataclass(frozen=True)
