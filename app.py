@@ -1,13 +1,14 @@
 """billrun: routes and event handlers only. Everything else lives in chalicelib/."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import admin, billing, catalog, graphql, invoice_pdf, invoices, ops, orders, tenant
+from chalicelib.api import (admin, billing, catalog, graphql, invoice_pdf, invoice_schedules, invoices, ops, orders,
+                            tenant)
 from chalicelib.domain.timeutil import wall_now
 from chalicelib.services import tick as tick_service
 
 app = Chalice(app_name="billrun")
 
-for blueprint in (ops, admin, tenant, catalog, orders, billing, invoices, invoice_pdf, graphql):
+for blueprint in (ops, admin, tenant, catalog, orders, billing, invoices, invoice_pdf, graphql, invoice_schedules):
     app.register_blueprint(blueprint.bp)
 
 

@@ -91,6 +91,9 @@ class Api:
     def patch(self, path, body=None, **kw):
         return self.call("PATCH", path, body, **kw)
 
+    def put(self, path, body=None, **kw):
+        return self.call("PUT", path, body, **kw)
+
     def delete(self, path, body=None, **kw):
         return self.call("DELETE", path, body, **kw)
 

@@ -21,7 +21,8 @@ class DueWork(Protocol):
 
 def _sources() -> list[DueWork]:
     from .billing_schedules import BillingScheduleWork
-    return [BillingScheduleWork()]
+    from .invoice_schedules import InvoiceScheduleWork
+    return [BillingScheduleWork(), InvoiceScheduleWork()]
 
 
 SOURCES: list[DueWork] = _sources()

@@ -5,9 +5,10 @@ import pynamodb.connection.base
 
 from ..config import settings
 from .billing_models import BILLING_MODELS
+from .invoice_schedule_models import INVOICE_SCHEDULE_MODELS
 from .models import CORE_MODELS
 
-ALL_MODELS = CORE_MODELS + BILLING_MODELS
+ALL_MODELS = CORE_MODELS + BILLING_MODELS + INVOICE_SCHEDULE_MODELS
 
 # PynamoDB opens one botocore session per model, and every new session re-reads botocore's JSON data files
 # (endpoints, rule sets, the DynamoDB model): ~200 ms per model on a cold start. One shared data loader
