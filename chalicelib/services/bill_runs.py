@@ -40,11 +40,18 @@ def hold(tenant_id: str, schedule_id: str, item_id: str, run_id: str) -> Invoice
 
 
 def run(tenant: Tenant, run_id: str) -> BillRun:
-    """Runs the bill run if its lease can be taken."""
+    """Runs the bill run if its lease can be taken; answers it as it then is."""
+    take(tenant, run_id)
+    return store.bill_runs.get(tenant.id, run_id)
+
+
+def take(tenant: Tenant, run_id: str) -> bool:
+    """Runs the bill run if its lease can be taken: True when this call ran it, False when another runner holds
+    it or it is finished."""
     owner = uuid.uuid4().hex
     bill_run = store.claim(tenant.id, run_id, owner, wall_now())
     if bill_run is None:
-        return store.bill_runs.get(tenant.id, run_id)
+        return False
     now = documents_time(tenant, bill_run)
     try:
         invoice = execute(tenant, bill_run, now)
@@ -52,7 +59,7 @@ def run(tenant: Tenant, run_id: str) -> BillRun:
         store.fail(tenant.id, run_id, owner, refused.message, wall_now(), now)
     else:
         store.complete(tenant.id, run_id, owner, [invoice.id], [invoice.name], wall_now(), now)
-    return store.bill_runs.get(tenant.id, run_id)
+    return True
 
 
 def documents_time(tenant: Tenant, bill_run: BillRun) -> datetime:

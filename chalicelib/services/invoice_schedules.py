@@ -137,7 +137,8 @@ def _create_run(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem, r
 
 def execute_due(tenant: Tenant, schedule_id: str, item_id: str, domain: str) -> bool:
     """One due item through its own bill run (made, held and run here, in the tick). False when the item is no
-    longer pending (an execute request or another tick took it) or the schedule was paused meanwhile."""
+    longer pending (an execute request or another tick took it), the schedule was paused meanwhile, or another
+    tick is running the same bill run."""
     schedule = schedules.find(tenant.id, schedule_id)
     item = schedule.item(item_id) if schedule else None
     if item is None or item.status is not ItemStatus.PENDING or schedule.paused:
@@ -154,8 +155,7 @@ def execute_due(tenant: Tenant, schedule_id: str, item_id: str, domain: str) -> 
         except BillrunError as refused:
             run_store.abandon(tenant.id, run.id, refused.message, wall_now(), now)
             return False
-    bill_runs.run(tenant, run.id)
-    return True
+    return bill_runs.take(tenant, run.id)
 
 
 def _automatic_run(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem, day, now: datetime) -> BillRun:
@@ -195,8 +195,7 @@ class InvoiceScheduleWork:
                 log.exception("invoice schedule %s item %s failed", schedule_id, item_id)
         for tenant_id, run_id in run_store.expired(domain, wall_now()):
             try:
-                bill_runs.run(_tenant(tenants, tenant_id), run_id)
-                ran += 1
+                ran += bill_runs.take(_tenant(tenants, tenant_id), run_id)
             except Exception:
                 log.exception("bill run %s failed", run_id)
         return ran
