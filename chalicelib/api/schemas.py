@@ -276,6 +276,7 @@ class Order(Output):
     activated_date: datetime | None
     created_date: datetime
     last_modified_date: datetime
+    invoice_schedule_id: str | None = Field(None, description="the invoice schedule billing this order, if any")
 
 
 class OrderQuery(ListQuery):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from ..domain import invoice_schedules as rules
 from ..domain.bill_runs import UNFINISHED, BillRun, BillRunStatus
-from ..domain.errors import BillrunError, invalid
+from ..domain.errors import BillrunError, conflict, invalid
 from ..domain.invoice_schedules import InvoiceSchedule, ItemRequest, ItemStatus, ScheduleItem
 from ..domain.numbering import human_number
 from ..domain.tenants import LIVE_CLOCK, Tenant
@@ -15,7 +15,7 @@ from ..store import bill_runs as run_store
 from ..store import counters
 from ..store import invoice_schedules as store
 from ..store import tenants as tenant_store
-from ..store.catalog import customers, orders
+from ..store.catalog import customers, mark_scheduled, orders, unmark_scheduled
 from . import bill_runs
 from .billing_jobs import derived_id
 from .context import RequestContext
@@ -27,6 +27,10 @@ ALREADY_EXPIRED = timedelta(seconds=1)  # a new bill run's lease: expired at onc
 
 def create(ctx: RequestContext, order_ids: list[str], items: list[ItemRequest], account_key: str | None,
            currency: str | None, notes: str | None) -> InvoiceSchedule:
+    """An order is billed by at most one invoice schedule: each order is marked with the schedule's id (a
+    conditional write), then the schedule is written, then the marks are checked again (a concurrent create that
+    took an order over loses here and deletes its schedule). A mark left by a create that died before writing
+    its schedule names a schedule that does not exist: the next create takes the order over."""
     tenant_id = ctx.tenant.id
     if account_key is not None:
         customers.get(tenant_id, account_key, "accountKey")
@@ -41,8 +45,49 @@ def create(ctx: RequestContext, order_ids: list[str], items: list[ItemRequest], 
     existing = schedules.find(tenant_id, schedule_id)  # an Idempotency-Key retry: no new number
     if existing is not None:
         return existing
-    number = human_number("IS", counters.next_value(tenant_id, "IS"))
-    return schedules.create(tenant_id, replace(schedule, number=number))
+    gone = _free_orders(tenant_id, found, schedule_id)
+    schedule = replace(schedule, number=human_number("IS", counters.next_value(tenant_id, "IS")))
+    _mark_orders(tenant_id, found, schedule_id, gone)
+    created = schedules.create(tenant_id, schedule)
+    for index, order_id in enumerate(order_ids):
+        if orders.get(tenant_id, order_id).invoice_schedule_id != schedule_id:  # taken over meanwhile
+            schedules.delete(tenant_id, created)
+            _unmark_orders(tenant_id, order_ids, schedule_id)
+            raise _taken(index)
+    return created
+
+
+def _free_orders(tenant_id: str, found, schedule_id: str) -> dict[str, str]:
+    """409 for an order another invoice schedule bills; {orderId: id} of marks whose schedule is gone."""
+    gone = {}
+    for index, order in enumerate(found):
+        holder_id = order.invoice_schedule_id
+        if holder_id is None or holder_id == schedule_id:
+            continue
+        holder = schedules.find(tenant_id, holder_id)
+        if holder is not None:
+            raise conflict(f"order {order.id} is already billed by invoice schedule {holder.number}",
+                           field_name=f"orders[{index}]")
+        gone[order.id] = holder_id
+    return gone
+
+
+def _mark_orders(tenant_id: str, found, schedule_id: str, gone: dict[str, str]) -> None:
+    marked = []
+    for index, order in enumerate(found):
+        if not mark_scheduled(tenant_id, order.id, schedule_id, gone.get(order.id)):
+            _unmark_orders(tenant_id, marked, schedule_id)
+            raise _taken(index)
+        marked.append(order.id)
+
+
+def _unmark_orders(tenant_id: str, order_ids, schedule_id: str) -> None:
+    for order_id in order_ids:
+        unmark_scheduled(tenant_id, order_id, schedule_id)
+
+
+def _taken(index: int):
+    return conflict("the order was put on another invoice schedule meanwhile", field_name=f"orders[{index}]")
 
 
 def get(ctx: RequestContext, key: str) -> InvoiceSchedule:
@@ -69,6 +114,7 @@ def delete(ctx: RequestContext, key: str) -> InvoiceSchedule:
     current = get(ctx, key)
     rules.check_deletable(current)
     schedules.delete(ctx.tenant.id, current)
+    _unmark_orders(ctx.tenant.id, current.order_ids, current.id)  # a crash before this: the next create takes over
     return current
 
 

@@ -327,6 +327,47 @@ def test_an_unknown_or_foreign_key_is_404(api, seed_world, other):
     assert_error(foreign, 404, ["orders[0]"])
 
 
+# --- one invoice schedule per order -----------------------------------------------------------------------------
+
+def test_an_order_is_billed_by_one_invoice_schedule_at_most(api):
+    t = clocked(api, "2025-01-15T00:00:00Z")
+    order = milestone_order(api, t)
+    other = milestone_order(api, t, customer=order["customer"])
+    first = new_schedule(api, t, [order["id"]], thirds())
+    assert api.get(f"/orders/{order['id']}", key=t.key).body["invoiceScheduleId"] == first["id"]
+    again = api.post("/v1/invoice-schedules", {"orders": [other["id"], order["id"]], "scheduleItems": [
+        {"runDate": "2025-02-01", "amount": 2000}]}, key=t.key)
+    assert_error(again, 409, ["orders[1]"])
+    assert first["number"] in again.body["message"]
+    assert api.get(f"/orders/{other['id']}", key=t.key).body["invoiceScheduleId"] is None  # nothing left marked
+    assert api.delete(f"/v1/invoice-schedules/{first['id']}", key=t.key).status == 200
+    assert api.get(f"/orders/{order['id']}", key=t.key).body["invoiceScheduleId"] is None
+    second = new_schedule(api, t, [other["id"], order["id"]], [{"runDate": "2025-02-01", "amount": 2000}])
+    assert second["number"] == "IS-00000002"
+    assert {api.get(f"/orders/{o}", key=t.key).body["invoiceScheduleId"] for o in second["orders"]} == {second["id"]}
+
+
+def test_a_mark_left_by_a_create_that_died_is_taken_over(api):
+    from chalicelib.store.catalog import mark_scheduled
+    t = clocked(api, "2025-01-15T00:00:00Z")
+    order = milestone_order(api, t)
+    assert mark_scheduled(t.id, order["id"], "a-schedule-never-written")  # the create died right after this
+    schedule = new_schedule(api, t, [order["id"]], thirds())
+    assert api.get(f"/orders/{order['id']}", key=t.key).body["invoiceScheduleId"] == schedule["id"]
+
+
+def test_concurrent_creates_on_one_order_make_one_schedule(api):
+    from tests.functional.test_exactly_once import concurrently
+    t = clocked(api, "2025-01-15T00:00:00Z")
+    order = milestone_order(api, t)
+    answers = concurrently(4, lambda: api.post("/v1/invoice-schedules", {"orders": [order["id"]],
+                                                                         "scheduleItems": thirds()}, key=t.key))
+    assert sorted(a.status for a in answers) == [201, 409, 409, 409], [a.body for a in answers]
+    [made] = [a.body for a in answers if a.status == 201]
+    assert api.get(f"/orders/{order['id']}", key=t.key).body["invoiceScheduleId"] == made["id"]
+    assert get_schedule(api, t, made["id"]) == made
+
+
 # --- PUT ---------------------------------------------------------------------------------------------------------
 
 def test_put_replaces_pending_items_and_processed_ones_are_immutable(api):
@@ -465,9 +506,10 @@ def test_execute_honours_the_idempotency_key(api, seed_world):
     assert replay.body == first.body  # the first answer (Pending), not a second run
     assert len(invoices(api, t)) == 1
     assert_error(api.get("/v1/bill-runs/BR-00000002", key=t.key), 404)
-    created = api.post("/v1/invoice-schedules", {"orders": schedule["orders"], "scheduleItems": thirds()},
+    order = milestone_order(api, t)["id"]
+    created = api.post("/v1/invoice-schedules", {"orders": [order], "scheduleItems": thirds()},
                        key=t.key, headers={"Idempotency-Key": "create-1"})
-    replayed = api.post("/v1/invoice-schedules", {"orders": schedule["orders"], "scheduleItems": thirds()},
+    replayed = api.post("/v1/invoice-schedules", {"orders": [order], "scheduleItems": thirds()},
                         key=t.key, headers={"Idempotency-Key": "create-1"})
     assert created.status == replayed.status == 201 and replayed.body == created.body
 

@@ -91,12 +91,15 @@ def billing(api, tenant, world):
 def zuora(api, tenant, world):
     """Tenant A's invoice schedule (two items on the world's activated order) and the bill run executing item 1;
     a second, paused schedule (so B's resume is tried on a paused one)."""
-    def schedule():
-        answer = api.post("/v1/invoice-schedules", {"orders": [world["order"]], "scheduleItems": [
+    def schedule(order_id):
+        answer = api.post("/v1/invoice-schedules", {"orders": [order_id], "scheduleItems": [
             {"runDate": "2030-01-01", "percentage": 50}, {"runDate": "2030-02-01", "percentage": 50}]}, key=tenant.key)
         assert answer.status == 201, answer.body
         return answer.body
-    first, second = schedule(), schedule()
+    services = api.product(tenant, name="A services", productType="OneTime", billingPeriod=None)
+    order = api.order(tenant, world["customer"], services["id"])  # a OneTime line: no subscription
+    assert api.post(f"/orders/{order['id']}:activate", key=tenant.key).status == 200
+    first, second = schedule(world["order"]), schedule(order["id"])
     run = api.post(f"/v1/invoice-schedules/{first['id']}/execute", {}, key=tenant.key)
     assert run.status == 201, run.body
     assert api.put(f"/v1/invoice-schedules/{second['id']}/pause", key=tenant.key).status == 200
