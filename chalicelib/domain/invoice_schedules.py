@@ -24,8 +24,7 @@ from .invoices import (DocumentLine, Invoice, InvoiceSource, InvoiceStatus, Paym
 from .money import exact_money, minor_units, round_money
 from .timeutil import UTC, local_date, zone
 
-MAX_ITEMS = 50  # Zuora's limit per schedule
-MAX_ORDERS = 10
+EARLIEST_RUN_DATE, LATEST_RUN_DATE = date(1900, 1, 1), date(9899, 12, 31)  # due dates and zones stay computable
 
 
 class InvoiceScheduleStatus(CanonicalEnum):
@@ -156,6 +155,8 @@ def allocate_items(total: Decimal, currency: str, requests: list[ItemRequest], f
                 raise invalid(f"{where}.percentage", "must be greater than 0 and at most 100")
             amounts.append(None)
             nominal.append(_exact(total) * _exact(item.percentage) / 100)
+        if not EARLIEST_RUN_DATE <= item.run_date <= LATEST_RUN_DATE:
+            raise invalid(f"{where}.runDate", f"must be between {EARLIEST_RUN_DATE} and {LATEST_RUN_DATE}")
         if index and item.run_date <= requests[index - 1].run_date:
             raise invalid(f"{where}.runDate", f"must be later than the previous item's runDate "
                                               f"({requests[index - 1].run_date.isoformat()})")
@@ -315,7 +316,7 @@ def executable_item(schedule: InvoiceSchedule, item_id: str | None) -> ScheduleI
 
 def check_pending(item: ScheduleItem) -> ScheduleItem:
     if item.status is ItemStatus.PROCESSED:
-        raise conflict(f"item {item.id} is already Processed (invoice {item.invoice_number})", field_name=None)
+        raise conflict(f"item {item.id} is already Processed (invoice {item.invoice_number})")
     if item.status is ItemStatus.EXECUTING:
         raise conflict(f"item {item.id} is being executed by bill run {item.bill_run_id}")
     return item

@@ -152,6 +152,8 @@ def execute(ctx: RequestContext, key: str, item_id: str | None, auto_post: bool)
         day = rules.invoice_date(item, ctx.now, schedule.zone_id)
         run = _create_run(tenant, schedule, item, run_id, day, created_by_id=ctx.actor_id, now=ctx.now,
                           requested_item_id=item_id, auto_post=auto_post, automatic=False)
+    elif existing.status is BillRunStatus.ERROR:  # the first attempt lost the item: so does its retry
+        raise conflict(existing.error_message or "the bill run could not take the item")
     else:
         run = existing
     if run.status in UNFINISHED:

@@ -240,6 +240,10 @@ def test_several_orders_of_one_customer(api):
      ["scheduleItems[2].runDate"]),
     ({"orders": ["{order}"], "scheduleItems": [{"runDate": "2025-02-30", "amount": 1000}]}, 400,
      ["scheduleItems[0].runDate"]),
+    ({"orders": ["{order}"], "scheduleItems": [{"runDate": "0001-01-01", "amount": 1000}]}, 400,
+     ["scheduleItems[0].runDate"]),
+    ({"orders": ["{order}"], "scheduleItems": [{"runDate": "9999-12-31", "amount": 1000}]}, 400,
+     ["scheduleItems[0].runDate"]),
     ({"orders": ["{order}"], "scheduleItems": [{"runDate": "2025-02-01", "amount": "1000"}]}, 400,
      ["scheduleItems[0].amount"]),
     ({"orders": ["{order}"], "scheduleItems": [{"runDate": "2025-02-01", "amount": D("999.999")},
@@ -512,6 +516,28 @@ def test_execute_honours_the_idempotency_key(api, seed_world):
     replayed = api.post("/v1/invoice-schedules", {"orders": [order], "scheduleItems": thirds()},
                         key=t.key, headers={"Idempotency-Key": "create-1"})
     assert created.status == replayed.status == 201 and replayed.body == created.body
+
+
+def test_a_retry_of_an_execute_that_lost_its_item_is_a_409_again(api, seed_world, monkeypatch):
+    """Request B read the item Pending, made its bill run, then lost the item to request A (a race, forced here
+    by B's stale read): 409, its bill run in Error. B's retry with the same key answers 409 again."""
+    from chalicelib.domain import invoice_schedules as rules
+    t, _, schedule = seed_world
+    item = schedule["scheduleItems"][0]["id"]
+    assert execute(api, t, schedule["id"], {"scheduleItemId": item}, headers={"Idempotency-Key": "a"}).status == 201
+    real = rules.executable_item
+    monkeypatch.setattr(rules, "executable_item", lambda s, item_id: s.item(item_id))  # B's read was stale
+    lost = execute(api, t, schedule["id"], {"scheduleItemId": item}, headers={"Idempotency-Key": "b"})
+    assert_error(lost, 409)
+    monkeypatch.setattr(rules, "executable_item", real)
+    retried = execute(api, t, schedule["id"], {"scheduleItemId": item}, headers={"Idempotency-Key": "b"})
+    assert_error(retried, 409)
+    assert retried.body["message"] == lost.body["message"]
+    b_run = api.get("/v1/bill-runs/BR-00000002", key=t.key).body
+    assert b_run["status"] == "Error" and "being executed" in b_run["errorMessage"]
+    wall_tick()
+    assert api.get("/v1/bill-runs/BR-00000001", key=t.key).body["status"] == "Completed"
+    assert len(invoices(api, t)) == 1
 
 
 # --- bill runs --------------------------------------------------------------------------------------------------

@@ -125,6 +125,12 @@ def test_run_dates_must_be_strictly_chronological(dates, field):
     assert fields_of(refused(lambda: rules.allocate_items(D(100), "USD", requests))) == [field]
 
 
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(1899, 12, 31), date(9900, 1, 1), date(9999, 12, 31)])
+def test_run_dates_stay_in_a_computable_range(day):
+    error = refused(lambda: rules.allocate_items(D(100), "USD", [ItemRequest(run_date=day, amount=D(100))]))
+    assert fields_of(error) == ["scheduleItems[0].runDate"]
+
+
 def test_last_percentage_rounding_to_zero_is_refused_too():
     # 99.5 % of 1 JPY = 0.995 -> 1; the last (0.5 %) is left 0
     error = refused(lambda: rules.allocate_items(D(1), "JPY", pcts("99.5", "0.5")))
