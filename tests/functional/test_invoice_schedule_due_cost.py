@@ -44,7 +44,8 @@ def reads(aws, monkeypatch):
 def schedule(n: int, first_run: date, *, domain: str = LIVE_CLOCK, paused: bool = False,
              processed: int = 0) -> InvoiceSchedule:
     """Three monthly items from `first_run`; the first `processed` of them already invoiced."""
-    items = tuple(ScheduleItem(id=f"item-{n}-{k}", run_date=first_run + timedelta(days=30 * k), amount=Decimal("100.00"),
+    items = tuple(ScheduleItem(id=f"item-{n}-{k}", run_date=first_run + timedelta(days=30 * k),
+                               amount=Decimal("100.00"),
                                status=ItemStatus.PROCESSED if k < processed else ItemStatus.PENDING)
                   for k in range(3))
     return InvoiceSchedule(

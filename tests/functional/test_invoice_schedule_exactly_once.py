@@ -87,8 +87,9 @@ def outcome(api, t, schedule_id: str) -> dict:
     invoices = []
     for summary in listed:
         invoice = api.get(f"/billing/invoices/{summary['id']}", key=t.key).body
-        invoices.append((position[invoice["invoiceScheduleItemId"]], invoice["invoiceDate"], invoice["amountWithoutTax"],
-                         invoice["taxAmount"], invoice["amount"], invoice["status"], invoice["source"],
+        invoices.append((position[invoice["invoiceScheduleItemId"]], invoice["invoiceDate"],
+                         invoice["amountWithoutTax"], invoice["taxAmount"], invoice["amount"], invoice["status"],
+                         invoice["source"],
                          tuple((l["description"], l["amount"]) for l in invoice["lines"])))
         assert sum(l["amount"] for l in invoice["lines"]) == invoice["amountWithoutTax"]
     runs = []
