@@ -3,8 +3,8 @@ import os
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import (admin, billing, catalog, graphql, invoice_pdf, invoices, ops, orders, recurring_invoices,
-                            tenant)
+from chalicelib.api import (admin, billing, catalog, graphql, invoice_pdf, invoice_schedules, invoices, ops, orders,
+                            recurring_invoices, tenant)
 from chalicelib.config import settings
 from chalicelib.domain.timeutil import wall_now
 from chalicelib.services import fanout
@@ -12,7 +12,8 @@ from chalicelib.services import tick as tick_service
 
 app = Chalice(app_name="billrun")
 
-for blueprint in (ops, admin, tenant, catalog, orders, billing, invoices, invoice_pdf, graphql, recurring_invoices):
+for blueprint in (ops, admin, tenant, catalog, orders, billing, invoices, invoice_pdf, graphql, invoice_schedules,
+                  recurring_invoices):
     app.register_blueprint(blueprint.bp)
 
 

@@ -10,6 +10,8 @@ from ..domain.billing_schedules import IncrementSign, IncrementUnit, ScheduleSta
 from ..domain.enums import (BillingPeriod, BillingTiming, CanonicalEnum, OrderStatus, ProductType,
                              SubscriptionStatus)
 from ..domain.invoice_jobs import InvoiceJobKind, InvoiceJobPhase, InvoiceJobStatus, ResultState
+from ..domain.bill_runs import BillRunStatus
+from ..domain.invoice_schedules import InvoiceScheduleStatus, ItemStatus
 from ..domain.invoices import InvoiceSource, InvoiceStatus, PaymentStatus
 from ..domain.jobs import JobStatus
 from ..domain.recurring_invoices import RecurrencePeriod
@@ -276,6 +278,7 @@ class Order(Output):
     activated_date: datetime | None
     created_date: datetime
     last_modified_date: datetime
+    invoice_schedule_id: str | None = Field(None, description="the invoice schedule billing this order, if any")
 
 
 class OrderQuery(ListQuery):
@@ -554,6 +557,9 @@ class Invoice(Output):
     bill_to_contact_id: str | None
     billing_job_id: str | None
     billing_schedule_id: str | None
+    invoice_schedule_id: str | None = None
+    invoice_schedule_item_id: str | None = None
+    bill_run_id: str | None = None
     comments: str | None = Field(None, description="JSON text of [{comment, createTime, createUserName}]")
     custom_fields: dict | None
     invoice_pdf: str | None = Field(None, description="a 1-hour URL to the PDF of this version of the invoice, "
@@ -821,3 +827,125 @@ class RecurringInvoiceQuery(ListQuery):
 
 
 RecurringInvoicePage = Page[RecurringInvoice]
+# --- invoice schedules and bill runs (Zuora, seed 002) --------------------------------------------------------
+
+ItemName = Annotated[str, Field(max_length=100)]
+Notes = Annotated[str, Field(max_length=255)]
+
+
+class ScheduleItemCreate(Input):
+    name: ItemName | None = None
+    run_date: Day = Field(description="the date (in the tenant's zone) the item is invoiced on")
+    amount: Amount | None = Field(None, description="give amount or percentage")
+    percentage: Amount | None = Field(None, description="of the schedule's total; the last percentage item "
+                                                        "takes the rounding remainder")
+
+
+class ScheduleItemUpdate(ScheduleItemCreate):
+    id: Ref | None = Field(None, description="an existing item (omitted: a new item)")
+
+
+class InvoiceScheduleCreate(Input):
+    account_key: Ref | None = Field(None, description="the customer (optional: the orders' customer)")
+    orders: Annotated[list[Ref], Field(min_length=1, max_length=10, description="order ids, one customer")]
+    schedule_items: Annotated[list[ScheduleItemCreate], Field(min_length=1, max_length=50)]
+    currency: CurrencyCode | None = Field(None, description="optional: must be the orders' currency")
+    notes: Notes | None = None
+
+
+class InvoiceScheduleUpdate(Input):
+    schedule_items: Annotated[list[ScheduleItemUpdate], Field(max_length=50)] = Field(
+        description="the pending items (executing and processed ones are kept as they are)")
+    orders: Annotated[list[Ref], Field(max_length=10)] | None = Field(None, description="unchanged, if given")
+    notes: Notes | None = None
+
+
+class InvoiceScheduleItem(Output):
+    id: str
+    name: str | None
+    run_date: date
+    amount: AmountOut
+    actual_amount: AmountOut
+    percentage: AmountOut | None
+    status: ItemStatus
+    invoice_id: str | None
+    invoice_number: str | None
+    credit_memo_id: None = None
+    bill_run_id: str | None
+    target_date_for_additional_subscriptions: None = None
+
+
+class InvoiceSchedule(Output):
+    id: str
+    number: str
+    account_id: str
+    orders: list[str]
+    currency: str
+    notes: str | None
+    status: InvoiceScheduleStatus
+    total_amount: AmountOut
+    actual_amount: AmountOut
+    billed_amount: AmountOut
+    unbilled_amount: AmountOut
+    next_run_date: date | None
+    invoice_separately: bool = False
+    additional_subscriptions_to_bill: list[str] = Field(default_factory=list)
+    specific_subscriptions: list[dict] = Field(default_factory=list)
+    schedule_items: list[InvoiceScheduleItem]
+    created_by_id: str
+    created_date: datetime
+    updated_by_id: str
+    updated_date: datetime
+    success: bool = True
+
+
+class Empty(Input):
+    """No fields (an empty object, or no body)."""
+
+
+class ExecuteRequest(Input):
+    schedule_item_id: Ref | None = Field(None, description="omitted: the next pending item (earliest run date)")
+    auto_post: bool = Field(False, description="post (activate) the invoice the bill run makes")
+
+
+class BillRunFilter(Output):
+    filter_type: str = "InvoiceSchedule"
+    account_id: str
+    subscription_id: None = None
+    invoice_schedule_id: str
+    invoice_schedule_item_id: str | None = Field(description="as the execute request gave it (null: next pending)")
+
+
+class BillRunInvoice(Output):
+    id: str
+    invoice_number: str
+    invoice_schedule_item_id: str
+
+
+class BillRun(Output):
+    """The seed's bill run fields, plus the item it executes, the invoices it made and its error."""
+    id: str
+    auto_email: bool = False
+    auto_post: bool
+    auto_renewal: bool = False
+    bill_cycle_day: None = None
+    bill_run_number: str
+    invoice_date: date
+    no_email_for_zero_amount_invoice: bool = False
+    status: BillRunStatus
+    target_date: date
+    target_date_offset: None = None
+    invoice_date_offset: None = None
+    scheduled_execution_time: None = None
+    created_by_id: str
+    created_date: datetime
+    updated_by_id: str
+    updated_date: datetime
+    batches: None = None
+    charge_type_to_exclude: list[str]
+    bill_run_filters: list[BillRunFilter]
+    schedule: None = None
+    invoice_schedule_item_id: str = Field(description="the item the bill run executes")
+    invoices: list[BillRunInvoice]
+    error_message: str | None
+    success: bool = True

@@ -115,6 +115,9 @@ class Invoice:
     invoice_job_id: str | None = None  # the bulk invoice job that last moved it (PendingActivation, Active)
     pdf_key: str | None = None  # where its PDF is stored, once rendered (for the version it was rendered at)
     recurring_invoice_id: str | None = None  # the BILL template that generated it (source RecurringInvoice)
+    invoice_schedule_id: str | None = None  # invoices of invoice schedule items (Zuora dialect)
+    invoice_schedule_item_id: str | None = None
+    bill_run_id: str | None = None
 
 
 @dataclass(frozen=True)

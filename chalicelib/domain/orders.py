@@ -40,6 +40,7 @@ class Order:
     description: str | None = None
     activated_date: datetime | None = None
     version: int = 0
+    invoice_schedule_id: str | None = None  # the invoice schedule billing this order (at most one)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ class DueWork(Protocol):
 def _sources() -> list[DueWork]:
     from .billing_schedules import BillingScheduleWork
     from .invoice_jobs import InvoiceJobWork
+    from .invoice_schedules import InvoiceScheduleWork
     from .recurring_invoices import RecurringInvoiceWork
-    return [BillingScheduleWork(), RecurringInvoiceWork(), InvoiceJobWork()]
+    return [BillingScheduleWork(), InvoiceScheduleWork(), RecurringInvoiceWork(), InvoiceJobWork()]
 
 
 SOURCES: list[DueWork] = _sources()

@@ -299,6 +299,9 @@ class InvoiceModel(Mapped, Model):
     claims = ListAttribute(of=UnicodeAttribute, null=True)  # ledger keys the document holds while building
     customer_key = UnicodeAttribute()
     status_key = UnicodeAttribute()
+    invoice_schedule_id = UnicodeAttribute(null=True)
+    invoice_schedule_item_id = UnicodeAttribute(null=True)
+    bill_run_id = UnicodeAttribute(null=True)
     by_customer = InvoicesByCustomer()
     by_status = InvoicesByStatus()
     by_date = InvoicesByDate()

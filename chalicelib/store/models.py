@@ -181,6 +181,7 @@ class OrderModel(Mapped, Model):
     created_date = UTCDateTimeAttribute()
     last_modified_date = UTCDateTimeAttribute()
     version = NumberAttribute(default=0)
+    invoice_schedule_id = UnicodeAttribute(null=True)
 
 
 class QuantityChangeMap(Mapped, MapAttribute):

@@ -6,10 +6,11 @@ import pynamodb.connection.base
 from ..config import settings
 from .billing_models import BILLING_MODELS
 from .invoice_jobs import INVOICE_JOB_MODELS
+from .invoice_schedule_models import INVOICE_SCHEDULE_MODELS
 from .models import CORE_MODELS
 from .recurring_models import RECURRING_MODELS
 
-ALL_MODELS = CORE_MODELS + BILLING_MODELS + RECURRING_MODELS + INVOICE_JOB_MODELS
+ALL_MODELS = CORE_MODELS + BILLING_MODELS + INVOICE_SCHEDULE_MODELS + RECURRING_MODELS + INVOICE_JOB_MODELS
 
 # PynamoDB opens one botocore session per model, and every new session re-reads botocore's JSON data files
 # (endpoints, rule sets, the DynamoDB model): ~200 ms per model on a cold start. One shared data loader

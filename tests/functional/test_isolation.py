@@ -20,6 +20,10 @@ BODIES = {
     ("PATCH", "/billing/schedules/{id}"): {"description": "Hijacked", "customerFilter": "{}"},
     ("POST", "/billing/schedules/{id}:run"): {"targetDate": "2025-12-31", "invoiceDate": "2025-12-31"},
     ("PATCH", "/billing/invoices/{id}"): {"dueDate": "2030-01-01", "billToContactId": "hijacked"},
+    ("PUT", "/v1/invoice-schedules/{scheduleKey}"): {"scheduleItems": [{"runDate": "2030-01-01", "amount": 1}]},
+    ("POST", "/v1/invoice-schedules/{scheduleKey}/execute"): {},
+    ("PUT", "/v1/invoice-schedules/{scheduleKey}/pause"): {},
+    ("PUT", "/v1/invoice-schedules/{scheduleKey}/resume"): {},
 }
 
 # Which of tenant A's objects each resource's routes take.
@@ -99,6 +103,32 @@ def recurring(api, tenant, world) -> dict:
     return created.body
 
 
+@pytest.fixture
+def zuora(api, tenant, world):
+    """Tenant A's invoice schedule (two items on the world's activated order) and the bill run executing item 1;
+    a second, paused schedule (so B's resume is tried on a paused one)."""
+    def schedule(order_id):
+        answer = api.post("/v1/invoice-schedules", {"orders": [order_id], "scheduleItems": [
+            {"runDate": "2030-01-01", "percentage": 50}, {"runDate": "2030-02-01", "percentage": 50}]}, key=tenant.key)
+        assert answer.status == 201, answer.body
+        return answer.body
+    services = api.product(tenant, name="A services", productType="OneTime", billingPeriod=None)
+    order = api.order(tenant, world["customer"], services["id"])  # a OneTime line: no subscription
+    assert api.post(f"/orders/{order['id']}:activate", key=tenant.key).status == 200
+    first, second = schedule(world["order"]), schedule(order["id"])
+    run = api.post(f"/v1/invoice-schedules/{first['id']}/execute", {}, key=tenant.key)
+    assert run.status == 201, run.body
+    assert api.put(f"/v1/invoice-schedules/{second['id']}/pause", key=tenant.key).status == 200
+    return {"schedule": first["id"], "number": first["number"], "paused": second["id"], "run": run.body["id"],
+            "run_number": run.body["billRunNumber"]}
+
+
+def zuora_snapshot(api, tenant, ids) -> dict:
+    paths = [f"/v1/invoice-schedules/{ids['schedule']}", f"/v1/invoice-schedules/{ids['paused']}",
+             f"/v1/bill-runs/{ids['run']}"]
+    return {path: api.get(path, key=tenant.key).body for path in paths}
+
+
 def billing_snapshot(api, tenant, ids) -> dict:
     """A's billing objects and lists as A reads them."""
     paths = {"schedule": "/billing/schedules/{schedule}", "active_schedule": "/billing/schedules/{active_schedule}",
@@ -127,10 +157,11 @@ def snapshot(api, tenant, ids) -> dict:
 
 
 def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tenant, other, world, billing,
-                                                                      recurring):
+                                                                      recurring, zuora):
     before = snapshot(api, tenant, world)
     billing_before = billing_snapshot(api, tenant, billing)
     recurring_before = api.get(f"/v3/recurring-invoices/{recurring['id']}", key=tenant.key).body
+    zuora_before = zuora_snapshot(api, tenant, zuora)
     covered: set[tuple[str, str]] = set()
 
     def attempt(method, template, ident, body=None):
@@ -174,6 +205,15 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tena
         "recurringInvoiceLineItems": [{"id": recurring["recurringInvoiceLineItems"][0]["id"], "amount": 1}]})
     attempt("POST", template + "/archive", recurring["id"], {})
     attempt("POST", template + "/restore", recurring["id"], {})
+    for key in (zuora["schedule"], zuora["number"], zuora["paused"]):
+        attempt("GET", "/v1/invoice-schedules/{scheduleKey}", key)
+        attempt("PUT", "/v1/invoice-schedules/{scheduleKey}", key)
+        attempt("POST", "/v1/invoice-schedules/{scheduleKey}/execute", key)
+        attempt("PUT", "/v1/invoice-schedules/{scheduleKey}/pause", key)
+        attempt("PUT", "/v1/invoice-schedules/{scheduleKey}/resume", key)
+        attempt("DELETE", "/v1/invoice-schedules/{scheduleKey}", key)
+    for key in (zuora["run"], zuora["run_number"]):
+        attempt("GET", "/v1/bill-runs/{billRunKey}", key)
 
     # Any route added later with an {id} must get its own isolation check here.
     missing = tenant_id_routes() - covered
@@ -183,6 +223,8 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tena
     assert snapshot(api, tenant, world) == before
     assert billing_snapshot(api, tenant, billing) == billing_before  # no job ran, nothing changed or went away
     assert api.get(f"/v3/recurring-invoices/{recurring['id']}", key=tenant.key).body == recurring_before == recurring
+    assert zuora_snapshot(api, tenant, zuora) == zuora_before  # no item executed, paused, resumed or replaced
+    assert api.get("/v1/bill-runs/BR-00000001", key=other.key).status == 404  # B's execute attempts made no run
     assert billing_before["schedule"]["description"] == "A's" and billing_before["schedule"]["customerFilter"] is None
     assert len(billing_before["jobs"]["data"]) == 2
     assert api.get("/billing/jobs", key=other.key).body["data"] == []  # B's :run attempts created no job either

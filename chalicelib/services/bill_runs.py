@@ -1,0 +1,120 @@
+"""Bill runs: execute one invoice schedule item, exactly once.
+
+Exactly-once, by design (SPEC guarantee 1), with no multi-item transaction:
+1. The right to invoice an item is claimed on the schedule by compare-and-set: Pending -> Executing with the
+   bill run's id (an execute request does it before answering; the tick before running its own bill run). Of
+   an execute request and the tick racing for an item, one wins; the other gets a 409 (or ends in Error).
+2. Only the holder of the bill run's lease runs it. The item's invoice has an id derived from (schedule, item):
+   it is written `building` (invisible), then finished, each step create-once or conditional.
+3. The item then goes Executing -> Processed with the invoice, and the bill run Completed with it.
+A crash after any single write leaves the run unfinished in the `unfinished` index with its item Executing;
+when its lease has run out the tick runs it again from the start, which finds its own invoice (building or
+finished) and its own claim, and completes the same work: whichever write a crash interrupts, re-running
+converges on what a clean run writes."""
+import uuid
+from datetime import datetime
+
+from ..domain import invoice_schedules as rules
+from ..domain.bill_runs import BillRun
+from ..domain.errors import BillrunError
+from ..domain.invoice_schedules import InvoiceSchedule, ItemStatus, ScheduleItem
+from ..domain.invoices import Invoice
+from ..domain.numbering import human_number
+from ..domain.tenants import LIVE_CLOCK, Tenant
+from ..domain.timeutil import wall_now
+from ..store import bill_runs as store
+from ..store import counters, documents
+from ..store.catalog import customers, orders, products
+from ..store.invoice_schedules import schedules
+from .billing_jobs import derived_id
+
+
+def invoice_id_of(schedule_id: str, item_id: str) -> str:
+    """One invoice per (schedule, item), whichever bill run writes it."""
+    return derived_id(schedule_id, item_id, "invoice")
+
+
+def hold(tenant_id: str, schedule_id: str, item_id: str, run_id: str) -> InvoiceSchedule:
+    """Claim the item for the run (compare-and-set on the schedule); a 409 when it cannot be had."""
+    return schedules.change(tenant_id, schedule_id, lambda s: rules.hold(s, item_id, run_id))
+
+
+def run(tenant: Tenant, run_id: str) -> BillRun:
+    """Runs the bill run if its lease can be taken; answers it as it then is."""
+    take(tenant, run_id)
+    return store.bill_runs.get(tenant.id, run_id)
+
+
+def take(tenant: Tenant, run_id: str) -> bool:
+    """Runs the bill run if its lease can be taken: True when this call ran it, False when another runner holds
+    it or it is finished."""
+    owner = uuid.uuid4().hex
+    bill_run = store.claim(tenant.id, run_id, owner, wall_now())
+    if bill_run is None:
+        return False
+    now = documents_time(tenant, bill_run)
+    try:
+        invoice = execute(tenant, bill_run, now)
+    except BillrunError as refused:  # the item is not this run's to invoice: nothing was written for it
+        store.fail(tenant.id, run_id, owner, refused.message, wall_now(), now)
+    else:
+        store.complete(tenant.id, run_id, owner, [invoice.id], [invoice.name], wall_now(), now)
+    return True
+
+
+def documents_time(tenant: Tenant, bill_run: BillRun) -> datetime:
+    """The tenant's instant the run's documents are dated by: the tenant's clock now (the wall for live tenants,
+    the test clock for test-mode ones); for an automatic run in a test clock's domain, the instant the tick
+    replayed (the run's creation), so a re-run after a crash dates them the same."""
+    if bill_run.automatic and bill_run.clock_domain != LIVE_CLOCK:
+        return bill_run.created_date
+    return tenant.now(wall_now())
+
+
+def execute(tenant: Tenant, bill_run: BillRun, now: datetime) -> Invoice:
+    """Hold the item (if the request that made the run did not get to), write its invoice, mark it Processed."""
+    schedule = schedules.find(tenant.id, bill_run.invoice_schedule_id)
+    if schedule is None:
+        raise BillrunError("the invoice schedule was deleted", code="InvalidState", kind="conflict")
+    schedule = hold(tenant.id, schedule.id, bill_run.item_id, bill_run.id)
+    item = schedule.item(bill_run.item_id)
+    if item.status is ItemStatus.PROCESSED:  # an earlier attempt of this run finished everything but the run
+        return documents.invoices.get(tenant.id, item.invoice_id)
+    invoice = write_invoice(tenant, schedule, item, bill_run, now)
+    schedules.change(tenant.id, schedule.id, lambda s: rules.processed(s, item.id, bill_run.id, invoice.id,
+                                                                        invoice.name))
+    return invoice
+
+
+def write_invoice(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem, bill_run: BillRun,
+                  now: datetime) -> Invoice:
+    """building -> finished, each step safe to repeat; the number is drawn once, before the first write."""
+    invoice_id = invoice_id_of(schedule.id, item.id)
+    repository = documents.invoices
+    state = repository.building(tenant.id, invoice_id)
+    if state is not None and state[1] is None:
+        return state[0]  # finished by an earlier attempt
+    name = state[0].name if state else human_number("INV", counters.next_value(tenant.id, "INV"))
+    invoice = _invoice(tenant, schedule, item, bill_run, invoice_id, name, now)
+    if state is None and not repository.start(tenant.id, invoice, []):
+        return write_invoice(tenant, schedule, item, bill_run, now)  # a concurrent attempt started it
+    if not repository.finish(tenant.id, invoice):
+        return repository.get(tenant.id, invoice_id)
+    return invoice
+
+
+def _invoice(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem, bill_run: BillRun, invoice_id: str,
+             name: str, now: datetime) -> Invoice:
+    customer = customers.get(tenant.id, schedule.customer_id)
+    order_lines = [line for order_id in schedule.order_ids for line in orders.get(tenant.id, order_id).lines]
+    names = {}
+    for line in order_lines:
+        if line.product_id not in names:
+            product = products.find(tenant.id, line.product_id)
+            names[line.product_id] = product.name if product else line.product_id
+    lines = rules.invoice_lines(schedule, item, order_lines, names,
+                                [derived_id(invoice_id, line.id) for line in order_lines])
+    return rules.schedule_invoice(
+        schedule, item, lines, customer, invoice_id=invoice_id, name=name, bill_run_id=bill_run.id,
+        invoice_date=bill_run.invoice_date, target_date=bill_run.target_date, created_by_id=bill_run.created_by_id,
+        auto_post=bill_run.auto_post, now=now)

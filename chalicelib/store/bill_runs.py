@@ -1,0 +1,94 @@
+"""Owns the bill-runs table: create once, lease (Pending -> Processing -> Completed | Error), recover, find by
+BR- number.
+
+A bill run is created Pending with an already-expired lease in the sparse `unfinished` index. Runs an execute
+request made wait in partition `live`, whatever the tenant: the wall-clock tick (EventBridge, or the local tick
+loop) runs them within a minute. Runs the tick made for due items wait in the tenant's clock domain, where
+that tick runs them at once (and recovers them after a crash)."""
+import re
+from datetime import datetime
+
+from pynamodb.exceptions import UpdateError
+
+from ..domain.bill_runs import UNFINISHED, BillRun, BillRunStatus
+from ..domain.errors import not_found
+from ..domain.tenants import LIVE_CLOCK
+from . import tables
+from .invoice_schedule_models import BillRunModel
+from .leases import LEASE, Leases  # noqa: F401  (LEASE is part of this module's interface)
+from .repository import TenantRepository, condition_failed
+
+NUMBER = re.compile(r"BR-\d{8}")
+
+
+def lease_partition(run: BillRun) -> str | None:
+    if run.status not in UNFINISHED:
+        return None
+    return run.clock_domain if run.automatic else LIVE_CLOCK
+
+
+class BillRunRepository(TenantRepository):
+    def __init__(self):
+        super().__init__(BillRunModel, "bill run")
+
+    def derived(self, tenant_id: str, entity: BillRun) -> dict:
+        return {"number_key": f"{tenant_id}#{entity.number}", "lease_partition": lease_partition(entity)}
+
+    def find_by_key(self, tenant_id: str, key: str) -> BillRun | None:
+        """`key` is the id or the BR- number (found through the by-number index, never a Scan)."""
+        if isinstance(key, str) and NUMBER.fullmatch(key):
+            tables.bind()
+            found = list(BillRunModel.by_number.query(f"{tenant_id}#{key}", limit=1))
+            return self.find(tenant_id, found[0].id) if found else None
+        return self.find(tenant_id, key)
+
+    def get_by_key(self, tenant_id: str, key: str) -> BillRun:
+        run = self.find_by_key(tenant_id, key)
+        if run is None:
+            raise not_found(self.what, key)
+        return run
+
+
+bill_runs = BillRunRepository()
+LEASES = Leases(BillRunModel, waiting=BillRunStatus.PENDING, running=BillRunStatus.PROCESSING,
+                index=BillRunModel.unfinished)
+
+
+def claim(tenant_id: str, run_id: str, owner: str, now: datetime) -> BillRun | None:
+    """Take the run's lease: Pending, or Processing with an expired lease. None when someone else holds it."""
+    return bill_runs.get(tenant_id, run_id) if LEASES.claim(tenant_id, run_id, owner, now) else None
+
+
+def complete(tenant_id: str, run_id: str, owner: str, invoice_ids: list[str], invoice_numbers: list[str],
+             wall: datetime, updated: datetime) -> bool:
+    M = BillRunModel
+    return LEASES.finish(tenant_id, run_id, owner, BillRunStatus.COMPLETED, wall, [
+        M.invoice_ids.set(invoice_ids), M.invoice_numbers.set(invoice_numbers), M.updated_date.set(updated)])
+
+
+def fail(tenant_id: str, run_id: str, owner: str, message: str, wall: datetime, updated: datetime) -> bool:
+    M = BillRunModel
+    return LEASES.finish(tenant_id, run_id, owner, BillRunStatus.ERROR, wall, [
+        M.error_message.set(message[:2000]), M.updated_date.set(updated)])
+
+
+def abandon(tenant_id: str, run_id: str, message: str, wall: datetime, updated: datetime) -> bool:
+    """A Pending run whose item another run took first ends in Error without running; False when a runner
+    already took it (it then finds out for itself)."""
+    tables.bind()
+    M = BillRunModel
+    try:
+        M(tenant_id=tenant_id, id=run_id).update(actions=[
+            M.status.set(BillRunStatus.ERROR.value), M.error_message.set(message[:2000]), M.completed_time.set(wall),
+            M.updated_date.set(updated), M.lease_partition.remove(), M.lease_until.remove()],
+            condition=M.status == BillRunStatus.PENDING.value)
+        return True
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        return False
+
+
+def expired(partition: str, now: datetime) -> list[tuple[str, str]]:
+    """(tenantId, runId) of unfinished runs whose lease has run out: never started, or their runner died."""
+    return LEASES.expired(partition, now)

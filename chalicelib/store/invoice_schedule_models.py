@@ -1,0 +1,137 @@
+"""Tables of the Zuora dialect: invoice schedules (with their items) and bill runs.
+
+Index design (cost grows with the work that is due, not with the data that exists):
+- invoice schedules `due`: (due_partition, next_run_at), present only while the schedule is not paused and
+  has a pending item (a sparse index); next_run_at is the start of its earliest pending item's run date.
+  due_partition is `live#<shard>` for live tenants and `test#<tenantId>` for test-mode ones.
+- invoice schedules `by-number` and bill runs `by-number`: (tenantId#number), so `IS-`/`BR-` numbers are
+  found with an index query.
+- bill runs `unfinished`: (lease_partition, lease_until), present only while a run is Pending or Processing,
+  so the tick finds runs nobody has run (or whose runner died) without reading finished ones."""
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import MapAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from ..domain.bill_runs import BillRun, BillRunStatus
+from ..domain.invoice_schedules import InvoiceSchedule, ItemStatus, ScheduleItem
+from .attributes import DateAttribute, DecimalAttribute, EnumAttribute
+from .mapping import Mapped
+from .models import BaseMeta
+
+
+class ScheduleItemMap(Mapped, MapAttribute):
+    entity_cls = ScheduleItem
+
+    id = UnicodeAttribute()
+    run_date = DateAttribute()
+    amount = DecimalAttribute()
+    status = EnumAttribute(ItemStatus)
+    name = UnicodeAttribute(null=True)
+    percentage = DecimalAttribute(null=True)
+    invoice_id = UnicodeAttribute(null=True)
+    invoice_number = UnicodeAttribute(null=True)
+    bill_run_id = UnicodeAttribute(null=True)
+
+
+class DueInvoiceSchedules(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "due"
+        projection = KeysOnlyProjection()
+
+    due_partition = UnicodeAttribute(hash_key=True)
+    next_run_at = UTCDateTimeAttribute(range_key=True)
+
+
+class InvoiceSchedulesByNumber(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-number"
+        projection = KeysOnlyProjection()
+
+    number_key = UnicodeAttribute(hash_key=True)  # tenantId#IS-00000001
+
+
+class InvoiceScheduleModel(Mapped, Model):
+    entity_cls = InvoiceSchedule
+
+    class Meta(BaseMeta):
+        table_name = "invoice-schedules"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    number = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    order_ids = ListAttribute(of=UnicodeAttribute)
+    total_amount = DecimalAttribute()
+    items = ListAttribute(of=ScheduleItemMap, default=list)
+    zone_id = UnicodeAttribute()
+    clock_domain = UnicodeAttribute()
+    notes = UnicodeAttribute(null=True)
+    paused = BooleanAttribute(default=False)
+    version = NumberAttribute(default=0)
+    created_by_id = UnicodeAttribute()
+    updated_by_id = UnicodeAttribute()
+    created_date = UTCDateTimeAttribute()
+    updated_date = UTCDateTimeAttribute()
+    number_key = UnicodeAttribute()
+    due_partition = UnicodeAttribute(null=True)
+    next_run_at = UTCDateTimeAttribute(null=True)
+    due = DueInvoiceSchedules()
+    by_number = InvoiceSchedulesByNumber()
+
+
+class UnfinishedBillRuns(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "unfinished"
+        projection = KeysOnlyProjection()
+
+    lease_partition = UnicodeAttribute(hash_key=True)
+    lease_until = UTCDateTimeAttribute(range_key=True)
+
+
+class BillRunsByNumber(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-number"
+        projection = KeysOnlyProjection()
+
+    number_key = UnicodeAttribute(hash_key=True)  # tenantId#BR-00000001
+
+
+class BillRunModel(Mapped, Model):
+    entity_cls = BillRun
+
+    class Meta(BaseMeta):
+        table_name = "bill-runs"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    number = UnicodeAttribute()
+    status = EnumAttribute(BillRunStatus)
+    clock_domain = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    invoice_schedule_id = UnicodeAttribute()
+    item_id = UnicodeAttribute()
+    requested_item_id = UnicodeAttribute(null=True)
+    invoice_date = DateAttribute()
+    target_date = DateAttribute()
+    auto_post = BooleanAttribute()
+    automatic = BooleanAttribute()
+    invoice_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    invoice_numbers = ListAttribute(of=UnicodeAttribute, default=list)
+    error_message = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    started_time = UTCDateTimeAttribute(null=True)
+    completed_time = UTCDateTimeAttribute(null=True)
+    lease_partition = UnicodeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
+    lease_owner = UnicodeAttribute(null=True)
+    created_by_id = UnicodeAttribute()
+    created_date = UTCDateTimeAttribute()
+    updated_date = UTCDateTimeAttribute()
+    number_key = UnicodeAttribute()
+    unfinished = UnfinishedBillRuns()
+    by_number = BillRunsByNumber()
+
+
+INVOICE_SCHEDULE_MODELS = (InvoiceScheduleModel, BillRunModel)

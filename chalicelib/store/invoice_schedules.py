@@ -1,0 +1,85 @@
+"""Owns the invoice-schedules table: schedules with their items, the sparse `due` index, lookup by IS- number,
+and compare-and-set changes (every change of a schedule or of one of its items is one conditional write on
+the schedule's version, so of two writers racing for an item exactly one wins)."""
+import hashlib
+import re
+from datetime import datetime
+from typing import Callable
+
+from ..domain import invoice_schedules as rules
+from ..domain.errors import BillrunError, conflict, not_found
+from ..domain.invoice_schedules import InvoiceSchedule
+from ..domain.tenants import LIVE_CLOCK
+from . import tables
+from .invoice_schedule_models import InvoiceScheduleModel
+from .repository import TenantRepository
+
+LIVE_SHARDS = 4  # the live due index is split so no single partition carries every tenant's schedules
+NUMBER = re.compile(r"IS-\d{8}")
+MAX_ATTEMPTS = 20
+
+
+def due_partitions(clock_domain: str) -> list[str]:
+    if clock_domain == LIVE_CLOCK:
+        return [f"{LIVE_CLOCK}#{n}" for n in range(LIVE_SHARDS)]
+    return [clock_domain]
+
+
+def due_partition(schedule: InvoiceSchedule) -> str | None:
+    if rules.next_due_at(schedule) is None:
+        return None  # paused, or nothing pending: absent from the index, the tick never reads it
+    if schedule.clock_domain == LIVE_CLOCK:
+        shard = int(hashlib.sha256(schedule.id.encode()).hexdigest(), 16) % LIVE_SHARDS
+        return f"{LIVE_CLOCK}#{shard}"
+    return schedule.clock_domain
+
+
+class InvoiceScheduleRepository(TenantRepository):
+    def __init__(self):
+        super().__init__(InvoiceScheduleModel, "invoice schedule")
+
+    def derived(self, tenant_id: str, entity: InvoiceSchedule) -> dict:
+        return {"number_key": f"{tenant_id}#{entity.number}", "due_partition": due_partition(entity),
+                "next_run_at": rules.next_due_at(entity)}
+
+    def find_by_key(self, tenant_id: str, key: str) -> InvoiceSchedule | None:
+        """`key` is the id or the IS- number (found through the by-number index, never a Scan)."""
+        if isinstance(key, str) and NUMBER.fullmatch(key):
+            tables.bind()
+            found = list(InvoiceScheduleModel.by_number.query(f"{tenant_id}#{key}", limit=1))
+            return self.find(tenant_id, found[0].id) if found else None
+        return self.find(tenant_id, key)
+
+    def get_by_key(self, tenant_id: str, key: str) -> InvoiceSchedule:
+        schedule = self.find_by_key(tenant_id, key)
+        if schedule is None:
+            raise not_found(self.what, key)
+        return schedule
+
+    def change(self, tenant_id: str, schedule_id: str, apply: Callable[[InvoiceSchedule], InvoiceSchedule]):
+        """Read, apply a pure change, write it if the version is still the one read; on a lost race, read again
+        and re-apply (the change re-checks its own rules against the newer state). Returns the stored schedule."""
+        for _ in range(MAX_ATTEMPTS):
+            current = self.get(tenant_id, schedule_id)
+            updated = apply(current)
+            if updated is current:
+                return current
+            try:
+                return self.replace(tenant_id, updated, current)
+            except BillrunError as error:
+                if error.code != "ConcurrentModification":
+                    raise
+        raise conflict("the invoice schedule keeps changing; try again", "ConcurrentModification")
+
+
+schedules = InvoiceScheduleRepository()
+
+
+def due(clock_domain: str, until: datetime) -> list[tuple[str, str]]:
+    """(tenantId, scheduleId) of every schedule with a pending item due at or before `until`."""
+    tables.bind()
+    found = []
+    for partition in due_partitions(clock_domain):
+        for item in InvoiceScheduleModel.due.query(partition, InvoiceScheduleModel.next_run_at <= until):
+            found.append((item.tenant_id, item.id))
+    return found
