@@ -1,5 +1,4 @@
 """billrun: routes and event handlers only. Everything else lives in chalicelib/."""
-import os
 
 from chalice import Chalice, Rate
 

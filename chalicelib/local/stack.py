@@ -49,6 +49,7 @@ def configure_environment(moto_port: int, admin_key: str) -> None:
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
     os.environ.setdefault("DYNAMODB_ENDPOINT_URL", f"http://127.0.0.1:{moto_port}")
     os.environ.setdefault("S3_ENDPOINT_URL", f"http://127.0.0.1:{moto_port}")  # moto's server plays S3 too
+    os.environ.setdefault("SQS_ENDPOINT_URL", f"http://127.0.0.1:{moto_port}")  # and SQS (fan-out work units)
     os.environ["BILLRUN_STAGE"] = "local"
     os.environ["BILLRUN_TABLE_PREFIX"] = "billrun-local"
     os.environ["BILLRUN_ADMIN_KEY"] = admin_key
@@ -58,10 +59,11 @@ def provision_demo_tenant() -> str:
     """The demo tenant is test-mode; BILLRUN_DEMO_API_KEY chooses its key, else a random one is made."""
     from ..domain.timeutil import wall_now
     from ..services import tenants
-    from ..store import pdfs, tables
+    from ..store import pdfs, tables, work_queue
 
     tables.create_all()
     pdfs.ensure_bucket()
+    work_queue.ensure_queues()
     _, _, secret = tenants.provision(name="Demo", test_mode=True, timezone="UTC", currency="USD",
                                      clock_start=None, now=wall_now(), tenant_id=DEMO_TENANT_ID,
                                      key_secret=os.environ.get("BILLRUN_DEMO_API_KEY") or None)
@@ -118,10 +120,12 @@ def main() -> None:
 
 
 def _supervise(api: subprocess.Popen, stop: threading.Event, tick_seconds: float, stop_after: float) -> None:
-    from .ticker import run_tick_loop
+    from .ticker import run_tick_loop, run_worker_loop
 
     ticker = threading.Thread(target=run_tick_loop, args=(tick_seconds, stop), daemon=True, name="tick-loop")
     ticker.start()
+    worker = threading.Thread(target=run_worker_loop, args=(stop,), daemon=True, name="worker-loop")
+    worker.start()
     started = time.monotonic()
     while not stop.wait(0.5):
         if api.poll() is not None:
@@ -130,6 +134,7 @@ def _supervise(api: subprocess.Popen, stop: threading.Event, tick_seconds: float
         elif stop_after and time.monotonic() - started > stop_after:
             stop.set()
     ticker.join(timeout=tick_seconds + 5)
+    worker.join(timeout=10)
 
 
 if __name__ == "__main__":
