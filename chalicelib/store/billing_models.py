@@ -181,8 +181,11 @@ class LedgerModel(Model):
     class Meta(BaseMeta):
         table_name = "billing-ledger"
 
-    tenant_id = UnicodeAttribute(hash_key=True)
-    key = UnicodeAttribute(range_key=True)  # subscriptionId#periodStart
+    # One partition per subscription (not per tenant): reads and claims touch only that subscription's periods,
+    # and a large tenant's billing job spreads its writes instead of heating one partition.
+    subscription_key = UnicodeAttribute(hash_key=True)  # tenantId#subscriptionId
+    period_key = UnicodeAttribute(range_key=True)  # periodStart, ISO
+    tenant_id = UnicodeAttribute()
     subscription_id = UnicodeAttribute()
     period_start = DateAttribute()
     period_end = DateAttribute()

@@ -16,7 +16,13 @@ from .repository import condition_failed
 
 
 def ledger_key(subscription_id: str, period_start: date) -> str:
+    """A period's name in a document's list of claims."""
     return f"{subscription_id}#{period_start.isoformat()}"
+
+
+def _item_key(tenant_id: str, subscription_id: str, period_start: date) -> tuple[str, str]:
+    """(partition, sort) key of a period's entry: one partition per subscription."""
+    return f"{tenant_id}#{subscription_id}", period_start.isoformat()
 
 
 def _entry(item: LedgerModel) -> LedgerEntry:
@@ -31,15 +37,15 @@ def entries(tenant_id: str, subscription_ids) -> dict[tuple[str, date], LedgerEn
     tables.bind()
     found = {}
     for sub_id in subscription_ids:
-        for item in LedgerModel.query(tenant_id, LedgerModel.key.startswith(f"{sub_id}#"), consistent_read=True):
+        for item in LedgerModel.query(f"{tenant_id}#{sub_id}", consistent_read=True):
             entry = _entry(item)
             found[(entry.subscription_id, entry.period_start)] = entry
     return found
 
 
-def _find(tenant_id: str, key: str) -> LedgerEntry | None:
+def _find(key: tuple[str, str]) -> LedgerEntry | None:
     try:
-        return _entry(LedgerModel.get(tenant_id, key, consistent_read=True))
+        return _entry(LedgerModel.get(*key, consistent_read=True))
     except DoesNotExist:
         return None
 
@@ -56,18 +62,18 @@ def claim(tenant_id: str, change: PeriodChange, document_id: str, seen: LedgerEn
     if _holds(seen, document_id):
         return True
     tables.bind()
-    key = ledger_key(change.subscription_id, change.period.start)
+    key = _item_key(tenant_id, change.subscription_id, change.period.start)
     record = f"{document_id}={change.delta}"
     try:
         if change.expected_version == 0:
             p = change.period
-            LedgerModel(tenant_id=tenant_id, key=key, subscription_id=change.subscription_id, period_start=p.start,
+            LedgerModel(*key, tenant_id=tenant_id, subscription_id=change.subscription_id, period_start=p.start,
                         period_end=p.end, full_start=p.full_start, full_end=p.full_end,
                         billed_amount=change.delta, version=1, documents=[record]).save(
-                condition=LedgerModel.key.does_not_exist())
+                condition=LedgerModel.period_key.does_not_exist())
         else:
             M = LedgerModel
-            M(tenant_id=tenant_id, key=key).update(
+            M(*key).update(
                 actions=[M.billed_amount.add(change.delta), M.version.add(1),
                          M.documents.set(M.documents.append([record]))],
                 condition=M.version == change.expected_version)
@@ -75,23 +81,23 @@ def claim(tenant_id: str, change: PeriodChange, document_id: str, seen: LedgerEn
     except (PutError, UpdateError) as error:
         if not condition_failed(error):
             raise
-    return _holds(_find(tenant_id, key), document_id)
+    return _holds(_find(key), document_id)
 
 
 def release(tenant_id: str, subscription_id: str, period_start: date, document_id: str) -> None:
     """Takes a document's amounts back out of a period (a canceled invoice, a claim a re-run no longer
     needs), so the next billing job bills the period again. Retried until it applies or there is nothing."""
     tables.bind()
-    key = ledger_key(subscription_id, period_start)
+    key = _item_key(tenant_id, subscription_id, period_start)
     for _ in range(20):
-        entry = _find(tenant_id, key)
+        entry = _find(key)
         if not _holds(entry, document_id):
             return
         kept = [f"{doc}={amount}" for doc, amount in entry.documents if doc != document_id]
         removed = sum((amount for doc, amount in entry.documents if doc == document_id), Decimal(0))
         M = LedgerModel
         try:
-            M(tenant_id=tenant_id, key=key).update(
+            M(*key).update(
                 actions=[M.billed_amount.add(-removed), M.version.add(1), M.documents.set(kept)],
                 condition=M.version == entry.version)
             return
