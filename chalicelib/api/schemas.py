@@ -488,6 +488,9 @@ class BillingJob(Output):
     error: str | None
     created_by_id: str
     created_date: datetime
+    units_total: int | None = Field(None, description="work units the job was split into (fan-out); null: "
+                                                      "billed by one invocation")
+    units_finished: int = 0
 
 
 class BillingJobDetail(BillingJob):

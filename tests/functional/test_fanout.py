@@ -124,7 +124,8 @@ def test_2000_subscriptions_fanned_out_with_a_worker_crash_equal_a_single_proces
     monkeypatch.setenv("BILLRUN_UNIT_CUSTOMERS", "4")
     answer = api.post(f"/billing/schedules/{schedule['id']}:run", RUN, key=t.key)
     job = answer.body
-    assert answer.status == 201 and job["status"] == "Running" and job["counts"] is None, job  # 10 units
+    assert answer.status == 201 and job["status"] == "Running" and job["counts"] is None, job
+    assert (job["unitsTotal"], job["unitsFinished"]) == (10, 0)
 
     real, crashed = billing_jobs.bill_customer, []
 
