@@ -187,7 +187,8 @@ def test_billing_runs_end_to_end_on_the_deployed_resources_within_the_role(stack
         subscribe(api, t, customer, api.product(t, price=Decimal("30.00")), startDate="2025-01-01")
         schedule = new_schedule(api, t, scheduleType="Recurring", recurringSchedule="0 0 3 1 * ?")
         assert api.post("/billing/schedules:activate", {"scheduleIds": [schedule["id"]]}, key=t.key).status == 200
-        assert advance(api, t, "2025-03-01T12:00:00Z") == {"billingJobs": 3}
+        assert advance(api, t, "2025-03-01T12:00:00Z") == {"billingJobs": 3, "invoiceScheduleItems": 0,
+                                                              "recurringInvoices": 0}
 
         invoices = sorted(listed(api, t, "/billing/invoices"), key=lambda i: i["invoiceDate"])
         assert [(i["invoiceDate"], i["startDate"], i["endDate"], i["amount"]) for i in invoices] == [
@@ -206,7 +207,8 @@ def test_billing_runs_end_to_end_on_the_deployed_resources_within_the_role(stack
         tick = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
                                                resources=[])
         assert client.lambda_.invoke("tick", tick).payload["domain"] == "live"
-        client.lambda_.invoke("worker", client.events.generate_sqs_event(["{}"], queue_name="billrun-dev-work"))
+        unit = json.dumps({"tenantId": t.id, "jobId": "no-such-job", "unit": 0, "now": "2025-03-01T12:00:00+00:00"})
+        client.lambda_.invoke("worker", client.events.generate_sqs_event([unit], queue_name="billrun-dev-work"))
 
     # the PDF landed in the template's bucket, encrypted by the bucket's default
     s3 = boto3.client("s3", region_name=REGION)
