@@ -43,8 +43,7 @@ def dispatch(tenant: Tenant, job: BillingJob, scope: billing_jobs.Scope, owner: 
     units = [job_store.save_unit(tenant.id, WorkUnit(job.id, i, ids)) for i, ids in enumerate(slices)]
     if not job_store.start_units(tenant.id, job.id, owner, len(units), wall_now()):
         return job_store.jobs.get(tenant.id, job.id)  # another runner took the job over
-    pending = [u for u in units if u.state is UnitState.PENDING]
-    work_queue.send([_message(tenant.id, job.id, u, now) for u in pending])
+    pending = _send_pending(tenant.id, job.id, units, now)
     log.info(json.dumps({"event": "job.fanout", "tenantId": tenant.id, "jobId": job.id, "units": len(units),
                          "sent": len(pending)}))
     if not pending:
@@ -128,10 +127,13 @@ def resume(tenant: Tenant, job: BillingJob, owner: str, now: datetime) -> Billin
     may run twice then, which billing's idempotency makes harmless) and hold the lease again."""
     if not finish_job(tenant.id, job.id) and job_store.start_units(tenant.id, job.id, owner, job.units_total,
                                                                    wall_now()):
-        pending = [u for u in job_store.units(tenant.id, job.id) if u.state is UnitState.PENDING]
-        work_queue.send([_message(tenant.id, job.id, u, now) for u in pending])
+        _send_pending(tenant.id, job.id, job_store.units(tenant.id, job.id), now)
     return job_store.jobs.get(tenant.id, job.id)
 
 
-def _message(tenant_id: str, job_id: str, unit: WorkUnit, now: datetime) -> dict:
-    return {"tenantId": tenant_id, "jobId": job_id, "unit": unit.position, "now": now.isoformat()}
+def _send_pending(tenant_id: str, job_id: str, units: list[WorkUnit], now: datetime) -> list[WorkUnit]:
+    """One message per unit still Pending; answers those units."""
+    pending = [u for u in units if u.state is UnitState.PENDING]
+    work_queue.send([{"tenantId": tenant_id, "jobId": job_id, "unit": u.position, "now": now.isoformat()}
+                     for u in pending])
+    return pending

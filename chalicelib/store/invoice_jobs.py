@@ -116,14 +116,16 @@ def record(tenant_id: str, job_id: str, result: InvoiceJobResult) -> None:
 
 
 def pending(tenant_id: str, job_id: str, limit: int, after: str | None = None) -> list[InvoiceJobResult]:
-    """The next results still to carry out, in invoice-id order after `after`."""
+    """The next results still to carry out, in invoice-id order after `after`. The key range stops at the end
+    of this job's results, so other jobs' results in the tenant's partition are never read."""
     tables.bind()
     M = InvoiceJobResultModel
-    start = M.result_key > _result_key(job_id, after) if after else M.result_key.startswith(_result_key(job_id))
-    query = M.query(tenant_id, start, filter_condition=(M.state == ResultState.PENDING.value)
-                    & M.result_key.startswith(_result_key(job_id)), page_size=max(limit, 100))
+    span = M.result_key.between(_result_key(job_id, after or ""), _result_key(job_id) + "\uffff")
     found = []
-    for item in query:
+    for item in M.query(tenant_id, span, filter_condition=M.state == ResultState.PENDING.value,
+                        page_size=max(limit, 100)):
+        if after is not None and item.invoice_id == after:
+            continue  # `between` includes its lower end
         found.append(item.to_entity())
         if len(found) == limit:
             break

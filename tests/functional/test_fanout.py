@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.domain.invoices import InvoiceStatus
 from chalicelib.domain.timeutil import wall_now
+from chalicelib.local.ticker import sqs_event
 from chalicelib.services import billing_jobs, fanout
 from chalicelib.store import documents, work_queue
 from chalicelib.store import jobs as job_store
@@ -76,10 +77,7 @@ def drain(api, sqs, crash_on=None, limit=500) -> list:
         if not got.get("Messages"):
             return outcomes
         m = got["Messages"][0]
-        event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                              "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                              "eventSource": "aws:sqs", "awsRegion": "us-east-1",
-                              "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:billrun-dev-work"}]}
+        event = sqs_event(m, "arn:aws:sqs:us-east-1:123456789012:billrun-dev-work")
         try:
             if crash_on is not None:
                 crash_on(json.loads(m["Body"]), int(m["Attributes"]["ApproximateReceiveCount"]))
@@ -102,8 +100,8 @@ def previewed_by_name(preview: dict, names: dict) -> dict:
     """The dry run's invoices (the single-process code path, nothing written) in invoices_by_name's shape."""
     result = {}
     for inv in preview["invoices"]:
-        lines = sorted((l["description"], l["quantity"], l["unitPrice"], l["amount"], date.fromisoformat(l["startDate"]),
-                        date.fromisoformat(l["endDate"])) for l in inv["lines"])
+        lines = sorted((l["description"], l["quantity"], l["unitPrice"], l["amount"],
+                        date.fromisoformat(l["startDate"]), date.fromisoformat(l["endDate"])) for l in inv["lines"])
         result[names[inv["customerId"]]] = (inv["amountWithoutTax"], inv["taxAmount"], inv["amount"],
                                             InvoiceStatus.parse(inv["status"]), date.fromisoformat(inv["invoiceDate"]),
                                             tuple(lines))
