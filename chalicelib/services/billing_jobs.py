@@ -32,6 +32,7 @@ from ..domain.tenants import Tenant
 from ..domain.timeutil import wall_now
 from ..store import counters, documents, ledger
 from ..store.catalog import customers, orders, products, subscriptions
+from ..store import invoice_schedules
 from ..store import jobs as job_store
 
 _NS = uuid.UUID("0f6f3a8e-58c2-4d8e-9d0e-6f1b2a3c4d5e")
@@ -73,6 +74,12 @@ class Scope:
     subscriptions: dict[str, list[Subscription]] = field(default_factory=lambda: defaultdict(list))
     filtered_out: set[str] = field(default_factory=set)
     product_names: dict[str, str] = field(default_factory=dict)
+    scheduled: dict[str, str] = field(default_factory=dict)  # customer id -> the invoice schedule billing it
+
+    def skip_reason(self, customer_id: str) -> str:
+        """Why a customer in scope has no subscriptions to bill."""
+        number = self.scheduled.get(customer_id)
+        return f"billed by invoice schedule {number}" if number else "filtered out"
 
 
 def _record(entity) -> dict:
@@ -100,9 +107,14 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
             continue
         scope.customers[customer.id] = customer
         product = _cached(cache, products, tenant_id, sub.product_id)
-        order = _cached(cache, orders, tenant_id, sub.order_id) if job.order_filter else None
+        order = _cached(cache, orders, tenant_id, sub.order_id)
         if product is not None:
             scope.product_names[product.id] = product.name
+        if order is not None and order.invoice_schedule_id is not None:
+            schedule = _cached(cache, invoice_schedules.schedules, tenant_id, order.invoice_schedule_id)
+            if schedule is not None:  # the schedule bills this order's total: billing jobs leave it alone
+                scope.scheduled[customer.id] = schedule.number
+                continue
         keep = (cycle_days is None or sub.bill_cycle_day in cycle_days) and (
             job.product_filter is None or (product is not None and evaluate(product_f, _record(product)))) and (
             job.order_filter is None or (order is not None and evaluate(order_f, _record(order))))
@@ -271,7 +283,7 @@ def run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
         subs = scope.subscriptions.get(customer_id, [])
         if not subs:
             job_store.record_decision(tenant.id, job.id, Decision(customer_id, DecisionKind.SKIPPED.value,
-                                                                   "filtered out"))
+                                                                   scope.skip_reason(customer_id)))
             continue
         try:
             outcome = bill_customer(tenant, job, customer, subs, scope.product_names, now)
@@ -293,7 +305,8 @@ def preview(tenant: Tenant, job: BillingJob, now: datetime) -> dict:
     for customer_id in sorted(scope.customers):
         subs = scope.subscriptions.get(customer_id, [])
         if not subs:
-            runs.append(CustomerRun(Decision(customer_id, DecisionKind.SKIPPED.value, "filtered out")))
+            runs.append(CustomerRun(Decision(customer_id, DecisionKind.SKIPPED.value,
+                                             scope.skip_reason(customer_id))))
             continue
         runs.append(bill_customer(tenant, job, scope.customers[customer_id], subs, scope.product_names, now,
                                   dry_run=True))

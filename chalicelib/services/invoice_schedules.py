@@ -12,7 +12,7 @@ from ..domain.numbering import human_number
 from ..domain.tenants import LIVE_CLOCK, Tenant
 from ..domain.timeutil import wall_now
 from ..store import bill_runs as run_store
-from ..store import counters
+from ..store import counters, ledger
 from ..store import invoice_schedules as store
 from ..store import tenants as tenant_store
 from ..store.catalog import customers, mark_scheduled, orders, unmark_scheduled
@@ -58,9 +58,13 @@ def create(ctx: RequestContext, order_ids: list[str], items: list[ItemRequest], 
 
 
 def _free_orders(tenant_id: str, found, schedule_id: str) -> dict[str, str]:
-    """409 for an order another invoice schedule bills; {orderId: id} of marks whose schedule is gone."""
+    """409 for an order another invoice schedule bills, or whose subscriptions billing jobs have already billed
+    (the schedule bills the order's whole total); {orderId: id} of marks whose schedule is gone."""
     gone = {}
     for index, order in enumerate(found):
+        if any(ledger.billed(tenant_id, line.subscription_id) for line in order.lines if line.subscription_id):
+            raise conflict(f"order {order.id} has subscriptions already billed by billing jobs; an invoice "
+                           "schedule bills an order's whole total", field_name=f"orders[{index}]")
         holder_id = order.invoice_schedule_id
         if holder_id is None or holder_id == schedule_id:
             continue

@@ -43,6 +43,12 @@ def entries(tenant_id: str, subscription_ids) -> dict[tuple[str, date], LedgerEn
     return found
 
 
+def billed(tenant_id: str, subscription_id: str) -> bool:
+    """Whether any period of the subscription is held by a document (released periods hold none)."""
+    tables.bind()
+    return any(item.documents for item in LedgerModel.query(f"{tenant_id}#{subscription_id}", consistent_read=True))
+
+
 def _find(key: tuple[str, str]) -> LedgerEntry | None:
     try:
         return _entry(LedgerModel.get(*key, consistent_read=True))

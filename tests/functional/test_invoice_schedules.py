@@ -648,3 +648,60 @@ def test_schedule_invoices_are_listed_activated_paid_and_canceled_like_any_other
 def test_tick_report_names_invoice_schedule_items(api):
     t = clocked(api, "2025-01-15T00:00:00Z")
     assert advance(api, t, "2025-01-16T00:00:00Z")["ran"] == {"billingJobs": 0, "invoiceScheduleItems": 0, "recurringInvoices": 0}
+
+
+# --- an order on an invoice schedule is billed by the schedule only -------------------------------------------
+
+def recurring_order(api, t, customer, price="300.00", start="2025-01-15") -> dict:
+    """An activated order of one Recurring line (monthly, quantity 1): it created one subscription."""
+    product = api.product(t, name="Retainer", productType="Recurring", price=D(price), billingPeriod="Month")
+    order = api.order(t, customer["id"], product["id"], quantity=1, startDate=start)
+    activated = api.post(f"/orders/{order['id']}:activate", key=t.key)
+    assert activated.status == 200, activated.body
+    return activated.body
+
+
+def billing_run(api, t, target_date: str) -> dict:
+    schedule = api.post("/billing/schedules", {"scheduleType": "OnDemand"}, key=t.key)
+    assert schedule.status == 201, schedule.body
+    job = api.post(f"/billing/schedules/{schedule.body['id']}:run", {"targetDate": target_date}, key=t.key)
+    assert job.status == 201 and job.body["status"] == "Completed", job.body
+    return job.body
+
+
+def test_billing_jobs_leave_the_subscriptions_of_a_scheduled_order_to_its_schedule(api):
+    t = clocked(api, "2025-01-15T00:00:00Z")
+    scheduled_customer = api.customer(t, name="Scheduled", billCycleDay=1)
+    order = recurring_order(api, t, scheduled_customer)
+    schedule = new_schedule(api, t, [order["id"]], [{"runDate": "2025-02-01", "amount": D("300.00")}])
+    plain_customer = api.customer(t, name="Plain", billCycleDay=1)
+    recurring_order(api, t, plain_customer)
+
+    preview = api.post("/billing/jobs:preview", {"targetDate": "2025-03-01"}, key=t.key)
+    assert preview.status == 200, preview.body
+    assert {i["customerId"] for i in preview.body["invoices"]} == {plain_customer["id"]}
+
+    job = billing_run(api, t, "2025-03-01")
+    decisions = {d["customerId"]: d for d in job["decisions"]}
+    assert decisions[scheduled_customer["id"]]["decision"] == "Skipped"
+    assert decisions[scheduled_customer["id"]]["reason"] == f"billed by invoice schedule {schedule['number']}"
+    assert decisions[plain_customer["id"]]["decision"] == "Billed"  # the job itself bills the others
+
+    advance(api, t, "2025-02-01T00:00:00Z")  # the schedule's item runs
+    billed = [i for i in invoices(api, t) if i["customerId"] == scheduled_customer["id"]]
+    assert [(i["amount"], i["invoiceScheduleId"]) for i in billed] == [(D("300.00"), schedule["id"])]
+
+
+def test_an_order_already_billed_by_billing_jobs_cannot_be_put_on_a_schedule(api):
+    t = clocked(api, "2025-01-15T00:00:00Z")
+    customer = api.customer(t, billCycleDay=1)
+    billed = recurring_order(api, t, customer)
+    billing_run(api, t, "2025-01-15")
+    fresh = recurring_order(api, t, customer)
+    refused = api.post("/v1/invoice-schedules", {"orders": [fresh["id"], billed["id"]], "scheduleItems": [
+        {"runDate": "2025-02-01", "amount": D("600.00")}]}, key=t.key)
+    assert_error(refused, 409, ["orders[1]"])
+    assert "already billed" in refused.body["message"]
+    for order in (fresh, billed):  # nothing left marked
+        assert api.get(f"/orders/{order['id']}", key=t.key).body["invoiceScheduleId"] is None
+    assert new_schedule(api, t, [fresh["id"]], [{"runDate": "2025-02-01", "amount": D("300.00")}])
