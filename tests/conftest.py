@@ -13,10 +13,12 @@ os.environ.pop("S3_ENDPOINT_URL", None)
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from chalicelib.local import moto_speed  # noqa: E402
 from chalicelib.local.atomic import serialize_dynamodb_requests  # noqa: E402
 from chalicelib.store import tables  # noqa: E402
 
 serialize_dynamodb_requests()  # threads in tests meet DynamoDB's per-request atomicity, as on AWS
+moto_speed.install()  # a Query costs its partition, not the table (same answers: tests/unit/test_moto_speed.py)
 
 ADMIN_KEY = "test-admin-key"
 

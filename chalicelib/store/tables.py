@@ -2,6 +2,7 @@
 import botocore.loaders
 import botocore.session
 import pynamodb.connection.base
+from pynamodb.exceptions import TableError
 
 from ..config import settings
 from .billing_models import BILLING_MODELS
@@ -50,10 +51,17 @@ def bind(force: bool = False) -> None:
 
 
 def create_all() -> None:
-    bind(force=True)
+    """Creates every table that does not exist yet (moto: a fresh backend per test, the local stack's server).
+    The models keep their connections (a botocore client each) across calls, and a table is created without
+    asking first and without waiting (moto's tables are ACTIVE at once): a test's fresh tables cost ~0.1 s,
+    not the ~1 s of new clients, existence checks and waits."""
+    bind()
     for model in ALL_MODELS:
-        if not model.exists():
-            model.create_table(wait=True)
+        try:
+            model.create_table(wait=False)
+        except TableError as error:
+            if getattr(error.cause, "response", {}).get("Error", {}).get("Code") != "ResourceInUseException":
+                raise
     _enable_ttl()
 
 

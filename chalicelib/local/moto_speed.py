@@ -1,0 +1,76 @@
+"""Makes moto's DynamoDB Query cost grow with the partition it reads, not with the table.
+
+moto 5.2.5 answers every Query by listing the whole table, sorted (`Table.all_items`), filtering that list
+down to the key condition, and then sorting the matches again. A Query therefore costs O(n log n) in the
+table's size, and a billing job over thousands of subscriptions spends its minutes inside moto rather than
+in billrun. moto's Query re-sorts whatever it keeps, so the first sort is wasted; and a base-table Query can
+only keep items of its own partition. While moto runs a Query, `all_items` here hands it just that
+partition (base table) or the items unsorted (an index). Everything else (Scan and its paging order,
+GetItem, writes, conditions) sees moto's own `all_items`.
+
+Results are identical, item for item and page for page: tests/unit/test_moto_speed.py compares Queries with
+and without this on random tables. Only the local stack and the tests install it; Lambda never imports it."""
+import inspect
+import logging
+import threading
+from contextlib import contextmanager
+
+import moto
+from moto.dynamodb.models.table import Table
+
+MOTO_VERSION = "5.2.5"  # the version whose Query this was read against
+_INDEX = object()  # an index Query: any partition, order irrelevant
+_query = threading.local()
+_original_all_items = Table.all_items
+_original_query = Table.query
+_query_signature = inspect.signature(_original_query)
+log = logging.getLogger("billrun.local")
+
+
+def _all_items(self):
+    scope = getattr(_query, "scope", None)
+    if scope is None or scope[0] is not self:
+        return _original_all_items(self)
+    if scope[1] is _INDEX:
+        return [item for value in self.items.values()
+                for item in (value.values() if self.range_key_attr else (value,))]
+    partition = self.items.get(scope[1])
+    if partition is None:
+        return []
+    return list(partition.values()) if self.range_key_attr else [partition]
+
+
+def _partition_query(self, hash_key, *args, **kwargs):
+    index_name = _query_signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
+    previous = getattr(_query, "scope", None)
+    _query.scope = (self, _INDEX if index_name else hash_key)
+    try:
+        return _original_query(self, hash_key, *args, **kwargs)
+    finally:
+        _query.scope = previous
+
+
+def install() -> bool:
+    """Idempotent. False (and moto left alone) on a moto version this was not checked against."""
+    if moto.__version__ != MOTO_VERSION:
+        log.warning("moto %s is not %s: Query runs at moto's own speed", moto.__version__, MOTO_VERSION)
+        return False
+    Table.all_items = _all_items
+    Table.query = _partition_query
+    return True
+
+
+def uninstall() -> None:
+    Table.all_items = _original_all_items
+    Table.query = _original_query
+
+
+@contextmanager
+def moto_speed(enabled: bool):
+    """For the equivalence test: Queries inside run with (True) or without (False) the narrowing."""
+    installed = Table.query is _partition_query
+    install() if enabled else uninstall()
+    try:
+        yield
+    finally:
+        install() if installed else uninstall()

@@ -1,0 +1,122 @@
+"""The local speed-up of moto's Query (chalicelib/local/moto_speed.py) answers exactly what moto answers
+without it: the same items in the same order, page for page, for base-table and index Queries, with and
+without sort-key conditions, limits and either direction; on tables with and without a sort key."""
+import itertools
+
+import boto3
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from chalicelib.local.moto_speed import moto_speed
+
+PARTITIONS = ["a", "b", "c"]
+SORT_KEYS = [f"{n:02d}" for n in range(12)]
+_names = itertools.count()
+
+item = st.fixed_dictionaries(
+    {"pk": st.sampled_from(PARTITIONS), "sk": st.sampled_from(SORT_KEYS), "n": st.integers(0, 9)},
+    optional={"gpk": st.sampled_from(PARTITIONS), "gsk": st.sampled_from(SORT_KEYS)})
+condition = st.one_of(
+    st.none(),
+    st.tuples(st.sampled_from(["=", "<", "<=", ">", ">="]), st.sampled_from(SORT_KEYS)),
+    st.tuples(st.just("between"), st.sampled_from(SORT_KEYS), st.sampled_from(SORT_KEYS)),
+    st.tuples(st.just("begins_with"), st.sampled_from(["0", "1", "05"])))
+query = st.fixed_dictionaries({
+    "index": st.booleans(), "partition": st.sampled_from(PARTITIONS), "condition": condition,
+    "limit": st.one_of(st.none(), st.integers(1, 4)), "forward": st.booleans(), "filter": st.booleans()})
+
+
+def _table(client, sort_key: bool) -> str:
+    name = f"speed-{next(_names)}"
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}] + ([{"AttributeName": "sk", "KeyType": "RANGE"}]
+                                                          if sort_key else [])
+    client.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=keys,
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gpk", "gsk")
+                              if sort_key or a != "sk"],
+        GlobalSecondaryIndexes=[{"IndexName": "gsi", "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
+            {"AttributeName": "gpk", "KeyType": "HASH"}, {"AttributeName": "gsk", "KeyType": "RANGE"}]}])
+    return name
+
+
+def _request(name: str, q: dict, sort_key: bool) -> dict:
+    hash_name, range_name = ("gpk", "gsk") if q["index"] else ("pk", "sk" if sort_key else None)
+    expression, values = f"{hash_name} = :h", {":h": {"S": q["partition"]}}
+    c = q["condition"]
+    if c is not None and range_name is not None:
+        if c[0] == "between":
+            low, high = sorted(c[1:])
+            expression += f" AND {range_name} BETWEEN :a AND :b"
+            values.update({":a": {"S": low}, ":b": {"S": high}})
+        elif c[0] == "begins_with":
+            expression += f" AND begins_with({range_name}, :a)"
+            values[":a"] = {"S": c[1]}
+        else:
+            expression += f" AND {range_name} {c[0]} :a"
+            values[":a"] = {"S": c[1]}
+    request = {"TableName": name, "KeyConditionExpression": expression, "ExpressionAttributeValues": values,
+               "ScanIndexForward": q["forward"]}
+    if q["index"]:
+        request["IndexName"] = "gsi"
+    if q["limit"]:
+        request["Limit"] = q["limit"]
+    if q["filter"]:
+        request["FilterExpression"] = "n > :z"
+        request["ExpressionAttributeValues"][":z"] = {"N": "3"}
+    return request
+
+
+def _pages(client, request: dict) -> list:
+    pages, start = [], None
+    while True:
+        answer = client.query(**request, **({"ExclusiveStartKey": start} if start else {}))
+        pages.append((answer["Items"], answer["Count"], answer["ScannedCount"], answer.get("LastEvaluatedKey")))
+        start = answer.get("LastEvaluatedKey")
+        if start is None or len(pages) > 50:
+            return pages
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(item, max_size=30), queries=st.lists(query, min_size=1, max_size=6), sort_key=st.booleans())
+def test_queries_answer_the_same_with_and_without_the_speed_up(items, queries, sort_key):
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        name = _table(client, sort_key)
+        for it in items:
+            client.put_item(TableName=name, Item={k: ({"N": str(v)} if k == "n" else {"S": v}) for k, v in it.items()})
+        for q in queries:
+            request = _request(name, q, sort_key)
+            with moto_speed(False):
+                expected = _pages(client, request)
+            with moto_speed(True):
+                got = _pages(client, request)
+            assert got == expected, (request, expected, got)
+            assert sum(count for _, count, _, _ in got) <= len(items)
+
+
+def test_a_base_table_query_reads_only_its_partition():
+    """The point of it: with the speed-up, moto's Query sees the partition, not the table."""
+    from moto.dynamodb.models.table import Table
+    seen = []
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        name = _table(client, True)
+        for n in range(40):
+            client.put_item(TableName=name, Item={"pk": {"S": PARTITIONS[n % 2]}, "sk": {"S": f"{n:02d}"}})
+        original = Table.all_items
+        with moto_speed(True):
+            speedy = Table.all_items
+
+            def counting(self):
+                listed = speedy(self)
+                seen.append(len(listed))
+                return listed
+            Table.all_items = counting
+            try:
+                answer = client.query(TableName=name, KeyConditionExpression="pk = :h",
+                                      ExpressionAttributeValues={":h": {"S": "a"}})
+            finally:
+                Table.all_items = speedy
+        Table.all_items = original
+    assert answer["Count"] == 20 and seen == [20]  # moto alone lists all 40 items, sorted, for this Query
