@@ -42,9 +42,9 @@ def claim(tenant_id: str, job_id: str, owner: str, now: datetime) -> BillingJob 
     return jobs.get(tenant_id, job_id) if LEASES.claim(tenant_id, job_id, owner, now) else None
 
 
-def complete(tenant_id: str, job_id: str, owner: str, status: JobStatus, counts: dict, now: datetime,
+def complete(tenant_id: str, job_id: str, owner: str | None, status: JobStatus, counts: dict, now: datetime,
              error: str | None = None) -> bool:
-    """Only the lease holder finishes the job; it leaves the `unfinished` index."""
+    """The lease holder finishes the job (owner None: whoever sees its last unit finish); it leaves the index."""
     M = BillingJobModel
     return LEASES.finish(tenant_id, job_id, owner, status, now,
                          [M.counts.set(counts)] + ([M.error.set(error[:2000])] if error else []))
@@ -140,14 +140,4 @@ def unit_finished(tenant_id: str, job_id: str) -> int:
 def complete_fanned_out(tenant_id: str, job_id: str, status: JobStatus, counts: dict, now: datetime,
                         error: str | None = None) -> bool:
     """Whoever sees the last unit finish completes the job (no lease needed: the condition makes it once)."""
-    tables.bind()
-    M = BillingJobModel
-    actions = [M.status.set(status.value), M.counts.set(counts), M.completed_time.set(now),
-               M.lease_partition.remove(), M.lease_until.remove()] + ([M.error.set(error[:2000])] if error else [])
-    try:
-        M(tenant_id=tenant_id, id=job_id).update(actions=actions, condition=M.status == JobStatus.RUNNING.value)
-        return True
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        return False
+    return complete(tenant_id, job_id, None, status, counts, now, error)

@@ -45,12 +45,13 @@ class Leases:
         return self._update(tenant_id, ident, [M.lease_until.set(now + LEASE), *actions],
                             (M.lease_owner == owner) & (M.status == self.running.value))
 
-    def finish(self, tenant_id: str, ident: str, owner: str, status, now: datetime, actions=()) -> bool:
-        """Only the lease holder finishes the work; it leaves the `unfinished` index."""
+    def finish(self, tenant_id: str, ident: str, owner: str | None, status, now: datetime, actions=()) -> bool:
+        """Only the lease holder finishes the work (owner=None: work shared out, finished by whoever sees it end
+        while it still runs: once); it leaves the `unfinished` index."""
         M = self.model
         return self._update(tenant_id, ident, [
             M.status.set(status.value), M.completed_time.set(now), M.lease_partition.remove(),
-            M.lease_until.remove(), *actions], M.lease_owner == owner)
+            M.lease_until.remove(), *actions], M.status == self.running.value if owner is None else M.lease_owner == owner)
 
     def expired(self, partition: str, now: datetime) -> list[tuple[str, str]]:
         """(tenantId, id) of unfinished work whose lease has run out: never started, or its runner died."""
