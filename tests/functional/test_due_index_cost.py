@@ -21,9 +21,8 @@ import pytest
 from chalicelib.domain.billing_schedules import BillingSchedule, ScheduleStatus, ScheduleType
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.store import schedules as store
-from chalicelib.store import tables
 from chalicelib.store.billing_models import BillingScheduleModel
-from tests.support import ReadMeter
+from tests.support import due_reads, store_as_repository
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 DUE = 10
@@ -34,14 +33,7 @@ LIVE_TENANTS = [f"live-tenant-{n:02d}" for n in range(20)]
 @pytest.fixture
 def reads(aws, monkeypatch):
     """Counts every DynamoDB call any PynamoDB model makes while due() runs."""
-    meter = ReadMeter(monkeypatch)
-
-    def measure(domain: str):
-        with meter.measuring() as tally:
-            found = store.due(domain, NOW)
-        return found, tally
-
-    return measure
+    return due_reads(monkeypatch, store.due, NOW)
 
 
 def schedule(n: int, next_run: datetime, domain: str = LIVE_CLOCK) -> BillingSchedule:
@@ -52,13 +44,9 @@ def schedule(n: int, next_run: datetime, domain: str = LIVE_CLOCK) -> BillingSch
         last_modified_date=NOW - timedelta(days=200), recurring_schedule="0 0 3 ? * *", next_run_date=next_run)
 
 
-def put(entries: list[tuple[str, BillingSchedule]]) -> None:
+def put(entries) -> None:
     """Stores each (tenantId, schedule) exactly as ScheduleRepository would: the entity plus its index key."""
-    tables.bind()
-    with BillingScheduleModel.batch_write() as batch:  # flushes every 25 items (DynamoDB's limit)
-        for tenant_id, entity in entries:
-            batch.save(BillingScheduleModel.from_entity(
-                entity, tenant_id=tenant_id, **store.schedules.derived(tenant_id, entity)))
+    store_as_repository(BillingScheduleModel, store.schedules, entries)
 
 
 def live(numbers: range, due: set[int]) -> list[tuple[str, BillingSchedule]]:

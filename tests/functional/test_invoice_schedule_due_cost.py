@@ -19,9 +19,8 @@ from chalicelib.domain import invoice_schedules as rules
 from chalicelib.domain.invoice_schedules import InvoiceSchedule, ItemStatus, ScheduleItem
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.store import invoice_schedules as store
-from chalicelib.store import tables
 from chalicelib.store.invoice_schedule_models import InvoiceScheduleModel
-from tests.support import ReadMeter
+from tests.support import due_reads, store_as_repository
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 DUE = 10
@@ -31,14 +30,7 @@ TENANTS = [f"live-tenant-{n:02d}" for n in range(20)]
 
 @pytest.fixture
 def reads(aws, monkeypatch):
-    meter = ReadMeter(monkeypatch)
-
-    def measure(domain: str):
-        with meter.measuring() as tally:
-            found = store.due(domain, NOW)
-        return found, tally
-
-    return measure
+    return due_reads(monkeypatch, store.due, NOW)
 
 
 def schedule(n: int, first_run: date, *, domain: str = LIVE_CLOCK, paused: bool = False,
@@ -56,11 +48,7 @@ def schedule(n: int, first_run: date, *, domain: str = LIVE_CLOCK, paused: bool 
 
 
 def put(entries) -> None:
-    tables.bind()
-    with InvoiceScheduleModel.batch_write() as batch:
-        for tenant_id, entity in entries:
-            batch.save(InvoiceScheduleModel.from_entity(entity, tenant_id=tenant_id,
-                                                        **store.schedules.derived(tenant_id, entity)))
+    store_as_repository(InvoiceScheduleModel, store.schedules, entries)
 
 
 def population(numbers: range, due: set[int]) -> list:

@@ -19,9 +19,8 @@ import pytest
 from chalicelib.domain.recurring_invoices import LineItem, RecurrencePeriod, RecurringInvoice
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.store import recurring_invoices as store
-from chalicelib.store import tables
 from chalicelib.store.recurring_models import RecurringInvoiceModel
-from tests.support import ReadMeter
+from tests.support import due_reads, store_as_repository
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()
@@ -32,14 +31,7 @@ TENANTS = [f"tenant-{n:02d}" for n in range(20)]
 
 @pytest.fixture
 def reads(aws, monkeypatch):
-    meter = ReadMeter(monkeypatch)
-
-    def measure(domain: str):
-        with meter.measuring() as tally:
-            found = store.due(domain, NOW)
-        return found, tally
-
-    return measure
+    return due_reads(monkeypatch, store.due, NOW)
 
 
 def template(n: int, next_due: date, domain: str = LIVE_CLOCK, **fields) -> RecurringInvoice:
@@ -53,11 +45,7 @@ def template(n: int, next_due: date, domain: str = LIVE_CLOCK, **fields) -> Recu
 
 
 def put(entries) -> None:
-    tables.bind()
-    with RecurringInvoiceModel.batch_write() as batch:
-        for tenant_id, entity in entries:
-            batch.save(RecurringInvoiceModel.from_entity(entity, tenant_id=tenant_id,
-                                                         **store.templates.derived(tenant_id, entity)))
+    store_as_repository(RecurringInvoiceModel, store.templates, entries)
 
 
 def live(numbers: range, due: set[int]) -> list:
