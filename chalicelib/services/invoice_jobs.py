@@ -145,3 +145,6 @@ class InvoiceJobWork:
             except Exception:  # one job's failure must not stop the others; its lease expires and it is retried
                 log.exception("invoice job %s of tenant %s failed", job_id, tenant_id)
         return ran
+
+    def oldest_due(self, domain: str, until):
+        return store.LEASES.oldest_expired(store.PARTITION, until)
