@@ -48,9 +48,6 @@ class _StdoutHandler(logging.StreamHandler):
     """Writes to whatever sys.stdout is when a line is logged (Lambda's stdout; a test's capture), as the
     standard library's last-resort handler does for stderr."""
 
-    def __init__(self):
-        super().__init__()
-
     @property
     def stream(self):
         return sys.stdout
