@@ -2,6 +2,7 @@
 
 from chalice import Chalice, Rate
 
+from chalicelib import observability
 from chalicelib.api import (admin, billing, catalog, graphql, invoice_pdf, invoice_schedules, invoices, ops, orders,
                             recurring_invoices, tenant)
 from chalicelib.config import settings
@@ -9,7 +10,11 @@ from chalicelib.domain.timeutil import wall_now
 from chalicelib.services import fanout
 from chalicelib.services import tick as tick_service
 
-app = Chalice(app_name="billrun")
+app = Chalice(app_name="billrun", configure_logs=False)  # logs are JSON lines: chalicelib/observability.py
+observability.configure()
+app.register_middleware(observability.http_middleware, "http")
+app.register_middleware(observability.event_middleware, "scheduled")
+app.register_middleware(observability.event_middleware, "sqs")
 
 for blueprint in (ops, admin, tenant, catalog, orders, billing, invoices, invoice_pdf, graphql, invoice_schedules,
                   recurring_invoices):

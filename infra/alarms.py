@@ -1,9 +1,10 @@
 """Alarms, and the SNS topic they notify (with an optional email subscription: parameter AlarmEmail).
 
 - The work DLQ holds a message: some billing work failed MAX_RECEIVES times and waits for a human.
-- Late schedules: the live tick reports how late its slots run as the custom metric billrun/TickLagSeconds
-  (Embedded Metric Format, dimension Stage). Alarm when the worst lateness stays over 10 minutes for two
-  consecutive 5-minute periods. No data (no due slots, or no ticks) is not treated as breaching."""
+- Late schedules: every live tick reports how late the oldest work due in the live domain is as the custom
+  metric billrun/TickLagSeconds (Embedded Metric Format, dimension Stage; 0 when nothing is due; see
+  chalicelib/services/tick.py). Alarm when the worst lateness stays over 10 minutes for two consecutive 5-minute
+  periods. No data (no tick ran at all) is not treated as breaching."""
 from .stages import Stage
 
 METRICS_NAMESPACE = "billrun"

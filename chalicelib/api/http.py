@@ -14,6 +14,7 @@ import simplejson
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
+from .. import observability
 from ..domain.errors import BillrunError, FieldIssue, invalid, not_found, unauthorized
 from ..domain.timeutil import format_instant, wall_now
 from ..services import tenants as tenant_service
@@ -114,6 +115,7 @@ def _register_action(bp, route_path: str, method: str, action: str, handle: Call
 
 def _handle(bp, op: Operation, fn: Callable, params: dict) -> Response:
     request = bp.current_request
+    observability.bind(path=op.path)  # the contract's template: '/orders/{id}:activate' rather than the route's
     try:
         raw = request.raw_body or b""
         if len(raw) > MAX_BODY_BYTES:
@@ -158,6 +160,7 @@ def _authenticate(op: Operation, headers) -> RequestContext | None:
             raise unauthorized("a valid x-admin-key header is required")
         return None
     tenant, key = tenant_service.authenticate(api_key_from(headers))
+    observability.bind(tenantId=tenant.id)
     return RequestContext(tenant=tenant, actor_id=key.id, actor_name=key.name, now=tenant.now(wall_now()))
 
 

@@ -52,6 +52,9 @@ def configure_environment(moto_port: int, admin_key: str) -> None:
     os.environ.setdefault("DYNAMODB_ENDPOINT_URL", f"http://127.0.0.1:{moto_port}")
     os.environ.setdefault("S3_ENDPOINT_URL", f"http://127.0.0.1:{moto_port}")  # moto's server plays S3 too
     os.environ.setdefault("SQS_ENDPOINT_URL", f"http://127.0.0.1:{moto_port}")  # and SQS (fan-out work units)
+    # Log lines stay (JSON, one per request, job and unit); EMF metric documents are for CloudWatch, and one per
+    # tick and per job would drown the rest here: POWERTOOLS_METRICS_DISABLED=false prints them too.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ["BILLRUN_STAGE"] = "local"
     os.environ["BILLRUN_TABLE_PREFIX"] = "billrun-local"
     os.environ["BILLRUN_ADMIN_KEY"] = admin_key

@@ -11,9 +11,11 @@ A crash after any single write leaves the run unfinished in the `unfinished` ind
 when its lease has run out the tick runs it again from the start, which finds its own invoice (building or
 finished) and its own claim, and completes the same work: whichever write a crash interrupts, re-running
 converges on what a clean run writes."""
+import logging
 import uuid
 from datetime import datetime
 
+from .. import observability
 from ..domain import invoice_schedules as rules
 from ..domain.bill_runs import BillRun
 from ..domain.errors import BillrunError
@@ -27,6 +29,8 @@ from ..store import counters, documents
 from ..store.catalog import customers, orders, products
 from ..store.invoice_schedules import schedules
 from .billing_jobs import derived_id
+
+log = logging.getLogger("billrun.bill_runs")
 
 
 def invoice_id_of(schedule_id: str, item_id: str) -> str:
@@ -48,6 +52,11 @@ def run(tenant: Tenant, run_id: str) -> BillRun:
 def take(tenant: Tenant, run_id: str) -> bool:
     """Runs the bill run if its lease can be taken: True when this call ran it, False when another runner holds
     it or it is finished."""
+    with observability.correlated(tenantId=tenant.id, jobId=run_id):
+        return _take(tenant, run_id)
+
+
+def _take(tenant: Tenant, run_id: str) -> bool:
     owner = uuid.uuid4().hex
     bill_run = store.claim(tenant.id, run_id, owner, wall_now())
     if bill_run is None:
@@ -56,9 +65,13 @@ def take(tenant: Tenant, run_id: str) -> bool:
     try:
         invoice = execute(tenant, bill_run, now)
     except BillrunError as refused:  # the item is not this run's to invoice: nothing was written for it
-        store.fail(tenant.id, run_id, owner, refused.message, wall_now(), now)
+        if store.fail(tenant.id, run_id, owner, refused.message, wall_now(), now):
+            log.info("bill run %s ended in Error: %s", bill_run.number, refused.message,
+                     extra={"jobName": bill_run.number, "status": "Error"})
     else:
-        store.complete(tenant.id, run_id, owner, [invoice.id], [invoice.name], wall_now(), now)
+        if store.complete(tenant.id, run_id, owner, [invoice.id], [invoice.name], wall_now(), now):
+            log.info("bill run %s completed: %s", bill_run.number, invoice.name,
+                     extra={"jobName": bill_run.number, "status": "Completed", "invoiceId": invoice.id})
     return True
 
 

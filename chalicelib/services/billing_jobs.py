@@ -11,6 +11,7 @@ Exactly-once, by design (SPEC guarantee 1), with no multi-item transaction:
    building documents. Another job racing for a period loses the compare-and-set and skips that period.
 So whichever single write a crash interrupts, re-running converges on the invoices a clean run writes."""
 import json
+import logging
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
@@ -18,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from pydantic.alias_generators import to_camel
 
+from .. import observability
 from ..domain import billing
 from ..domain.billing import PeriodChange, Proposal, ProposedLine
 from ..domain.billing_schedules import (CUSTOMER_FILTER, ORDER_FILTER, PRODUCT_FILTER, bill_cycle_days)
@@ -36,6 +38,7 @@ from ..store import invoice_schedules
 from ..store import jobs as job_store
 
 _NS = uuid.UUID("0f6f3a8e-58c2-4d8e-9d0e-6f1b2a3c4d5e")
+log = logging.getLogger("billrun.billing_jobs")
 
 
 def derived_id(*parts) -> str:
@@ -267,10 +270,17 @@ def _decision(customer_id: str, proposal: Proposal, invoice, memo) -> Decision:
 
 def run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
     """Runs the job if its lease can be taken; `now` is the tenant's instant the documents are dated by."""
+    with observability.correlated(tenantId=tenant.id, jobId=job_id):
+        return _run_job(tenant, job_id, now)
+
+
+def _run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
     owner = uuid.uuid4().hex
     job = job_store.claim(tenant.id, job_id, owner, wall_now())
     if job is None:
         return job_store.jobs.get(tenant.id, job_id)
+    log.info("billing job %s started (attempt %d)", job.name, job.attempts,
+             extra={"jobName": job.name, "attempt": job.attempts, "scheduleId": job.schedule_id})
     from . import fanout  # fan-out builds on this module's scope and bill_customer
     if job.units_total is not None:  # split before; its runner died or a count was lost
         return fanout.resume(tenant, job, owner, now)
@@ -293,9 +303,23 @@ def run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
             job_store.record_decision(tenant.id, job.id, Decision(customer_id, DecisionKind.ERROR.value,
                                                                    str(error)[:500]))
     status = JobStatus.COMPLETED_WITH_ERRORS if errors else JobStatus.COMPLETED
-    job_store.complete(tenant.id, job.id, owner, status, counts(job_store.decisions(tenant.id, job.id)), wall_now(),
-                       "; ".join(errors) or None)
+    tally, finished = counts(job_store.decisions(tenant.id, job.id)), wall_now()
+    if job_store.complete(tenant.id, job.id, owner, status, tally, finished, "; ".join(errors) or None):
+        report_finished(tenant.id, job, status, tally, finished, fanned_out=False)
     return job_store.jobs.get(tenant.id, job_id)
+
+
+def report_finished(tenant_id: str, job: BillingJob, status: JobStatus, tally: dict, finished: datetime, *,
+                    fanned_out: bool, **details) -> None:
+    """The job's finish line and its metrics. Called once per job: by the one write that finished it."""
+    duration = round((finished - job.started_time).total_seconds(), 3) if job.started_time else 0.0
+    log.info("billing job %s finished: %s", job.name, status.value, extra={
+        "jobName": job.name, "status": status.value, "counts": tally, "durationSeconds": duration,
+        "fannedOut": fanned_out, **details})
+    observability.emit({observability.JOB_DURATION: duration, observability.INVOICES: tally["invoices"],
+                        observability.CREDIT_MEMOS: tally["creditMemos"], observability.ERRORS: tally["errors"]},
+                       tenantId=tenant_id, jobId=job.id, jobName=job.name, status=status.value,
+                       fannedOut=fanned_out)
 
 
 def preview(tenant: Tenant, job: BillingJob, now: datetime) -> dict:

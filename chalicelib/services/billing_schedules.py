@@ -211,3 +211,7 @@ class BillingScheduleWork:
             billing_jobs.run_job(tenant, job_id, wall_now() if domain == LIVE_CLOCK else job.scheduled_time)
             ran += 1
         return ran
+
+    def oldest_due(self, domain: str, until: datetime) -> datetime | None:
+        return min(filter(None, (store.oldest_due(domain, until),
+                                 billing_jobs.job_store.oldest_expired(domain, until))), default=None)

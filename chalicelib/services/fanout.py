@@ -17,6 +17,7 @@ import json
 import logging
 from datetime import datetime
 
+from .. import observability
 from ..config import settings
 from ..domain.jobs import BillingJob, Decision, DecisionKind, JobStatus, UnitState, WorkUnit, counts, split
 from ..domain.tenants import Tenant
@@ -44,8 +45,8 @@ def dispatch(tenant: Tenant, job: BillingJob, scope: billing_jobs.Scope, owner: 
     if not job_store.start_units(tenant.id, job.id, owner, len(units), wall_now()):
         return job_store.jobs.get(tenant.id, job.id)  # another runner took the job over
     pending = _send_pending(tenant.id, job.id, units, now)
-    log.info(json.dumps({"event": "job.fanout", "tenantId": tenant.id, "jobId": job.id, "units": len(units),
-                         "sent": len(pending)}))
+    log.info("billing job %s fanned out: %d units", job.name, len(units),
+             extra={"jobName": job.name, "units": len(units), "sent": len(pending)})
     if not pending:
         finish_job(tenant.id, job.id)
     return job_store.jobs.get(tenant.id, job.id)
@@ -55,6 +56,11 @@ def handle(body: str, receive_count: int) -> None:
     """One SQS message: bill one unit. Raises (so SQS redelivers) when any of its customers failed."""
     message = json.loads(body)
     tenant_id, job_id, position = message["tenantId"], message["jobId"], int(message["unit"])
+    with observability.correlated(tenantId=tenant_id, jobId=job_id, unit=position):
+        _handle(tenant_id, job_id, position, message, receive_count)
+
+
+def _handle(tenant_id: str, job_id: str, position: int, message: dict, receive_count: int) -> None:
     unit = job_store.find_unit(tenant_id, job_id, position)
     job = job_store.jobs.find(tenant_id, job_id)
     if unit is None or job is None or unit.state is not UnitState.PENDING or job.status is not JobStatus.RUNNING:
@@ -65,6 +71,8 @@ def handle(body: str, receive_count: int) -> None:
     failures = bill_unit(tenant, job, unit, now)
     if not failures:
         if job_store.finish_unit(tenant_id, unit, UnitState.DONE):
+            log.info("work unit %d of billing job %s done", position, job.name,
+                     extra={"jobName": job.name, "customers": len(unit.customer_ids), "receives": receive_count})
             _count(tenant_id, job_id)
         return
     reasons = "; ".join(f"{c}: {e}" for c, e in failures.items())
@@ -72,6 +80,9 @@ def handle(body: str, receive_count: int) -> None:
         for customer_id, error in failures.items():
             job_store.record_decision(tenant_id, job_id, Decision(customer_id, DecisionKind.ERROR.value, error[:500]))
         if job_store.finish_unit(tenant_id, unit, UnitState.FAILED, reasons):
+            log.error("work unit %d of billing job %s failed after %d deliveries", position, job.name,
+                      receive_count, extra={"jobName": job.name, "failedCustomers": len(failures)})
+            observability.emit({observability.UNITS_FAILED: 1}, jobName=job.name)
             _count(tenant_id, job_id)
     raise UnitFailed(f"unit {position} of job {job_id}: {reasons}"[:2000])
 
@@ -114,11 +125,11 @@ def finish_job(tenant_id: str, job_id: str) -> bool:
     failed = [u for u in units if u.state is UnitState.FAILED]
     status = JobStatus.COMPLETED_WITH_ERRORS if failed else JobStatus.COMPLETED
     error = "; ".join(f"unit {u.position}: {u.error}" for u in failed) or None
-    done = job_store.complete_fanned_out(tenant_id, job_id, status, counts(job_store.decisions(tenant_id, job_id)),
-                                         wall_now(), error)
-    if done:
-        log.info(json.dumps({"event": "job.completed", "tenantId": tenant_id, "jobId": job_id,
-                             "status": status.value, "units": len(units), "failedUnits": len(failed)}))
+    tally, finished = counts(job_store.decisions(tenant_id, job_id)), wall_now()
+    done = job_store.complete_fanned_out(tenant_id, job_id, status, tally, finished, error)
+    if done:  # of workers racing to finish the job, one only gets here
+        billing_jobs.report_finished(tenant_id, job_store.jobs.get(tenant_id, job_id), status, tally, finished,
+                                     fanned_out=True, units=len(units), failedUnits=len(failed))
     return done
 
 

@@ -11,6 +11,7 @@ import logging
 import uuid
 from dataclasses import replace
 
+from .. import observability
 from ..domain.errors import BillrunError
 from ..domain.filters import parse_filter
 from ..domain.invoice_jobs import (InvoiceJob, InvoiceJobKind, InvoiceJobPhase, InvoiceJobResult, InvoiceJobStatus,
@@ -32,10 +33,17 @@ APPLY_BATCH = 100
 
 def run(tenant_id: str, job_id: str) -> InvoiceJob:
     """Runs the job if its lease can be taken; answers the job as it is afterwards."""
+    with observability.correlated(tenantId=tenant_id, jobId=job_id):
+        return _run(tenant_id, job_id)
+
+
+def _run(tenant_id: str, job_id: str) -> InvoiceJob:
     owner = uuid.uuid4().hex
     if not store.LEASES.claim(tenant_id, job_id, owner, wall_now()):
         return invoice_jobs.get(tenant_id, job_id)
     job = invoice_jobs.get(tenant_id, job_id)
+    log.info("invoice job started (%s, attempt %d, %s)", job.kind.value, job.attempts, job.phase.value,
+             extra={"kind": job.kind.value, "attempt": job.attempts, "phase": job.phase.value})
     if job.attempts > MAX_ATTEMPTS:
         _finish(tenant_id, job, owner, f"gave up after {MAX_ATTEMPTS} attempts: {job.error or 'runner crashed'}")
         return invoice_jobs.get(tenant_id, job_id)
@@ -117,7 +125,9 @@ def _finish(tenant_id: str, job: InvoiceJob, owner: str, error: str | None = Non
     if error:
         actions.append(M.error.set(error[:2000]))
     status = InvoiceJobStatus.COMPLETED_WITH_ERRORS if failed else InvoiceJobStatus.COMPLETED
-    store.LEASES.finish(tenant_id, job.id, owner, status, wall_now(), actions)
+    if store.LEASES.finish(tenant_id, job.id, owner, status, wall_now(), actions):
+        log.info("invoice job finished: %s", status.value, extra={"kind": job.kind.value, "status": status.value,
+                                                                   "counts": tally})
 
 
 class InvoiceJobWork:
@@ -135,3 +145,6 @@ class InvoiceJobWork:
             except Exception:  # one job's failure must not stop the others; its lease expires and it is retried
                 log.exception("invoice job %s of tenant %s failed", job_id, tenant_id)
         return ran
+
+    def oldest_due(self, domain: str, until):
+        return store.LEASES.oldest_expired(store.PARTITION, until)

@@ -253,6 +253,10 @@ class InvoiceScheduleWork:
                 log.exception("bill run %s failed", run_id)
         return ran
 
+    def oldest_due(self, domain: str, until: datetime) -> datetime | None:
+        return min(filter(None, (store.oldest_due(domain, until), run_store.oldest_expired(domain, until))),
+                   default=None)
+
 
 def _tenant(cache: dict, tenant_id: str) -> Tenant:
     if cache.get(tenant_id) is None:

@@ -203,6 +203,9 @@ class RecurringInvoiceWork:
                     log.exception("recurring invoice %s due %s failed", template_id, due.isoformat())
                     stuck.add(template_id)
 
+    def oldest_due(self, domain: str, until: datetime) -> datetime | None:
+        return store.oldest_due(domain, until)
+
     @staticmethod
     def _due_dates(tenants: dict, tenant_id: str, template_id: str, until: datetime) -> list[tuple]:
         """(generation instant, due date, template id, tenant) of each of the template's due invoices."""

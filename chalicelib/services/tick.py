@@ -3,13 +3,24 @@
 The wall-clock tick (EventBridge every minute, or the local tick loop) runs the 'live' domain only; a
 test-mode tenant's work sits in its own domain ('test#<tenantId>') and runs only when its test clock
 advances. Work kinds (billing schedules, invoice schedule items, recurring invoices) register a
-DueWork source; each finds its due items by an index query keyed on the domain, never by a Scan."""
+DueWork source; each finds its due items by an index query keyed on the domain, never by a Scan.
+
+Every wall-clock tick reports how late it is (the metric TickLagSeconds, which the late-schedules alarm
+watches): before it runs anything, the age of the oldest work waiting in the live domain, i.e. the tick's
+instant minus the earliest due instant among the items its sources would run (a billing schedule's next
+slot, an invoice schedule item's run date, a recurring invoice's generation date, an expired lease of
+unfinished work), and 0 when nothing is due. It is measured first so that a tick that fails or times out
+still reports the backlog it found, and it counts due work that keeps failing, which only grows older."""
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from .. import observability
 from ..domain.tenants import LIVE_CLOCK
 from ..store import ticks
+
+log = logging.getLogger("billrun.tick")
 
 
 class DueWork(Protocol):
@@ -18,6 +29,10 @@ class DueWork(Protocol):
 
     def run_due(self, domain: str, until: datetime) -> int:
         """Runs every item due at or before `until` in `domain`; returns how many ran."""
+
+    def oldest_due(self, domain: str, until: datetime) -> datetime | None:
+        """The due instant of the earliest item run_due would run (None: nothing is due), from one-item index
+        queries: cheap enough for every tick."""
 
 
 def _sources() -> list[DueWork]:
@@ -45,10 +60,33 @@ def run_domain(domain: str, until: datetime) -> TickReport:
             continue
         report.ran[source.name] = source.run_due(domain, until)
     ticks.beat(domain, until)
+    log.log(logging.INFO if any(report.ran.values()) else logging.DEBUG, "tick of %s ran %s", domain,
+            report.ran, extra={"domain": domain, "until": until.isoformat(), "ran": report.ran})
     return report
 
 
 def run_wall_tick(now: datetime) -> TickReport:
+    measure_lag(now)
     return run_domain(LIVE_CLOCK, until=now)
+
+
+def oldest_due(domain: str, until: datetime) -> datetime | None:
+    return min(filter(None, (source.oldest_due(domain, until) for source in SOURCES
+                             if domain == LIVE_CLOCK or not source.live_only)), default=None)
+
+
+def lag_seconds(now: datetime, oldest: datetime | None) -> float:
+    """How late the oldest due work is at `now`, to the millisecond; 0 when nothing is due."""
+    return round(max((now - oldest).total_seconds(), 0.0), 3) if oldest is not None else 0.0
+
+
+def measure_lag(now: datetime) -> None:
+    """Emits TickLagSeconds for the live domain at `now` (never raises: measuring must not stop the tick)."""
+    try:
+        lag = lag_seconds(now, oldest_due(LIVE_CLOCK, now))
+    except Exception:
+        log.exception("the tick's lag could not be measured")
+        return
+    observability.emit({observability.TICK_LAG: lag})
 
 

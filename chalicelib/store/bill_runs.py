@@ -92,3 +92,8 @@ def abandon(tenant_id: str, run_id: str, message: str, wall: datetime, updated: 
 def expired(partition: str, now: datetime) -> list[tuple[str, str]]:
     """(tenantId, runId) of unfinished runs whose lease has run out: never started, or their runner died."""
     return LEASES.expired(partition, now)
+
+
+def oldest_expired(partition: str, now: datetime) -> datetime | None:
+    """When the longest-expired lease of an unfinished run ran out (None: none has)."""
+    return LEASES.oldest_expired(partition, now)

@@ -12,7 +12,7 @@ from ..domain.invoice_schedules import InvoiceSchedule
 from ..domain.tenants import LIVE_CLOCK
 from . import tables
 from .invoice_schedule_models import InvoiceScheduleModel
-from .repository import TenantRepository
+from .repository import TenantRepository, earliest
 
 LIVE_SHARDS = 4  # the live due index is split so no single partition carries every tenant's schedules
 NUMBER = re.compile(r"IS-\d{8}")
@@ -83,3 +83,8 @@ def due(clock_domain: str, until: datetime) -> list[tuple[str, str]]:
         for item in InvoiceScheduleModel.due.query(partition, InvoiceScheduleModel.next_run_at <= until):
             found.append((item.tenant_id, item.id))
     return found
+
+
+def oldest_due(clock_domain: str, until: datetime) -> datetime | None:
+    """When the earliest pending item due at or before `until` in the domain fell due (None: none is due)."""
+    return earliest(InvoiceScheduleModel.due, due_partitions(clock_domain), InvoiceScheduleModel.next_run_at, until)

@@ -55,6 +55,11 @@ def expired(clock_domain: str, now: datetime) -> list[tuple[str, str]]:
     return LEASES.expired(clock_domain, now)
 
 
+def oldest_expired(clock_domain: str, now: datetime) -> datetime | None:
+    """When the longest-expired lease of an unfinished job ran out (None: none has)."""
+    return LEASES.oldest_expired(clock_domain, now)
+
+
 def _job_key(tenant_id: str, job_id: str) -> str:
     return f"{tenant_id}#{job_id}"
 

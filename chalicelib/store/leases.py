@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import UpdateError
 
 from . import tables
-from .repository import condition_failed
+from .repository import condition_failed, earliest
 
 LEASE = timedelta(minutes=10)
 
@@ -57,3 +57,7 @@ class Leases:
         """(tenantId, id) of unfinished work whose lease has run out: never started, or its runner died."""
         tables.bind()
         return [(item.tenant_id, item.id) for item in self.index.query(partition, self.model.lease_until <= now)]
+
+    def oldest_expired(self, partition: str, now: datetime) -> datetime | None:
+        """When the longest-expired lease of unfinished work ran out (None: no lease has run out)."""
+        return earliest(self.index, [partition], self.model.lease_until, now)

@@ -9,7 +9,7 @@ from ..domain.tenants import LIVE_CLOCK
 from ..domain.timeutil import UTC, zone
 from . import tables
 from .recurring_models import RecurringInvoiceModel
-from .repository import TenantRepository, condition_failed
+from .repository import TenantRepository, condition_failed, earliest
 
 LIVE_SHARDS = 4  # as billing schedules: no single partition carries every live tenant's templates
 
@@ -65,6 +65,11 @@ def due(clock_domain: str, until: datetime) -> list[tuple[str, str]]:
         for item in RecurringInvoiceModel.due.query(partition, RecurringInvoiceModel.generate_at <= until):
             found.append((item.tenant_id, item.id))
     return found
+
+
+def oldest_due(clock_domain: str, until: datetime) -> datetime | None:
+    """When the earliest generation date begun by `until` in the domain began (None: nothing to generate)."""
+    return earliest(RecurringInvoiceModel.due, due_partitions(clock_domain), RecurringInvoiceModel.generate_at, until)
 
 
 def advance(tenant_id: str, template: RecurringInvoice, moved: RecurringInvoice) -> bool:

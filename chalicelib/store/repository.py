@@ -1,5 +1,6 @@
 """Tenant-scoped repository for tables keyed (tenantId, id): get, create-once, compare-and-set, paged lists."""
 from dataclasses import replace
+from datetime import datetime
 from functools import reduce
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
@@ -13,6 +14,15 @@ MAX_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
 
 def condition_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def earliest(index, partitions, sort_key, until: datetime) -> datetime | None:
+    """The smallest instant at or before `until` that `sort_key` holds in these partitions of a sparse index (one
+    Query of at most one item per partition): when the oldest item waiting there fell due. None: nothing waits."""
+    tables.bind()
+    found = [getattr(item, sort_key.attr_name) for partition in partitions
+             for item in index.query(partition, sort_key <= until, scan_index_forward=True, limit=1)]
+    return min(found, default=None)
 
 
 class TenantRepository:

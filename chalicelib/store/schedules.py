@@ -9,7 +9,7 @@ from ..domain.billing_schedules import BillingSchedule, ScheduleStatus
 from ..domain.tenants import LIVE_CLOCK
 from . import tables
 from .billing_models import BillingScheduleModel
-from .repository import TenantRepository, condition_failed
+from .repository import TenantRepository, condition_failed, earliest
 
 LIVE_SHARDS = 4  # the live due index is split so no single partition carries every tenant's schedules
 
@@ -48,6 +48,11 @@ def due(clock_domain: str, until: datetime) -> list[tuple[str, str]]:
         for item in BillingScheduleModel.due.query(partition, BillingScheduleModel.next_run_date <= until):
             found.append((item.tenant_id, item.id))
     return found
+
+
+def oldest_due(clock_domain: str, until: datetime) -> datetime | None:
+    """The earliest next slot at or before `until` among the domain's schedules (None: none is due)."""
+    return earliest(BillingScheduleModel.due, due_partitions(clock_domain), BillingScheduleModel.next_run_date, until)
 
 
 def advance(tenant_id: str, schedule: BillingSchedule, slot: datetime, following: datetime | None) -> bool:

@@ -1,4 +1,5 @@
 """The embedded stack over real HTTP: moto server, chalice local, the tick loop, the README's examples."""
+import json
 import re
 import subprocess
 import time
@@ -26,6 +27,32 @@ def test_health_shows_the_local_tick_loop_running(stack):
         seen.append(health["tickCount"])
         time.sleep(0.5)
     assert seen == sorted(seen) and len({c for c in seen if c >= 1}) >= 2, seen
+
+
+def json_lines(output: list[str]) -> list[dict]:
+    found = []
+    for line in list(output):
+        try:
+            found.append(json.loads(line))
+        except ValueError:  # the ready line, chalice's access log: plain text
+            continue
+    return found
+
+
+def test_requests_are_logged_as_json_lines_and_the_ready_line_stays_plain(stack):
+    created = requests.post(f"{stack.url}/customers", headers={"x-api-key": stack.api_key}, json={"name": "Logged"},
+                            timeout=10)
+    assert created.status_code == 201
+    deadline, mine = time.monotonic() + 10, []
+    while not mine and time.monotonic() < deadline:
+        mine = [line for line in json_lines(stack.output) if isinstance(line, dict) and (
+            line.get("method"), line.get("path"), line.get("status")) == ("POST", "/customers", 201)]
+        time.sleep(0.2)
+    assert mine, "\n".join(stack.output[-20:])
+    assert (mine[-1]["tenantId"], mine[-1]["stage"], mine[-1]["service"]) == ("demo", "local", "billrun")
+    assert mine[-1]["requestId"] and mine[-1]["level"] == "INFO"
+    assert [line for line in stack.output if line.startswith("billrun ready: ")]  # plain text, for a human
+    assert not [line for line in json_lines(stack.output) if isinstance(line, dict) and "_aws" in line]  # no EMF
 
 
 def test_demo_tenant_is_test_mode_with_a_clock(stack):

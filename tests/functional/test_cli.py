@@ -5,6 +5,7 @@ from chalicelib.cli import main
 
 
 def run(capsys, *argv):
+    capsys.readouterr()  # the app's log lines from requests made before (api fixture) are not the command's output
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, (simplejson.loads(out, use_decimal=True) if out else None), err
