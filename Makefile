@@ -23,8 +23,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m chalicelib.local.stack
 
+# One pytest-xdist worker per core (TEST_WORKERS=0: one process), a test file's tests on one worker.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 openapi: $(STAMP)
 	$(PY) -m chalicelib.api.openapi > openapi.json

@@ -4,7 +4,9 @@
 - Late schedules: every live tick reports how late the oldest work due in the live domain is as the custom
   metric billrun/TickLagSeconds (Embedded Metric Format, dimension Stage; 0 when nothing is due; see
   chalicelib/services/tick.py). Alarm when the worst lateness stays over 10 minutes for two consecutive 5-minute
-  periods. No data (no tick ran at all) is not treated as breaching."""
+  periods. The tick emits it every minute (0 when nothing is due), so no data means no tick ran: that breaches
+  too, and a dead tick alarms like a late one. (The DLQ's SQS metric is absent while the queue is idle: not
+  breaching.)"""
 from .stages import Stage
 
 METRICS_NAMESPACE = "billrun"
@@ -22,12 +24,12 @@ def conditions() -> dict:
     return {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}}
 
 
-def _alarm(name: str, description: str, **metric) -> dict:
+def _alarm(name: str, description: str, missing: str, **metric) -> dict:
     topic = [{"Ref": "AlarmTopic"}]
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": {
         "AlarmName": name, "AlarmDescription": description, "AlarmActions": topic, "OKActions": topic,
         "Statistic": "Maximum", "Period": PERIOD_SECONDS, "ComparisonOperator": "GreaterThanThreshold",
-        "TreatMissingData": "notBreaching", **metric}}
+        "TreatMissingData": missing, **metric}}
 
 
 def resources(stage: Stage) -> dict:
@@ -37,13 +39,14 @@ def resources(stage: Stage) -> dict:
             "TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}},
         "WorkDeadLetterQueueAlarm": _alarm(
             f"{stage.prefix}-work-dlq-not-empty",
-            "Billing work failed repeatedly and waits in the dead-letter queue",
+            "Billing work failed repeatedly and waits in the dead-letter queue", "notBreaching",
             Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
             Dimensions=[{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WorkDeadLetterQueue", "QueueName"]}}],
             Threshold=0, EvaluationPeriods=1),
         "LateSchedulesAlarm": _alarm(
             f"{stage.prefix}-late-schedules",
-            f"The live tick runs due slots more than {TICK_LAG_THRESHOLD_SECONDS} s late",
+            f"The live tick runs due work more than {TICK_LAG_THRESHOLD_SECONDS} s late, or does not run",
+            "breaching",
             Namespace=METRICS_NAMESPACE, MetricName=TICK_LAG_METRIC,
             Dimensions=[{"Name": "Stage", "Value": stage.name}],
             Threshold=TICK_LAG_THRESHOLD_SECONDS, EvaluationPeriods=2, DatapointsToAlarm=2),

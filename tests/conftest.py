@@ -51,3 +51,4 @@ def tenant(api):
 def other(api):
     """A second tenant, for isolation checks."""
     return api.new_tenant("Globex")
+
