@@ -51,4 +51,3 @@ def tenant(api):
 def other(api):
     """A second tenant, for isolation checks."""
     return api.new_tenant("Globex")
-
