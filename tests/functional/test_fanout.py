@@ -2,12 +2,11 @@
 sent to SQS (moto); `app.worker` bills them as Lambda would. Redelivered messages, crashed workers, lost
 messages and units that keep failing (dead-letter queue) all end with the invoices of a single-process run."""
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
-from chalicelib.domain.invoices import InvoiceStatus
 from chalicelib.domain.timeutil import wall_now
 from chalicelib.local.ticker import sqs_event
 from chalicelib.services import billing_jobs, fanout
@@ -52,12 +51,14 @@ def run_job(api, t, **fields) -> dict:
     return answer.body
 
 
-def invoices_by_name(t, names: dict) -> dict:
-    """Every invoice of the tenant by customer name: totals and lines, as a single-process run would write them."""
+def invoices_by_name(t, names: dict, job_id: str | None = None) -> dict:
+    """Every invoice of the tenant (of one billing job) by customer name: totals, status, date and lines."""
     result, token = {}, None
     while True:
         page, token = documents.invoices.list(t.id, limit=1000, next_token=token)
         for inv in page:
+            if job_id is not None and inv.billing_job_id != job_id:
+                continue
             lines = sorted((l.description, l.quantity, l.unit_price, l.amount, l.start_date, l.end_date)
                            for l in inv.lines)
             assert names[inv.customer_id] not in result, "two invoices for one customer"
@@ -96,33 +97,24 @@ def dead_letters(sqs) -> list[dict]:
     return [json.loads(m["Body"]) for m in got.get("Messages", [])]
 
 
-def previewed_by_name(preview: dict, names: dict) -> dict:
-    """The dry run's invoices (the single-process code path, nothing written) in invoices_by_name's shape."""
-    result = {}
-    for inv in preview["invoices"]:
-        lines = sorted((l["description"], l["quantity"], l["unitPrice"], l["amount"],
-                        date.fromisoformat(l["startDate"]), date.fromisoformat(l["endDate"])) for l in inv["lines"])
-        result[names[inv["customerId"]]] = (inv["amountWithoutTax"], inv["taxAmount"], inv["amount"],
-                                            InvoiceStatus.parse(inv["status"]), date.fromisoformat(inv["invoiceDate"]),
-                                            tuple(lines))
-    return result
-
-
 def test_2000_subscriptions_fanned_out_with_a_worker_crash_equal_a_single_process_run(api, queues, monkeypatch):
     t = clock_tenant(api, CLOCK)
     names = world(api, t, 40, 50)  # 2,000 subscriptions
-    schedule = api.post("/billing/schedules", {"scheduleType": "OnDemand"}, key=t.key).body
-    # the reference: what one process bills, computed by the same code as a run (the dry run writes nothing)
-    preview = api.post("/billing/jobs:preview", {"scheduleId": schedule["id"], **RUN}, key=t.key)
-    assert preview.status == 200, preview.body
-    expected = previewed_by_name(preview.body, names)
+    # the reference: one job billing all 2,000 in this process (the threshold above its 40 customers)
+    monkeypatch.setenv("BILLRUN_FANOUT_CUSTOMERS", "1000")
+    single = run_job(api, t)
+    assert single["status"] == "Completed" and single["unitsTotal"] is None, single
+    expected = invoices_by_name(t, names, single["id"])
     assert len(expected) == 40 and sum(len(inv[-1]) for inv in expected.values()) == 2000
+    # canceling its invoices gives every period back to the ledger, so the fanned-out job bills them all again
+    canceled = api.post("/billing/invoices:cancel", {"invoiceIds": [d["invoiceId"] for d in single["decisions"]]},
+                        key=t.key)
+    assert canceled.status == 200 and (canceled.body["succeeded"], canceled.body["failed"]) == (40, 0), canceled.body
 
     monkeypatch.setenv("BILLRUN_FANOUT_CUSTOMERS", "10")
     monkeypatch.setenv("BILLRUN_UNIT_CUSTOMERS", "4")
-    answer = api.post(f"/billing/schedules/{schedule['id']}:run", RUN, key=t.key)
-    job = answer.body
-    assert answer.status == 201 and job["status"] == "Running" and job["counts"] is None, job
+    job = run_job(api, t)
+    assert job["status"] == "Running" and job["counts"] is None, job
     assert (job["unitsTotal"], job["unitsFinished"]) == (10, 0)
 
     real, crashed = billing_jobs.bill_customer, []
@@ -140,7 +132,7 @@ def test_2000_subscriptions_fanned_out_with_a_worker_crash_equal_a_single_proces
     assert done["status"] == "Completed", done
     assert done["counts"] == {"customers": 40, "billed": 40, "skipped": 0, "errors": 0, "invoices": 40,
                               "creditMemos": 0}
-    assert invoices_by_name(t, names) == expected
+    assert invoices_by_name(t, names, job["id"]) == expected  # line for line, cent for cent
     assert dead_letters(queues) == []
 
 
