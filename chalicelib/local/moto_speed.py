@@ -1,4 +1,5 @@
-"""Makes moto's DynamoDB Query cost grow with the partition it reads, not with the table.
+"""Makes moto's DynamoDB Query cost grow with the partition it reads, not with the table; and a stored item's
+construction grow with its attributes, not with their square.
 
 moto 5.2.5 answers every Query by listing the whole table, sorted (`Table.all_items`), filtering that list
 down to the key condition, and then sorting the matches again. A Query therefore costs O(n log n) in the
@@ -8,21 +9,32 @@ only keep items of its own partition. While moto runs a Query, `all_items` here 
 partition (base table) or the items unsorted (an index). Everything else (Scan and its paging order,
 GetItem, writes, conditions) sees moto's own `all_items`.
 
+moto 5.2.5 also builds every item it stores (PutItem, each item of BatchWriteItem, Query results' copies) one
+attribute at a time into a LimitedSizeDict that re-measures all the attributes already there on each insertion
+(to refuse items over 400 KB): quadratic in the attributes, about half of moto's time on a 25-attribute item.
+Here the running total is kept instead, and the same ItemSizeTooLarge is raised at the same attribute.
+
 Results are identical, item for item and page for page: tests/unit/test_moto_speed.py compares Queries with
-and without this on random tables. Only the local stack and the tests install it; Lambda never imports it."""
+and without this on random tables, and items built both ways. Only the local stack and the tests install it;
+Lambda never imports it."""
 import inspect
 import logging
 import threading
 from contextlib import contextmanager
 
 import moto
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.utilities import bytesize
 
 MOTO_VERSION = "5.2.5"  # the version whose Query this was read against
 _INDEX = object()  # an index Query: any partition, order irrelevant
 _query = threading.local()
 _original_all_items = Table.all_items
 _original_query = Table.query
+_original_item_init = Item.__init__
+ITEM_SIZE_LIMIT = 405_000  # LimitedSizeDict's own limit (between DynamoDB's measured 409 and 410 KB)
 _query_signature = inspect.signature(_original_query)
 log = logging.getLogger("billrun.local")
 
@@ -50,6 +62,20 @@ def _partition_query(self, hash_key, *args, **kwargs):
         _query.scope = previous
 
 
+def _item_init(self, hash_key, range_key, attrs) -> None:
+    """Item.__init__ with LimitedSizeDict's check done on a running total: the same attributes, the same refusal."""
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = LimitedSizeDict()
+    total = 0
+    for key, value in attrs.items():
+        typed = DynamoType(value)
+        total += bytesize(key) + typed.size()
+        if total > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self.attrs, key, typed)
+
+
 def install() -> bool:
     """Idempotent. False (and moto left alone) on a moto version this was not checked against."""
     if moto.__version__ != MOTO_VERSION:
@@ -57,12 +83,14 @@ def install() -> bool:
         return False
     Table.all_items = _all_items
     Table.query = _partition_query
+    Item.__init__ = _item_init
     return True
 
 
 def uninstall() -> None:
     Table.all_items = _original_all_items
     Table.query = _original_query
+    Item.__init__ = _original_item_init
 
 
 @contextmanager
