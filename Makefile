@@ -26,10 +26,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-# A benchmark, not a test (README: Benchmark): one JSON object on stdout, progress on stderr.
-# N subscriptions (default 10,000); ARGS passes any other option of `python -m bench --help`.
-bench: $(STAMP)
-	$(PY) -m bench $(if $(N),--subscriptions $(N)) $(ARGS)
+# A benchmark, not a test (README: Benchmark): one JSON object on stdout, everything else on stderr (the venv
+# is made first, as for run and test). N subscriptions (default 10,000); ARGS: any other `python -m bench` option.
+bench:
+	@$(MAKE) --no-print-directory $(STAMP) >&2
+	@$(PY) -m bench $(if $(N),--subscriptions $(N)) $(ARGS)
 
 openapi: $(STAMP)
 	$(PY) -m chalicelib.api.openapi > openapi.json
