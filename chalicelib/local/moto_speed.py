@@ -6,8 +6,10 @@ down to the key condition, and then sorting the matches again. A Query therefore
 table's size, and a billing job over thousands of subscriptions spends its minutes inside moto rather than
 in billrun. moto's Query re-sorts whatever it keeps, so the first sort is wasted; and a base-table Query can
 only keep items of its own partition. While moto runs a Query, `all_items` here hands it just that
-partition (base table) or the items unsorted (an index). Everything else (Scan and its paging order,
-GetItem, writes, conditions) sees moto's own `all_items`.
+partition (base table) or, for an index, the items whose index partition key has the queried value
+(unsorted; moto compares each item's key with a method call per item, here a string key is compared
+directly: a 10,000-item table's index Query went from ~48 ms to a few). Everything else (Scan and its
+paging order, GetItem, writes, conditions) sees moto's own `all_items`.
 
 moto 5.2.5 also builds every item it stores (PutItem, each item of BatchWriteItem, Query results' copies) one
 attribute at a time into a LimitedSizeDict that re-measures all the attributes already there on each insertion
@@ -44,8 +46,15 @@ def _all_items(self):
     if scope is None or scope[0] is not self:
         return _original_all_items(self)
     if scope[1] is _INDEX:
-        return [item for value in self.items.values()
-                for item in (value.values() if self.range_key_attr else (value,))]
+        items = [item for value in self.items.values()
+                 for item in (value.values() if self.range_key_attr else (value,))]
+        for name, wanted in scope[2]:  # moto keeps exactly these (and checks them again)
+            if wanted.type == "S":  # a string's DynamoType equality is type and value
+                items = [i for i in items if (v := i.attrs.get(name)) is not None
+                         and v.type == "S" and v.value == wanted.value]
+            else:
+                items = [i for i in items if (v := i.attrs.get(name)) is not None and v == wanted]
+        return items
     partition = self.items.get(scope[1])
     if partition is None:
         return []
@@ -53,9 +62,12 @@ def _all_items(self):
 
 
 def _partition_query(self, hash_key, *args, **kwargs):
-    index_name = _query_signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
+    arguments = _query_signature.bind(self, hash_key, *args, **kwargs).arguments
     previous = getattr(_query, "scope", None)
-    _query.scope = (self, _INDEX if index_name else hash_key)
+    if arguments.get("index_name"):
+        _query.scope = (self, _INDEX, tuple(arguments.get("hash_key_conditions") or ()))
+    else:
+        _query.scope = (self, hash_key)
     try:
         return _original_query(self, hash_key, *args, **kwargs)
     finally:

@@ -157,3 +157,24 @@ def test_an_item_over_the_size_limit_is_refused_at_the_same_attribute_with_and_w
     for enabled in (False, True):
         with moto_speed(enabled):
             assert Item(DynamoType({"S": "h"}), None, just_under).size() == 404_992
+
+
+def test_an_index_on_a_number_answers_the_same_with_and_without_the_speed_up():
+    """A string partition key is compared directly; others by moto's own equality (1 == 1.0 for numbers)."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="numbers", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "g", "AttributeType": "N"}],
+            GlobalSecondaryIndexes=[{"IndexName": "gsi", "Projection": {"ProjectionType": "ALL"},
+                                     "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}])
+        for n, g in enumerate(["1", "1.0", "2", "10", None]):
+            client.put_item(TableName="numbers", Item={"pk": {"S": f"p{n}"}, **({"g": {"N": g}} if g else {})})
+        request = {"TableName": "numbers", "IndexName": "gsi", "KeyConditionExpression": "g = :g",
+                   "ExpressionAttributeValues": {":g": {"N": "1"}}}
+        with moto_speed(False):
+            expected = _pages(client, request)
+        with moto_speed(True):
+            got = _pages(client, request)
+    assert got == expected and sorted(i["pk"]["S"] for i in got[0][0]) == ["p0", "p1"]
