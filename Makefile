@@ -1,4 +1,4 @@
-# The two commands of the quick start: `make run` and `make test`; and packaging/deploying to AWS (README).
+# The two commands of the quick start: `make run` and `make test`; `make bench`; and packaging/deploying to AWS (README).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -11,7 +11,7 @@ BUILD := build/$(STAGE)
 # `chalice package` needs a region to start, though the template it writes is region-independent.
 PACKAGE_REGION := $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
 
-.PHONY: run test install openapi infra package lint-infra deploy clean check-stage check-deploy
+.PHONY: run test bench install openapi infra package lint-infra deploy clean check-stage check-deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ run: $(STAMP)
 TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# A benchmark, not a test (README: Benchmark): one JSON object on stdout, everything else on stderr (the venv
+# is made first, as for run and test). N subscriptions (default 10,000); ARGS: any other `python -m bench` option.
+bench:
+	@$(MAKE) --no-print-directory $(STAMP) >&2
+	@$(PY) -m bench $(if $(N),--subscriptions $(N)) $(ARGS)
 
 openapi: $(STAMP)
 	$(PY) -m chalicelib.api.openapi > openapi.json

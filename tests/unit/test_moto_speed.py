@@ -4,6 +4,7 @@ without sort-key conditions, limits and either direction; on tables with and wit
 import itertools
 
 import boto3
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -120,3 +121,60 @@ def test_a_base_table_query_reads_only_its_partition():
                 Table.all_items = speedy
         Table.all_items = original
     assert answer["Count"] == 20 and seen == [20]  # moto alone lists all 40 items, sorted, for this Query
+
+
+attribute_value = st.recursive(
+    st.one_of(st.builds(lambda s: {"S": s}, st.text(max_size=20)),
+              st.builds(lambda n: {"N": str(n)}, st.integers(-10**6, 10**6)),
+              st.builds(lambda b: {"BOOL": b}, st.booleans()), st.just({"NULL": True})),
+    lambda inner: st.one_of(st.builds(lambda items: {"L": items}, st.lists(inner, max_size=4)),
+                            st.builds(lambda fields: {"M": fields}, st.dictionaries(st.text(max_size=8), inner,
+                                                                                    max_size=4))),
+    max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(attrs=st.dictionaries(st.text(min_size=1, max_size=12), attribute_value, max_size=25))
+def test_items_are_built_the_same_with_and_without_the_speed_up(attrs):
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    with moto_speed(False):
+        expected = Item(DynamoType({"S": "h"}), None, attrs)
+    with moto_speed(True):
+        got = Item(DynamoType({"S": "h"}), None, attrs)
+    assert type(got.attrs) is type(expected.attrs)
+    assert list(got.attrs.items()) == list(expected.attrs.items()) and got == expected
+    assert got.size() == expected.size()
+
+
+def test_an_item_over_the_size_limit_is_refused_at_the_same_attribute_with_and_without_the_speed_up():
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    attrs = {"a": {"S": "x" * 200_000}, "b": {"S": "y" * 200_000}, "c": {"S": "z" * 10_000}}  # c crosses it
+    for enabled in (False, True):
+        with moto_speed(enabled), pytest.raises(ItemSizeTooLarge):
+            Item(DynamoType({"S": "h"}), None, attrs)
+    just_under = {"a": {"S": "x" * 200_000}, "b": {"S": "y" * 204_990}}  # 1 + 200,000 + 1 + 204,990 bytes
+    for enabled in (False, True):
+        with moto_speed(enabled):
+            assert Item(DynamoType({"S": "h"}), None, just_under).size() == 404_992
+
+
+def test_an_index_on_a_number_answers_the_same_with_and_without_the_speed_up():
+    """A string partition key is compared directly; others by moto's own equality (1 == 1.0 for numbers)."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="numbers", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "g", "AttributeType": "N"}],
+            GlobalSecondaryIndexes=[{"IndexName": "gsi", "Projection": {"ProjectionType": "ALL"},
+                                     "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}])
+        for n, g in enumerate(["1", "1.0", "2", "10", None]):
+            client.put_item(TableName="numbers", Item={"pk": {"S": f"p{n}"}, **({"g": {"N": g}} if g else {})})
+        request = {"TableName": "numbers", "IndexName": "gsi", "KeyConditionExpression": "g = :g",
+                   "ExpressionAttributeValues": {":g": {"N": "1"}}}
+        with moto_speed(False):
+            expected = _pages(client, request)
+        with moto_speed(True):
+            got = _pages(client, request)
+    assert got == expected and sorted(i["pk"]["S"] for i in got[0][0]) == ["p0", "p1"]

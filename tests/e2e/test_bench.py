@@ -1,0 +1,66 @@
+"""`make bench` at a tiny size: `python -m bench` starts its own moto server, prints one JSON object, and its
+figures hold together (no timing is asserted: the bench reports time, it does not test it)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--subscriptions", "60", "--customers", "12", "--schedules", "300", "--due", "5",
+        "--fanout-customers", "5", "--unit-customers", "4", "--workers", "2"]
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BILLRUN_", "DYNAMODB_", "SQS_", "S3_"))}
+    done = subprocess.run([sys.executable, "-m", "bench", *TINY], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)  # the whole of stdout is one JSON object (progress went to stderr)
+
+
+def test_both_jobs_write_one_invoice_per_customer_with_equal_totals(report):
+    single, fanned = report["jobs"]["single_process"], report["jobs"]["fan_out"]
+    assert report["parameters"]["subscriptions"] == 60 and report["parameters"]["customers_with_subscriptions"] == 12
+    for job in (single, fanned):
+        assert job["status"] == "Completed" and job["invoices"] == 12
+        assert job["seconds"] > 0 and job["invoices_per_second"] > 0
+    assert single["invoice_total"] == fanned["invoice_total"]
+    assert report["checks"]["passed"] is True and all(report["checks"].values())
+
+
+def test_the_fan_out_job_really_fans_out_through_sqs(report):
+    single, fanned = report["jobs"]["single_process"], report["jobs"]["fan_out"]
+    assert single["units"] is None and single["sqs"]["requests"] == 0
+    assert fanned["units"] == 3  # 12 customers in units of 4
+    assert fanned["sqs"]["by_operation"]["SendMessageBatch"] >= 1
+    assert fanned["sqs"]["by_operation"]["DeleteMessage"] == 3  # one per unit the workers finished
+
+
+def test_requests_and_capacity_are_counted_per_invoice(report):
+    for job in report["jobs"].values():
+        dynamodb = job["dynamodb"]
+        assert dynamodb["requests"] == sum(dynamodb["by_operation"].values()) > 0
+        assert dynamodb["requests_per_invoice"] > 0 and dynamodb["unpriced_requests"] == {}
+        assert dynamodb["read_units_per_invoice"] > 0 and dynamodb["write_units_per_invoice"] > 0
+        assert dynamodb["index_write_units_per_invoice"] > 0  # the invoices' indexes
+        assert dynamodb["moto_reported_units_per_invoice"] > 0
+        # each of a customer's 5 subscriptions has one January period, claimed once: 5 ledger writes of < 1 KB
+        assert dynamodb["units_per_invoice_by_table"]["billing-ledger"]["write"] == 5.0
+        assert job["memory"]["peak_rss_mib"] is None or job["memory"]["peak_rss_mib"] > 0
+
+
+def test_finding_the_due_schedules_reads_the_due_ones(report):
+    due = report["due_schedules"]
+    assert (due["schedules"], due["due"], due["found"]) == (300, 5, 5)
+    assert due["items_read"] == 5  # bound: due + one per live shard query; measured: exactly the due ones
+    assert due["by_operation"] == {"Query": 4}  # one per shard of the live due index, no Scan
+
+
+def test_machine_facts_are_reported(report):
+    machine = report["machine"]
+    assert machine["cpus"] >= 1 and machine["python"].startswith("3.") and machine["moto"]
