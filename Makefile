@@ -26,7 +26,7 @@ run: $(STAMP)
 # One pytest-xdist worker per core (TEST_WORKERS=0: one process), a test file's tests on one worker.
 TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # A benchmark, not a test (README: Benchmark): one JSON object on stdout, everything else on stderr (the venv
 # is made first, as for run and test). N subscriptions (default 10,000); ARGS: any other `python -m bench` option.

@@ -63,12 +63,14 @@ def main(argv=None) -> int:
         stack.configure_environment(port, admin_key="bench")
         meter = Meter()
         meter.install()
+        sys.stdout = sys.stderr  # billrun's JSON log lines (and any EMF document) go to stderr with the progress
         report = run(args, meter, moto.pid)
         report["memory"]["moto_server_peak_rss_mib"] = scenarios.moto_peak_rss_mib(moto.pid)
     finally:
+        sys.stdout = sys.__stdout__
         moto_server.stop(moto)
     report["total_seconds"] = round(time.perf_counter() - began, 1)
-    print(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))  # stdout: this object only
     return 0 if report["checks"]["passed"] else 1
 
 
