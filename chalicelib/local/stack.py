@@ -98,6 +98,7 @@ def wait_until_up(port: int, api: subprocess.Popen, timeout: float = 60.0) -> No
 def main() -> None:
     port = _env_port("BILLRUN_PORT", 8000)
     moto_port = _env_port("BILLRUN_MOTO_PORT", 4566)
+    # timer durations in seconds for Event.wait and time.monotonic (never money or quantities): float is right
     tick_seconds = float(os.environ.get("BILLRUN_TICK_SECONDS", "60"))
     stop_after = float(os.environ.get("BILLRUN_STOP_AFTER_SECONDS", "0"))  # tests bound the stack's life
     admin_key = os.environ.get("BILLRUN_ADMIN_KEY") or secrets.token_urlsafe(24)
