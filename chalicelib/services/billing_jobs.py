@@ -79,10 +79,11 @@ class Scope:
     product_names: dict[str, str] = field(default_factory=dict)
     scheduled: dict[str, str] = field(default_factory=dict)  # customer id -> the invoice schedule billing it
 
-    def skip_reason(self, customer_id: str) -> str:
-        """Why a customer in scope has no subscriptions to bill."""
+    def skipped(self, customer_id: str) -> Decision:
+        """The decision for a customer in scope with no subscriptions to bill, and why."""
         number = self.scheduled.get(customer_id)
-        return f"billed by invoice schedule {number}" if number else "filtered out"
+        return Decision(customer_id, DecisionKind.SKIPPED.value,
+                        f"billed by invoice schedule {number}" if number else "filtered out")
 
 
 def _record(entity) -> dict:
@@ -292,8 +293,7 @@ def _run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
         customer = scope.customers[customer_id]
         subs = scope.subscriptions.get(customer_id, [])
         if not subs:
-            job_store.record_decision(tenant.id, job.id, Decision(customer_id, DecisionKind.SKIPPED.value,
-                                                                   scope.skip_reason(customer_id)))
+            job_store.record_decision(tenant.id, job.id, scope.skipped(customer_id))
             continue
         try:
             outcome = bill_customer(tenant, job, customer, subs, scope.product_names, now)
@@ -329,8 +329,7 @@ def preview(tenant: Tenant, job: BillingJob, now: datetime) -> dict:
     for customer_id in sorted(scope.customers):
         subs = scope.subscriptions.get(customer_id, [])
         if not subs:
-            runs.append(CustomerRun(Decision(customer_id, DecisionKind.SKIPPED.value,
-                                             scope.skip_reason(customer_id))))
+            runs.append(CustomerRun(scope.skipped(customer_id)))
             continue
         runs.append(bill_customer(tenant, job, scope.customers[customer_id], subs, scope.product_names, now,
                                   dry_run=True))

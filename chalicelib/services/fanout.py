@@ -38,8 +38,7 @@ def dispatch(tenant: Tenant, job: BillingJob, scope: billing_jobs.Scope, owner: 
     """Splits the job and sends its Pending units; `now` is the tenant's instant documents are dated by."""
     for customer_id in sorted(scope.customers):
         if not scope.subscriptions.get(customer_id):
-            job_store.record_decision(tenant.id, job.id, Decision(customer_id, DecisionKind.SKIPPED.value,
-                                                                   scope.skip_reason(customer_id)))
+            job_store.record_decision(tenant.id, job.id, scope.skipped(customer_id))
     slices = split([c for c in scope.customers if scope.subscriptions.get(c)], settings().unit_customers)
     units = [job_store.save_unit(tenant.id, WorkUnit(job.id, i, ids)) for i, ids in enumerate(slices)]
     if not job_store.start_units(tenant.id, job.id, owner, len(units), wall_now()):
@@ -98,8 +97,7 @@ def bill_unit(tenant: Tenant, job: BillingJob, unit: WorkUnit, now: datetime) ->
     for customer_id in unit.customer_ids:
         customer, subs = scope.customers.get(customer_id), scope.subscriptions.get(customer_id)
         if customer is None or not subs:  # changed since the split: the job no longer bills it
-            job_store.record_decision(tenant.id, job.id, Decision(customer_id, DecisionKind.SKIPPED.value,
-                                                                   scope.skip_reason(customer_id)))
+            job_store.record_decision(tenant.id, job.id, scope.skipped(customer_id))
             continue
         try:
             outcome = billing_jobs.bill_customer(tenant, job, customer, subs, scope.product_names, now)
