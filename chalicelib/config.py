@@ -14,6 +14,15 @@ class Settings:
     fanout_customers: int  # a job whose scope has more customers than this is split into work units
     unit_customers: int  # customers per work unit
     max_receives: int  # deliveries of one unit before SQS moves it to the dead-letter queue (infra's redrive)
+    # Bounds on the work one request, schedule or template can buy (docs/limits.md says each, and why).
+    min_slot_interval_seconds: int  # a billing schedule's cron slots are at least this far apart
+    max_catch_up_days: int  # how far before the tenant's today a start, nextDueDate or runDate may be set
+    slots_per_pass: int  # slots of one schedule (due dates of one template) a tick pass runs; the rest: next pass
+    tick_budget_seconds: int  # a tick starts no new work after this long (the Lambda timeout is 300 s)
+    advance_request_seconds: int  # a clock advance works this long in its request, then answers 202 and goes on
+    max_billing_schedules: int  # per tenant
+    max_recurring_invoices: int  # per tenant, archived ones not counted
+    max_open_jobs: int  # per tenant: invoice jobs and bill runs not finished yet
 
 
 def settings() -> Settings:
@@ -29,6 +38,14 @@ def settings() -> Settings:
         fanout_customers=_number("BILLRUN_FANOUT_CUSTOMERS", 500),
         unit_customers=_number("BILLRUN_UNIT_CUSTOMERS", 100),
         max_receives=_number("BILLRUN_MAX_RECEIVES", 3),
+        min_slot_interval_seconds=_number("BILLRUN_MIN_SLOT_INTERVAL_SECONDS", 3600),
+        max_catch_up_days=_number("BILLRUN_MAX_CATCH_UP_DAYS", 400),
+        slots_per_pass=_number("BILLRUN_SLOTS_PER_PASS", 50),
+        tick_budget_seconds=_number("BILLRUN_TICK_BUDGET_SECONDS", 240),
+        advance_request_seconds=_number("BILLRUN_ADVANCE_REQUEST_SECONDS", 20),
+        max_billing_schedules=_number("BILLRUN_MAX_BILLING_SCHEDULES", 1000),
+        max_recurring_invoices=_number("BILLRUN_MAX_RECURRING_INVOICES", 10000),
+        max_open_jobs=_number("BILLRUN_MAX_OPEN_JOBS", 100),
     )
 
 
