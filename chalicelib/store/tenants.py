@@ -8,7 +8,7 @@ from ..domain.errors import conflict, not_found
 from ..domain.tenants import ApiKey, Tenant
 from . import tables
 from .models import ApiKeyModel, TenantModel
-from .repository import condition_failed
+from .repository import condition_failed, earliest
 
 
 def create_tenant(tenant: Tenant) -> Tenant:
@@ -43,12 +43,20 @@ def list_tenants() -> list[Tenant]:
     return [item.to_entity() for item in TenantModel.scan()]
 
 
+SETTINGS = ("name", "timezone", "currency", "payment_term_days", "generate_first_invoice_on_order_activation",
+            "last_modified_date")
+
+
 def replace_tenant(tenant: Tenant, previous: Tenant) -> Tenant:
+    """Writes the settings only (compare-and-set on the version): the clock and its advance have writers of their
+    own, which a settings change holding an older copy must never undo."""
     tables.bind()
     tenant = replace(tenant, version=previous.version + 1)
+    actions = [getattr(TenantModel, name).set(getattr(tenant, name)) for name in SETTINGS]
     try:
-        TenantModel.from_entity(tenant).save(condition=TenantModel.version == previous.version)
-    except PutError as error:
+        TenantModel(id=tenant.id).update(actions=actions + [TenantModel.version.set(tenant.version)],
+                                         condition=TenantModel.version == previous.version)
+    except UpdateError as error:
         if not condition_failed(error):
             raise
         raise conflict("settings were changed by another request; read them again and retry",
@@ -66,6 +74,71 @@ def move_clock(tenant_id: str, old: datetime, new: datetime) -> None:
         if not condition_failed(error):
             raise
         raise conflict("the test clock moved meanwhile; read it again and retry", "ConcurrentModification") from None
+
+
+# --- a test clock's advance and its lease (services/clock.py) ----------------------------------------------------
+
+ADVANCING = "advancing"  # the one partition of the sparse `advancing` index, read by the wall-clock tick
+
+
+def _update(tenant_id: str, actions, condition) -> bool:
+    tables.bind()
+    try:
+        TenantModel(id=tenant_id).update(actions=actions, condition=condition)
+        return True
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        return False
+
+
+def _lease(owner: str, until: datetime) -> list:
+    return [TenantModel.advance_partition.set(ADVANCING), TenantModel.advance_lease_until.set(until),
+            TenantModel.advance_owner.set(owner)]
+
+
+def start_advance(tenant: Tenant, moved: Tenant, owner: str, lease_until: datetime) -> bool:
+    """The clock moves to `moved.clock` with its advance unfinished and leased to `owner`; compare-and-set on the
+    clock, so of concurrent advances from one instant one starts. False: the clock moved, or an advance runs."""
+    M = TenantModel
+    return _update(tenant.id, [M.clock.set(moved.clock), M.advancing_to.set(moved.advancing_to),
+                               M.advance_ran.set({}), *_lease(owner, lease_until)],
+                   (M.clock == tenant.clock) & M.advancing_to.does_not_exist())
+
+
+def take_advance(tenant_id: str, to: datetime, owner: str, now: datetime, lease_until: datetime) -> bool:
+    """The unfinished advance to `to`, if nobody holds it (its lease ran out or was handed on)."""
+    M = TenantModel
+    return _update(tenant_id, _lease(owner, lease_until), (M.advancing_to == to) & (M.advance_lease_until <= now))
+
+
+def record_advance(tenant_id: str, owner: str, ran: dict[str, int], lease_until: datetime) -> bool:
+    """Adds one pass's counts and renews the lease. False: the lease was lost to another runner (stop)."""
+    M = TenantModel
+    counts = [M.advance_ran[name].set((M.advance_ran[name] | 0) + n) for name, n in ran.items() if n]
+    return _update(tenant_id, [*counts, M.advance_lease_until.set(lease_until)], M.advance_owner == owner)
+
+
+def hand_on_advance(tenant_id: str, owner: str, now: datetime) -> bool:
+    """Gives the lease up at once (out of time, work left): the next runner takes it without waiting."""
+    return _update(tenant_id, [TenantModel.advance_lease_until.set(now)], TenantModel.advance_owner == owner)
+
+
+def finish_advance(tenant_id: str, owner: str) -> bool:
+    """The advance is done: the clock is Ready again (the counts stay, as the last advance's)."""
+    M = TenantModel
+    return _update(tenant_id, [M.advancing_to.remove(), M.advance_partition.remove(), M.advance_lease_until.remove(),
+                               M.advance_owner.remove()], M.advance_owner == owner)
+
+
+def advances_waiting(now: datetime) -> list[str]:
+    """Tenants whose unfinished advance nobody holds: handed on, or its runner died."""
+    tables.bind()
+    return [item.id for item in TenantModel.advancing.query(ADVANCING, TenantModel.advance_lease_until <= now)]
+
+
+def oldest_waiting_advance(now: datetime) -> datetime | None:
+    return earliest(TenantModel.advancing, [ADVANCING], TenantModel.advance_lease_until, now)
 
 
 def save_api_key(key: ApiKey) -> ApiKey:
