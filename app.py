@@ -7,7 +7,7 @@ from chalicelib.api import (admin, billing, catalog, graphql, invoice_pdf, invoi
                             recurring_invoices, tenant)
 from chalicelib.config import settings
 from chalicelib.domain.timeutil import wall_now
-from chalicelib.services import fanout
+from chalicelib.services import worker as work
 from chalicelib.services import tick as tick_service
 
 app = Chalice(app_name="billrun", configure_logs=False)  # logs are JSON lines: chalicelib/observability.py
@@ -30,8 +30,8 @@ def tick(event):
 
 @app.on_sqs_message(queue=settings().work_queue, batch_size=1, name="worker")
 def worker(event):
-    """SQS (the local stack's worker loop too): bill one work unit of a large billing job; raising hands the
-    message back to SQS for another delivery (and, after the last, the dead-letter queue)."""
+    """SQS (the local stack's worker loop too): one work unit of a large billing job, or a turn on a test clock's
+    advance; raising hands the message back to SQS for another delivery (after the last: the dead-letter queue)."""
     for record in event:
         receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
-        fanout.handle(record.body, receives)
+        work.handle(record.body, receives)

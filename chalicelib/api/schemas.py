@@ -15,6 +15,7 @@ from ..domain.invoice_schedules import InvoiceScheduleStatus, ItemStatus
 from ..domain.invoices import InvoiceSource, InvoiceStatus, PaymentStatus
 from ..domain.jobs import JobStatus
 from ..domain.recurring_invoices import RecurrencePeriod
+from ..domain.tenants import ClockStatus
 from ..domain.errors import BillrunError
 from ..domain.money import currency_code
 from ..domain.timeutil import parse_date, parse_instant, zone
@@ -333,14 +334,13 @@ class SubscriptionUpdate(Input):
 class Clock(Output):
     tenant_id: str
     now: datetime
+    status: ClockStatus = Field(description="Advancing while the work that fell due on the way is being run")
+    advancing_to: datetime | None = Field(description="the advance's target while it is Advancing (= now)")
+    ran: dict[str, int] = Field(description="work items run per kind by the current (or the last) advance, so far")
 
 
 class ClockAdvance(Input):
     to: Instant
-
-
-class ClockAdvanced(Clock):
-    ran: dict[str, int] = Field(description="work items run per kind while the clock moved")
 
 
 class Health(Output):

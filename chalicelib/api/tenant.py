@@ -5,7 +5,7 @@ from ..domain.errors import not_found
 from ..services import clock as clock_service
 from ..services import tenants as tenant_service
 from . import schemas as s
-from .http import changes, operation
+from .http import Accepted, changes, operation
 
 bp = Blueprint(__name__)
 
@@ -28,14 +28,20 @@ def _test_tenant(call):
     return call.ctx.tenant
 
 
-@operation(bp, "GET", "/test/clock", summary="A test-mode tenant's clock", tag="Test clock", response=s.Clock)
+def _clock(tenant) -> dict:
+    return {"tenant_id": tenant.id, "now": tenant.clock, "status": tenant.clock_status,
+            "advancing_to": tenant.advancing_to, "ran": dict(sorted((tenant.advance_ran or {}).items()))}
+
+
+@operation(bp, "GET", "/test/clock", summary="A test-mode tenant's clock, and the progress of its advance",
+           tag="Test clock", response=s.Clock)
 def get_clock(call):
-    tenant = _test_tenant(call)
-    return {"tenant_id": tenant.id, "now": tenant.clock}
+    return _clock(_test_tenant(call))
 
 
 @operation(bp, "POST", "/test/clock:advance", summary="Move the test clock forward, running all work that "
-           "falls due on the way, in order", tag="Test clock", body=s.ClockAdvance, response=s.ClockAdvanced)
+           "falls due on the way, in order; 202 when that work goes on after the answer (poll GET /test/clock)",
+           tag="Test clock", body=s.ClockAdvance, response=s.Clock, accepted=s.Clock)
 def advance_clock(call):
-    tenant, report = clock_service.advance(_test_tenant(call), call.body.to)
-    return {"tenant_id": tenant.id, "now": tenant.clock, "ran": report.ran}
+    tenant, done = clock_service.advance(_test_tenant(call), call.body.to)
+    return _clock(tenant) if done else Accepted(_clock(tenant), "/test/clock")

@@ -4,9 +4,15 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from .enums import CanonicalEnum
 from .errors import conflict, not_found
 
 LIVE_CLOCK = "live"
+
+
+class ClockStatus(CanonicalEnum):
+    READY = "Ready"
+    ADVANCING = "Advancing"  # the clock is at its target; work that fell due on the way is still running
 
 
 @dataclass(frozen=True)
@@ -21,11 +27,17 @@ class Tenant:
     payment_term_days: int = 30
     generate_first_invoice_on_order_activation: bool = False
     clock: datetime | None = None  # test-mode tenants only: the instant their world is at
+    advancing_to: datetime | None = None  # the clock's target while an advance's work is unfinished (= clock)
+    advance_ran: dict | None = None  # work run per kind by the current (or the last) advance, so far
     version: int = 0  # compare-and-set counter: timestamps cannot serve, a test clock may stand still
 
     def now(self, wall: datetime) -> datetime:
         """The instant every date decision for this tenant uses."""
         return self.clock if self.test_mode else wall
+
+    @property
+    def clock_status(self) -> ClockStatus:
+        return ClockStatus.READY if self.advancing_to is None else ClockStatus.ADVANCING
 
     @property
     def clock_domain(self) -> str:
@@ -34,11 +46,16 @@ class Tenant:
 
 
 def advance_clock(tenant: Tenant, to: datetime) -> Tenant:
+    """The clock moved to `to`, its work not done yet. An unfinished advance only takes its own target again."""
     if not tenant.test_mode:
         raise not_found("test clock")
+    if tenant.advancing_to is not None and to != tenant.advancing_to:
+        raise conflict(f"the test clock is still advancing to {tenant.advancing_to.isoformat()}; wait until "
+                       "GET /test/clock answers status Ready (or send that same target again to help it on)",
+                       "ClockAdvancing", "to")
     if to < tenant.clock:
         raise conflict("the test clock never moves backwards", "ClockBackwards", "to")
-    return replace(tenant, clock=to)
+    return replace(tenant, clock=to, advancing_to=to)
 
 
 @dataclass(frozen=True)

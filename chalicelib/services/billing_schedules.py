@@ -10,15 +10,16 @@ from ..domain.jobs import UNFINISHED, BillingJob, JobStatus
 from ..domain.numbering import human_number
 from ..domain.tenants import LIVE_CLOCK, Tenant
 from ..domain.timeutil import wall_now
+from ..config import settings
 from ..store import counters
 from ..store import schedules as store
 from ..store import tenants as tenant_store
 from . import billing_jobs
+from .budget import Budget
 from .context import RequestContext
 
 schedules = store.schedules
 log = logging.getLogger("billrun.billing")
-MAX_SLOTS_PER_PASS = 500  # a tick (or clock advance) works in bounded passes; the rest comes next pass
 CATCH_UP_GRACE = timedelta(minutes=5)  # a live slot run later than this was missed by the tick
 
 
@@ -72,7 +73,7 @@ def activate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedu
                 activated, last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now), current)
         if activated.schedule_type is ScheduleType.ON_DEMAND and activated.next_run_date is not None \
                 and activated.next_run_date <= ctx.now:
-            run_slots(ctx.tenant, activated, until=ctx.now)
+            _run_slot(ctx.tenant, activated, activated.next_run_date, until=ctx.now)  # its one slot
             activated = schedules.get(ctx.tenant.id, schedule_id)
         result.append(activated)
     return result
@@ -123,20 +124,6 @@ def slots(ctx: RequestContext, schedule_id: str, count: int) -> list[datetime]:
 
 # --- the tick's source ---------------------------------------------------------------------------------
 
-def run_slots(tenant: Tenant, schedule: BillingSchedule, until: datetime) -> int:
-    """Every slot of one schedule due by `until`, in order: one job each (see billing_jobs)."""
-    ran = 0
-    while True:
-        due = rules.slots_until(schedule, until, MAX_SLOTS_PER_PASS)
-        if not due:
-            return ran
-        for slot in due:
-            if not _run_slot(tenant, schedule, slot, until):
-                return ran
-            ran += 1
-        schedule = schedules.get(tenant.id, schedule.id)
-
-
 def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: datetime) -> bool:
     """Create the slot's job, move the schedule past the slot, run the job: each step safe to repeat.
     False, doing nothing, while another runner still holds the job of the schedule's previous slot."""
@@ -174,42 +161,56 @@ class BillingScheduleWork:
     name = "billingJobs"
     live_only = False
 
-    def run_due(self, domain: str, until: datetime) -> int:
-        ran = 0
+    def run_due(self, domain: str, until: datetime, budget: Budget) -> int:
+        """One pass: at most `slots_per_pass` slots of each due schedule, in time order across schedules, while
+        the budget lasts; a schedule further behind stays due for the next pass (its watermark says where)."""
         tenants: dict[str, Tenant] = {}
-        waiting: set[str] = set()  # schedules whose previous slot's job another runner holds: not this tick
-        while True:
-            batch = []
-            for tenant_id, schedule_id in store.due(domain, until):
-                if schedule_id in waiting:
-                    continue
-                tenant = tenants.setdefault(tenant_id, tenant_store.get_tenant(tenant_id))
-                schedule = schedules.find(tenant_id, schedule_id)
-                if schedule is not None:
-                    batch += [(slot, tenant, schedule) for slot in
-                              rules.slots_until(schedule, until, MAX_SLOTS_PER_PASS)]
-            if not batch:
-                break
-            batch.sort(key=lambda item: (item[0], item[2].id))  # in time order across schedules
-            for slot, tenant, schedule in batch:
-                if schedule.id in waiting:
-                    continue
-                current = schedules.get(tenant.id, schedule.id)
-                if current.next_run_date != slot:  # another tick took it meanwhile
-                    continue
-                try:
-                    if _run_slot(tenant, current, slot, until):
-                        ran += 1
-                    else:
-                        waiting.add(schedule.id)
-                except Exception:  # one schedule's failure must not stop the others; its slot stays due
-                    log.exception("billing schedule %s slot %s failed", schedule.id, slot.isoformat())
-                    waiting.add(schedule.id)
-        for tenant_id, job_id in billing_jobs.job_store.expired(domain, wall_now()):
+        batch = []
+        for tenant_id, schedule_id in store.due(domain, until):
             tenant = tenants.setdefault(tenant_id, tenant_store.get_tenant(tenant_id))
-            job = billing_jobs.job_store.jobs.get(tenant_id, job_id)
-            billing_jobs.run_job(tenant, job_id, wall_now() if domain == LIVE_CLOCK else job.scheduled_time)
-            ran += 1
+            schedule = schedules.find(tenant_id, schedule_id)
+            if schedule is not None:
+                batch += [(slot, tenant, schedule) for slot in
+                          rules.slots_until(schedule, until, settings().slots_per_pass)]
+        batch.sort(key=lambda item: (item[0], item[2].id))  # in time order across schedules
+        return self._run_slots(batch, until, budget) + self._recover(domain, tenants, budget)
+
+    @staticmethod
+    def _run_slots(batch: list, until: datetime, budget: Budget) -> int:
+        ran = 0
+        waiting: set[str] = set()  # schedules whose previous slot's job another runner holds, or that failed
+        for slot, tenant, schedule in batch:
+            if schedule.id in waiting:
+                continue
+            if budget.spent():
+                break
+            current = schedules.get(tenant.id, schedule.id)
+            if current.next_run_date != slot:  # another tick took it meanwhile
+                continue
+            try:
+                if _run_slot(tenant, current, slot, until):
+                    ran += 1
+                else:
+                    waiting.add(schedule.id)
+            except Exception:  # one schedule's failure must not stop the others; its slot stays due
+                log.exception("billing schedule %s slot %s failed", schedule.id, slot.isoformat())
+                waiting.add(schedule.id)
+        return ran
+
+    @staticmethod
+    def _recover(domain: str, tenants: dict, budget: Budget) -> int:
+        """Jobs whose lease ran out (a crashed runner's): run again; counted when they finish."""
+        ran = 0
+        for tenant_id, job_id in billing_jobs.job_store.expired(domain, wall_now()):
+            if budget.spent():
+                break
+            try:
+                tenant = tenants.setdefault(tenant_id, tenant_store.get_tenant(tenant_id))
+                job = billing_jobs.job_store.jobs.get(tenant_id, job_id)
+                now = wall_now() if domain == LIVE_CLOCK else job.scheduled_time
+                ran += billing_jobs.run_job(tenant, job_id, now).status not in UNFINISHED
+            except Exception:  # one job's failure must not stop the others; its lease runs out again
+                log.exception("billing job %s of tenant %s failed", job_id, tenant_id)
         return ran
 
     def oldest_due(self, domain: str, until: datetime) -> datetime | None:

@@ -1,15 +1,111 @@
-"""Test clocks: a test-mode tenant's time moves only when told, and moving it runs the work that fell due."""
-from datetime import datetime
+"""Test clocks: a test-mode tenant's time moves only when told, and moving it runs the work that fell due.
 
+An advance moves the clock to its target at once and marks it Advancing; the work that fell due by then runs in
+passes (tick.run_domain: at most `slots_per_pass` slots per schedule or template each) until a pass runs nothing.
+The request works while `advance_request_seconds` last, then answers 202 and hands the rest on: a work-queue
+message lets a worker go on (`tick_budget_seconds` a turn, handing on again if need be). Whoever works holds the
+advance's lease, renewed after every pass, so one runner works at a time and only the holder declares the clock
+Ready. A runner that died leaves its lease to run out; the wall-clock tick then takes the advance over
+(ClockAdvanceWork), and sending the same target again resumes it too."""
+import logging
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from ..config import settings
+from ..domain import timeutil
 from ..domain.tenants import Tenant, advance_clock
 from ..store import tenants as store
+from ..store import work_queue
 from . import tick
+from .budget import Budget
+
+log = logging.getLogger("billrun.clock")
+LEASE = timedelta(minutes=10)  # longer than any pass: a pass stops starting units once its budget is spent
+MESSAGE_KIND = "clockAdvance"
 
 
-def advance(tenant: Tenant, to: datetime) -> tuple[Tenant, tick.TickReport]:
-    """Moves the clock, then runs (in order) all work due up to the new instant, as the ticks would have."""
-    moved = advance_clock(tenant, to)
-    if moved.clock != tenant.clock:
-        store.move_clock(tenant.id, tenant.clock, moved.clock)
-    report = tick.run_domain(moved.clock_domain, until=moved.clock)
-    return moved, report
+def advance(tenant: Tenant, to: datetime) -> tuple[Tenant, bool]:
+    """Moves the clock and works on what fell due while the request's budget lasts: (the tenant, whether all the
+    work is done). An advance already under way to the same target is helped on, not started again."""
+    owner = uuid.uuid4().hex
+    moved = advance_clock(tenant, to)  # 404 for a live tenant; 409 backwards, or while advancing elsewhere
+    if tenant.advancing_to is None:  # a new advance counts from zero, every kind of work named
+        moved = replace(moved, advance_ran={source.name: 0 for source in tick.sources() if not source.live_only})
+    if tenant.advancing_to is None and not store.start_advance(tenant, moved, owner, _lease_end()):
+        return advance(store.get_tenant(tenant.id), to)  # a concurrent advance moved the clock: decide again
+    if tenant.advancing_to is not None and not store.take_advance(tenant.id, to, owner, _wall(), _lease_end()):
+        return store.get_tenant(tenant.id), False  # another runner holds it and goes on
+    done = work(moved, owner, Budget(settings().advance_request_seconds))
+    return store.get_tenant(tenant.id), done
+
+
+def resume(tenant_id: str, to: datetime, budget: Budget) -> bool:
+    """A worker's or the tick's turn on an unfinished advance; False, doing nothing, when it is done already or
+    someone else holds it."""
+    tenant = store.find_tenant(tenant_id)
+    if tenant is None or tenant.advancing_to != to:
+        return False
+    owner = uuid.uuid4().hex
+    if not store.take_advance(tenant_id, to, owner, _wall(), _lease_end()):
+        return False
+    work(tenant, owner, budget)
+    return True
+
+
+def work(tenant: Tenant, owner: str, budget: Budget) -> bool:
+    """Passes over the due work until one runs nothing (done: Ready) or the budget is spent (handed on)."""
+    while True:
+        report = tick.run_domain(tenant.clock_domain, until=tenant.advancing_to, budget=budget)
+        if report.total == 0:  # (finishing checks the lease too)
+            return store.finish_advance(tenant.id, owner)
+        if not store.record_advance(tenant.id, owner, report.ran, _lease_end()):
+            return False  # our lease ran out and another runner took the advance over: it goes on
+        if report.out_of_time:
+            _hand_on(tenant, owner)
+            return False
+
+
+def _hand_on(tenant: Tenant, owner: str) -> None:
+    store.hand_on_advance(tenant.id, owner, _wall())
+    try:
+        work_queue.send([{"kind": MESSAGE_KIND, "tenantId": tenant.id, "to": tenant.advancing_to.isoformat()}])
+    except Exception:  # the advance is not lost: its lease is free, and the next wall-clock tick takes it
+        log.exception("the advance of %s could not be handed to the worker", tenant.id)
+
+
+def handle(message: dict) -> None:
+    """A work-queue message: the worker's turn on an advance."""
+    resume(message["tenantId"], datetime.fromisoformat(message["to"]), Budget(settings().tick_budget_seconds))
+
+
+def _wall() -> datetime:
+    return timeutil.wall_now()
+
+
+def _lease_end() -> datetime:
+    return _wall() + LEASE
+
+
+class ClockAdvanceWork:
+    """Registered with the tick (wall clock only): advances nobody holds, their runner dead or their message
+    lost, are taken over within the tick's own budget."""
+    name = "clockAdvances"
+    live_only = True
+
+    def run_due(self, domain: str, until: datetime, budget: Budget) -> int:
+        ran = 0
+        for tenant_id in store.advances_waiting(_wall()):
+            if budget.spent():
+                break
+            tenant = store.find_tenant(tenant_id)
+            if tenant is None or tenant.advancing_to is None:
+                continue
+            try:
+                ran += resume(tenant_id, tenant.advancing_to, budget)  # a turn taken
+            except Exception:  # one tenant's failure must not stop the others; its lease runs out again
+                log.exception("the advance of %s failed", tenant_id)
+        return ran
+
+    def oldest_due(self, domain: str, until: datetime) -> datetime | None:
+        return store.oldest_waiting_advance(until)

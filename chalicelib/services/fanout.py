@@ -13,7 +13,6 @@ SQS workers (app.worker) bill, so no single Lambda invocation has to bill the wh
   completes the job (Completed, or CompletedWithErrors naming the failed units).
 - If a runner dies mid-dispatch, or a count is lost in a crash, the job's lease expires and the tick's
   recovery runs it again: it re-sends the units still Pending, or completes the job when none are."""
-import json
 import logging
 from datetime import datetime
 
@@ -51,9 +50,8 @@ def dispatch(tenant: Tenant, job: BillingJob, scope: billing_jobs.Scope, owner: 
     return job_store.jobs.get(tenant.id, job.id)
 
 
-def handle(body: str, receive_count: int) -> None:
+def handle(message: dict, receive_count: int) -> None:
     """One SQS message: bill one unit. Raises (so SQS redelivers) when any of its customers failed."""
-    message = json.loads(body)
     tenant_id, job_id, position = message["tenantId"], message["jobId"], int(message["unit"])
     with observability.correlated(tenantId=tenant_id, jobId=job_id, unit=position):
         _handle(tenant_id, job_id, position, message, receive_count)

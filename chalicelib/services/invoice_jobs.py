@@ -23,6 +23,7 @@ from ..store.documents import invoices
 from ..store.invoice_jobs import InvoiceJobModel, invoice_jobs
 from ..store.tenants import get_tenant
 from . import invoices as service
+from .budget import Budget
 from .context import RequestContext
 
 log = logging.getLogger("billrun.invoice_jobs")
@@ -136,9 +137,11 @@ class InvoiceJobWork:
     name = "invoiceJobs"
     live_only = True
 
-    def run_due(self, domain: str, until) -> int:
+    def run_due(self, domain: str, until, budget: Budget) -> int:
         ran = 0
         for tenant_id, job_id in store.LEASES.expired(store.PARTITION, wall_now()):
+            if budget.spent():
+                break
             try:
                 run(tenant_id, job_id)
                 ran += 1

@@ -4,6 +4,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from ..config import settings
 from ..domain import invoice_schedules as rules
 from ..domain.bill_runs import UNFINISHED, BillRun, BillRunStatus
 from ..domain.errors import BillrunError, conflict, invalid
@@ -18,6 +19,7 @@ from ..store import tenants as tenant_store
 from ..store.catalog import customers, mark_scheduled, orders, unmark_scheduled
 from . import bill_runs
 from .billing_jobs import derived_id
+from .budget import Budget
 from .context import RequestContext
 
 schedules = store.schedules
@@ -230,7 +232,9 @@ class InvoiceScheduleWork:
     name = "invoiceScheduleItems"
     live_only = False
 
-    def run_due(self, domain: str, until: datetime) -> int:
+    def run_due(self, domain: str, until: datetime, budget: Budget) -> int:
+        """One pass: at most `slots_per_pass` due items of each due schedule, in time order, while the budget
+        lasts; then bill runs whose lease ran out."""
         ran = 0
         tenants: dict[str, Tenant] = {}
         batch = []
@@ -239,14 +243,18 @@ class InvoiceScheduleWork:
             if schedule is None:
                 continue
             batch += [(rules.due_at(schedule, item), schedule_id, item.run_date, item.id, tenant_id)
-                      for item in rules.due_items(schedule, until)]
+                      for item in rules.due_items(schedule, until)[:settings().slots_per_pass]]
         batch.sort()
         for _, schedule_id, _, item_id, tenant_id in batch:
+            if budget.spent():
+                break
             try:
                 ran += execute_due(_tenant(tenants, tenant_id), schedule_id, item_id, domain)
             except Exception:  # one item's failure must not stop the others; its bill run is recovered later
                 log.exception("invoice schedule %s item %s failed", schedule_id, item_id)
         for tenant_id, run_id in run_store.expired(domain, wall_now()):
+            if budget.spent():
+                break
             try:
                 ran += bill_runs.take(_tenant(tenants, tenant_id), run_id)
             except Exception:

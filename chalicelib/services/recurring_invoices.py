@@ -15,6 +15,7 @@ import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+from ..config import settings
 from ..domain import recurring_invoices as rules
 from ..domain.catalog import Customer
 from ..domain.errors import BillrunError
@@ -27,11 +28,11 @@ from ..store import recurring_invoices as store
 from ..store import tenants as tenant_store
 from ..store.catalog import customers
 from .billing_jobs import derived_id
+from .budget import Budget
 from .context import RequestContext
 
 templates = store.templates
 log = logging.getLogger("billrun.recurring")
-MAX_PER_PASS = 500  # due dates gathered per template per pass; the rest comes next pass
 CATCH_UP_GRACE = timedelta(minutes=5)  # a live invoice generated later than this after its time was missed
 
 
@@ -174,34 +175,31 @@ class RecurringInvoiceWork:
     name = "recurringInvoices"
     live_only = False
 
-    def run_due(self, domain: str, until: datetime) -> int:
-        generated = 0
+    def run_due(self, domain: str, until: datetime, budget: Budget) -> int:
+        """One pass: at most `slots_per_pass` due dates of each due template, in time order across templates (number
+        suffixes follow it), while the budget lasts; a template further behind stays due for the next pass."""
         tenants: dict[str, Tenant] = {}
-        stuck: set[str] = set()  # failed or not due after all: not again in this tick
-        while True:
-            batch = []
-            for tenant_id, template_id in store.due(domain, until):
-                if template_id not in stuck:
-                    try:
-                        batch += self._due_dates(tenants, tenant_id, template_id, until)
-                    except Exception:
-                        log.exception("recurring invoice %s could not be read", template_id)
-                        stuck.add(template_id)
-                    else:
-                        if not any(item[2] == template_id for item in batch):
-                            stuck.add(template_id)
-            if not batch:
-                return generated
-            batch.sort(key=lambda item: item[:3])  # in time order across templates (number suffixes follow it)
-            for _, due, template_id, tenant in batch:
-                if template_id in stuck:
-                    continue
-                try:
-                    if generate(tenant, template_id, due, until):
-                        generated += 1
-                except Exception:  # one template's failure must not stop the others; its invoice stays due
-                    log.exception("recurring invoice %s due %s failed", template_id, due.isoformat())
-                    stuck.add(template_id)
+        stuck: set[str] = set()  # failed: not again in this pass
+        batch = []
+        for tenant_id, template_id in store.due(domain, until):
+            try:
+                batch += self._due_dates(tenants, tenant_id, template_id, until)
+            except Exception:
+                log.exception("recurring invoice %s could not be read", template_id)
+        batch.sort(key=lambda item: item[:3])
+        generated = 0
+        for _, due, template_id, tenant in batch:
+            if template_id in stuck:
+                continue
+            if budget.spent():
+                break
+            try:
+                if generate(tenant, template_id, due, until):
+                    generated += 1
+            except Exception:  # one template's failure must not stop the others; its invoice stays due
+                log.exception("recurring invoice %s due %s failed", template_id, due.isoformat())
+                stuck.add(template_id)
+        return generated
 
     def oldest_due(self, domain: str, until: datetime) -> datetime | None:
         return store.oldest_due(domain, until)
@@ -214,7 +212,7 @@ class RecurringInvoiceWork:
         if template is None:
             return []
         customer = customers.get(tenant_id, template.customer_id)
-        dues = rules.due_by(template, local_date(until, customer.timezone), MAX_PER_PASS)
+        dues = rules.due_by(template, local_date(until, customer.timezone), settings().slots_per_pass)
         if not dues and template.zone != customer.timezone:
             _rekey(tenant_id, template, customer.timezone)  # found early by its old zone's midnight
         return [(store.start_of(rules.generation_date(d, template.days_in_advance), customer.timezone), d,

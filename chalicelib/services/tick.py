@@ -11,14 +11,17 @@ instant minus the earliest due instant among the items its sources would run (a 
 slot, an invoice schedule item's run date, a recurring invoice's generation date, an expired lease of
 unfinished work), and 0 when nothing is due. It is measured first so that a tick that fails or times out
 still reports the backlog it found, and it counts due work that keeps failing, which only grows older."""
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from .. import observability
+from ..config import settings
 from ..domain.tenants import LIVE_CLOCK
 from ..store import ticks
+from .budget import Budget
 
 log = logging.getLogger("billrun.tick")
 
@@ -27,23 +30,25 @@ class DueWork(Protocol):
     name: str
     live_only: bool  # work asked for by API calls rather than by time: only the wall-clock tick runs it
 
-    def run_due(self, domain: str, until: datetime) -> int:
-        """Runs every item due at or before `until` in `domain`; returns how many ran."""
+    def run_due(self, domain: str, until: datetime, budget: Budget) -> int:
+        """One pass over the items due at or before `until` in `domain` (at most `slots_per_pass` per schedule or
+        template), starting none once the budget is spent; returns how many ran. What a pass leaves stays due."""
 
     def oldest_due(self, domain: str, until: datetime) -> datetime | None:
         """The due instant of the earliest item run_due would run (None: nothing is due), from one-item index
         queries: cheap enough for every tick."""
 
 
-def _sources() -> list[DueWork]:
+@functools.cache
+def sources() -> tuple[DueWork, ...]:
+    """Built on first use, not at import: the sources' modules use the tick too (a clock advance runs passes)."""
     from .billing_schedules import BillingScheduleWork
+    from .clock import ClockAdvanceWork
     from .invoice_jobs import InvoiceJobWork
     from .invoice_schedules import InvoiceScheduleWork
     from .recurring_invoices import RecurringInvoiceWork
-    return [BillingScheduleWork(), InvoiceScheduleWork(), RecurringInvoiceWork(), InvoiceJobWork()]
-
-
-SOURCES: list[DueWork] = _sources()
+    # the test clocks' advances last: the live domain's own work comes first in a wall-clock tick
+    return BillingScheduleWork(), InvoiceScheduleWork(), RecurringInvoiceWork(), InvoiceJobWork(), ClockAdvanceWork()
 
 
 @dataclass
@@ -51,17 +56,25 @@ class TickReport:
     domain: str
     until: datetime
     ran: dict[str, int] = field(default_factory=dict)
+    out_of_time: bool = False  # the budget ran out during the pass: some due work may not have started
+
+    @property
+    def total(self) -> int:
+        return sum(self.ran.values())
 
 
-def run_domain(domain: str, until: datetime) -> TickReport:
+def run_domain(domain: str, until: datetime, budget: Budget | None = None) -> TickReport:
+    """One pass of every source over the domain's due work, within the budget (default: a tick's)."""
+    budget = budget or Budget(settings().tick_budget_seconds)
     report = TickReport(domain, until)
-    for source in SOURCES:
+    for source in sources():
         if source.live_only and domain != LIVE_CLOCK:
             continue
-        report.ran[source.name] = source.run_due(domain, until)
+        report.ran[source.name] = source.run_due(domain, until, budget)
+    report.out_of_time = budget.exhausted()
     ticks.beat(domain, until)
-    log.log(logging.INFO if any(report.ran.values()) else logging.DEBUG, "tick of %s ran %s", domain,
-            report.ran, extra={"domain": domain, "until": until.isoformat(), "ran": report.ran})
+    log.log(logging.INFO if report.total else logging.DEBUG, "tick of %s ran %s", domain, report.ran,
+            extra={"domain": domain, "until": until.isoformat(), "ran": report.ran, "outOfTime": report.out_of_time})
     return report
 
 
@@ -71,7 +84,7 @@ def run_wall_tick(now: datetime) -> TickReport:
 
 
 def oldest_due(domain: str, until: datetime) -> datetime | None:
-    return min(filter(None, (source.oldest_due(domain, until) for source in SOURCES
+    return min(filter(None, (source.oldest_due(domain, until) for source in sources()
                              if domain == LIVE_CLOCK or not source.live_only)), default=None)
 
 

@@ -4,7 +4,7 @@ Tenant-owned tables are keyed (tenantId, id): every read names the tenant, so no
 Table names are bound at run time from BILLRUN_TABLE_PREFIX (see tables.bind)."""
 from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, TTLAttribute,
                                  UnicodeAttribute, UTCDateTimeAttribute)
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from ..domain.catalog import Customer, Product
@@ -22,6 +22,16 @@ class BaseMeta:
     billing_mode = "PAY_PER_REQUEST"
 
 
+class AdvancingClocks(GlobalSecondaryIndex):
+    """Sparse: a test clock whose advance is unfinished, by when its lease runs out (the wall tick takes over)."""
+    class Meta:
+        index_name = "advancing"
+        projection = KeysOnlyProjection()
+
+    advance_partition = UnicodeAttribute(hash_key=True)
+    advance_lease_until = UTCDateTimeAttribute(range_key=True)
+
+
 class TenantModel(Mapped, Model):
     entity_cls = Tenant
 
@@ -36,9 +46,16 @@ class TenantModel(Mapped, Model):
     payment_term_days = NumberAttribute()
     generate_first_invoice_on_order_activation = BooleanAttribute()
     clock = UTCDateTimeAttribute(null=True)
+    advancing_to = UTCDateTimeAttribute(null=True)
+    advance_ran = MapAttribute(null=True)
     created_date = UTCDateTimeAttribute()
     last_modified_date = UTCDateTimeAttribute()
     version = NumberAttribute(default=0)
+    # the advance's lease (store/tenants.py): who works on it, until when
+    advance_partition = UnicodeAttribute(null=True)
+    advance_lease_until = UTCDateTimeAttribute(null=True)
+    advance_owner = UnicodeAttribute(null=True)
+    advancing = AdvancingClocks()
 
 
 class ApiKeysByTenant(GlobalSecondaryIndex):

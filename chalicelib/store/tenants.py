@@ -98,11 +98,12 @@ def _lease(owner: str, until: datetime) -> list:
 
 
 def start_advance(tenant: Tenant, moved: Tenant, owner: str, lease_until: datetime) -> bool:
-    """The clock moves to `moved.clock` with its advance unfinished and leased to `owner`; compare-and-set on the
-    clock, so of concurrent advances from one instant one starts. False: the clock moved, or an advance runs."""
+    """The clock moves to `moved.clock` with its advance unfinished (its counts `moved.advance_ran`) and leased to
+    `owner`; compare-and-set on the clock, so of concurrent advances from one instant one starts. False: the
+    clock moved, or an advance runs."""
     M = TenantModel
     return _update(tenant.id, [M.clock.set(moved.clock), M.advancing_to.set(moved.advancing_to),
-                               M.advance_ran.set({}), *_lease(owner, lease_until)],
+                               M.advance_ran.set(moved.advance_ran), *_lease(owner, lease_until)],
                    (M.clock == tenant.clock) & M.advancing_to.does_not_exist())
 
 

@@ -2,14 +2,19 @@
 works while the request's budget lasts, then answers 202 and goes on in the worker (one work-queue message per
 turn) or, if its runner died, in the wall-clock tick; GET /test/clock shows the target and the progress. The
 work done in steps equals the work of one uninterrupted advance."""
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
+from chalicelib.domain import timeutil
 from chalicelib.domain.timeutil import parse_instant
+from chalicelib.local.ticker import sqs_event
+from chalicelib.services import clock as clock_service
 from chalicelib.services import tenants as tenant_service
+from chalicelib.services import tick
 from chalicelib.store import tenants as tenant_store
+from chalicelib.store import work_queue
 
 
 def at(text: str) -> datetime:
@@ -24,3 +29,136 @@ def test_a_settings_change_racing_an_advance_never_moves_the_clock_back(api):
     now = tenant_store.get_tenant(t.id)
     assert now.clock == at("2025-03-01T00:00:00Z")
     assert now.payment_term_days == 10
+
+
+# --- an advance in steps ---------------------------------------------------------------------------------------
+
+WORKER_ARN = "arn:aws:sqs:us-east-1:123456789012:billrun-dev-work"
+TO = "2025-01-13T00:00:00Z"  # 12 daily invoices of the template below fall due
+
+
+@pytest.fixture(name="queues")
+def queues_fixture(aws):
+    work_queue.ensure_queues(visibility_seconds=30)
+    return work_queue.client()
+
+
+def daily_world(api, name: str):
+    """A test-mode tenant at 2025-01-01 with a DAILY recurring invoice due from Jan 2."""
+    t = api.new_tenant(name, testMode=True, timezone="UTC", currency="USD", clockStart="2025-01-01T00:00:00Z")
+    customer = api.customer(t, name="Ada", timezone="UTC")["id"]
+    body = {"customerId": customer, "schedule": {"period": "DAILY", "frequency": 1, "nextDueDate": "2025-01-02",
+                                                 "daysInAdvance": 0},
+            "recurringInvoiceLineItems": [{"amount": Decimal("10.00"), "description": "Daily"}]}
+    assert api.post("/v3/recurring-invoices", body, key=t.key).status == 201
+    return t
+
+
+def invoices(api, t) -> list:
+    body = api.get("/billing/invoices?limit=1000", key=t.key).body
+    return sorted((i["name"], i["invoiceDate"], i["amount"]) for i in body["data"])
+
+
+def worker_turn(api, sqs) -> bool:
+    """One delivery of the work queue's next message to the worker, as Lambda's event source mapping makes it."""
+    got = sqs.receive_message(QueueUrl=work_queue.queue_url(), MaxNumberOfMessages=1, AttributeNames=["All"])
+    if not got.get("Messages"):
+        return False
+    message = got["Messages"][0]
+    api.client.lambda_.invoke("worker", sqs_event(message, WORKER_ARN))
+    sqs.delete_message(QueueUrl=work_queue.queue_url(), ReceiptHandle=message["ReceiptHandle"])
+    return True
+
+
+def test_an_advance_over_its_request_budget_answers_202_and_the_worker_finishes_it_step_by_step(
+        api, queues, monkeypatch):
+    reference = daily_world(api, "In one go")
+    answer = api.post("/test/clock:advance", {"to": TO}, key=reference.key)
+    assert answer.status == 200 and answer.body["status"] == "Ready", answer.body
+    assert answer.body["ran"]["recurringInvoices"] == 12 and answer.body["advancingTo"] is None
+    expected = invoices(api, reference)
+    assert len(expected) == 12
+
+    monkeypatch.setenv("BILLRUN_ADVANCE_REQUEST_SECONDS", "0")  # a budget of 0: one unit per turn
+    monkeypatch.setenv("BILLRUN_TICK_BUDGET_SECONDS", "0")
+    t = daily_world(api, "In steps")
+    answer = api.post("/test/clock:advance", {"to": TO}, key=t.key)
+    assert answer.status == 202, answer.body
+    assert answer.headers["location"] == "/test/clock"
+    assert (answer.body["status"], at(answer.body["now"]), at(answer.body["advancingTo"])) == (
+        "Advancing", at(TO), at(TO))
+    assert answer.body["ran"]["recurringInvoices"] == 1
+
+    elsewhere = api.post("/test/clock:advance", {"to": "2025-02-01T00:00:00Z"}, key=t.key)
+    assert elsewhere.status == 409 and elsewhere.body["errorCode"] == "ClockAdvancing", elsewhere.body
+    assert elsewhere.error_fields == ["to"]
+
+    progress = [answer.body["ran"]["recurringInvoices"]]
+    while worker_turn(api, queues):  # each turn runs one unit and hands the rest on with a new message
+        clock = api.get("/test/clock", key=t.key).body
+        progress.append(clock["ran"]["recurringInvoices"])
+        assert len(progress) < 30, "the advance does not end"
+    assert progress == list(range(1, 13)) + [12]  # the last turn finds nothing more and declares it Ready
+    clock = api.get("/test/clock", key=t.key).body
+    assert (clock["status"], clock["advancingTo"], at(clock["now"])) == ("Ready", None, at(TO))
+    assert invoices(api, t) == expected
+
+
+def test_sending_the_same_target_again_helps_an_advance_on(api, queues, monkeypatch):
+    t = daily_world(api, "Resumed")
+    monkeypatch.setenv("BILLRUN_ADVANCE_REQUEST_SECONDS", "0")
+    assert api.post("/test/clock:advance", {"to": TO}, key=t.key).status == 202
+    monkeypatch.delenv("BILLRUN_ADVANCE_REQUEST_SECONDS")
+    again = api.post("/test/clock:advance", {"to": TO}, key=t.key)
+    assert again.status == 200 and again.body["status"] == "Ready", again.body
+    assert again.body["ran"]["recurringInvoices"] == 12  # the whole advance's work, the first request's included
+    assert len(invoices(api, t)) == 12
+    assert not worker_turn(api, queues) or api.get("/test/clock", key=t.key).body["status"] == "Ready"
+
+
+def test_the_wall_tick_takes_over_an_advance_whose_runner_died(api, queues, monkeypatch):
+    t = daily_world(api, "Orphaned")
+    real = tick.run_domain
+
+    def dies(*args, **kwargs):
+        raise RuntimeError("the runner dies inside its first pass")
+
+    monkeypatch.setattr(tick, "run_domain", dies)
+    assert api.post("/test/clock:advance", {"to": TO}, key=t.key, check=False).status == 500  # a bug's answer
+    monkeypatch.setattr(tick, "run_domain", real)
+    assert api.get("/test/clock", key=t.key).body["status"] == "Advancing"
+
+    assert tick.run_wall_tick(datetime.now(timezone.utc)).ran["clockAdvances"] == 0  # its lease still runs
+    assert api.post("/test/clock:advance", {"to": TO}, key=t.key).status == 202  # nor does a request take it
+    later = datetime.now(timezone.utc) + clock_service.LEASE + timedelta(seconds=1)
+    monkeypatch.setattr(timeutil, "wall_now", lambda: later)
+    assert tick.run_wall_tick(later).ran["clockAdvances"] == 1
+    clock = api.get("/test/clock", key=t.key).body
+    assert (clock["status"], clock["ran"]["recurringInvoices"]) == ("Ready", 12)
+    assert len(invoices(api, t)) == 12
+
+
+def test_a_handed_on_advance_whose_message_was_lost_is_finished_by_the_next_wall_tick(api, queues, monkeypatch):
+    t = daily_world(api, "Lost message")
+    monkeypatch.setenv("BILLRUN_ADVANCE_REQUEST_SECONDS", "0")
+    assert api.post("/test/clock:advance", {"to": TO}, key=t.key).status == 202
+    queues.purge_queue(QueueUrl=work_queue.queue_url())  # the worker never gets the message
+    monkeypatch.delenv("BILLRUN_ADVANCE_REQUEST_SECONDS")
+    assert tick.run_wall_tick(datetime.now(timezone.utc)).ran["clockAdvances"] == 1  # handed on: free at once
+    assert api.get("/test/clock", key=t.key).body["status"] == "Ready"
+    assert len(invoices(api, t)) == 12
+
+
+# --- bounded passes ----------------------------------------------------------------------------------------------
+
+def test_a_pass_runs_at_most_slots_per_pass_of_each_template_and_schedule(api, monkeypatch):
+    monkeypatch.setenv("BILLRUN_SLOTS_PER_PASS", "5")
+    t = daily_world(api, "Bounded")
+    schedule = {"scheduleType": "Recurring", "recurringSchedule": "0 0 1 * * ?", "zoneId": "UTC",
+                "status": "Active"}
+    assert api.post("/billing/schedules", schedule, key=t.key).status == 201
+    tenant_store.move_clock(t.id, at("2025-01-01T00:00:00Z"), at(TO))  # the clock moved, nothing ran yet
+    domain = f"test#{t.id}"
+    passes = [tick.run_domain(domain, at(TO)).ran for _ in range(4)]
+    assert [(p["recurringInvoices"], p["billingJobs"]) for p in passes] == [(5, 5), (5, 5), (2, 2), (0, 0)]
+    assert len(invoices(api, t)) == 12

@@ -409,7 +409,10 @@ def test_test_clock_advance_delivered_three_times_concurrently_and_in_sequence(w
 
     with fresh_stack("clocked") as api:
         statuses = [a.status for a in concurrently(3, lambda: advance(api, t, TICK_UNTIL))]
-        assert 200 in statuses and set(statuses) <= {200, 409}, statuses  # 409: lost the clock's compare-and-set
+        # the one that moved the clock holds the advance and answers 200 when it is done; the others found it
+        # under way (202), or done already and made an advance of their own that finds nothing due (200)
+        assert 200 in statuses and set(statuses) <= {200, 202}, statuses
+        assert api.get("/test/clock", key=t.key).body["status"] == "Ready"
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
         concurrently(3, lambda: tick.run_domain(f"test#{t.id}", TICK_UNTIL))
         for _ in range(3):
@@ -665,8 +668,11 @@ def test_lease_expiring_mid_job_is_taken_over_only_after_it_expired(wall, meter,
         returned = billing_jobs.run_job(tenant, job["id"], FEB)  # a second runner (a redelivered message)
         assert (returned.status.value, returned.attempts) == ("Running", 1)
         assert job_store.expired(f"test#{t.id}", wall.now) == []
-        advance_clock(t.id, FEB)  # and the next tick: neither touches the job
+        tick.run_domain(f"test#{t.id}", FEB)  # and the next tick: neither touches the job
         assert meter.writes == ["UpdateItem ticks"], "only the tick's heartbeat is written while the lease runs"
+        meter.reset()
+        assert advance_clock(t.id, FEB)[1] is False  # runner A's advance is leased too: a second one only reads
+        assert meter.writes == []
         assert snapshot(api, t, settled=False) == partial
         assert the_job(api, t, "2025-02-01") == job
 
@@ -713,11 +719,14 @@ def test_crash_between_job_creation_advance_and_run(wall, monkeypatch, gap, unti
         expected_next = "2025-02-01T03:00" if gap == "after-create-before-advance" else "2025-03-01T03:00"
         assert schedule["nextRunDate"].startswith(expected_next)
 
-        wall.now = RUN_WALL + timedelta(minutes=1)  # the next tick, a minute later
-        advance_clock(t.id, until)
+        wall.now = RUN_WALL + timedelta(minutes=1)  # the domain's next pass, a minute later
+        tick.run_domain(f"test#{t.id}", until)
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
         assert len(calls) > 1
         assert the_job(api, t, "2025-02-01")["attempts"] == 1
+        wall.now = RUN_WALL + clock_service.LEASE  # the crashed advance's lease ran out: the next one finishes it
+        assert advance_clock(t.id, until)[1] is True
+        assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
 
 
 # --- 6. a Completed job run again ---------------------------------------------------------------------------
@@ -734,6 +743,7 @@ def test_rerunning_a_completed_job_changes_nothing(wall, meter):
             wall.now = later
             assert billing_jobs.run_job(tenant, job["id"], FEB).status.value == "Completed"
             advance_clock(t.id, FEB)  # and the ticks, whose queries no longer find it
-        assert meter.writes == ["UpdateItem ticks"] * 3
+        # each advance starts, makes one pass that finds nothing (the heartbeat) and finishes: nothing else is written
+        assert meter.writes == ["UpdateItem tenants", "UpdateItem ticks", "UpdateItem tenants"] * 3
         assert the_job(api, t, "2025-02-01") == job
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
