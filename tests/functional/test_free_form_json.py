@@ -44,7 +44,9 @@ def test_invoice_custom_fields_keep_decimals_and_are_bounded(api):
     t = clock_tenant(api, CLOCK)
     invoice = billed(api, t, ["a"])["a"]
     path = f"/billing/invoices/{invoice['id']}"
-    for custom in ({"a": Decimal("1.5")}, {"a": [Decimal("1.5")]}, {"a": Decimal("1e300")}, {"a": Decimal("1e-300")}):
+    # the decimals that answered 500, and a lone surrogate (valid JSON text, not valid UTF-8 unescaped)
+    for custom in ({"a": Decimal("1.5")}, {"a": [Decimal("1.5")]}, {"a": Decimal("1e300")}, {"\ud800": "é"},
+                   {"a": Decimal("1e-300")}):
         answer = api.patch(path, {"customFields": custom}, key=t.key)
         assert answer.status == 200, answer.body
         assert same_json(answer.body["customFields"], custom)
