@@ -17,6 +17,7 @@ from ..domain.jobs import JobStatus
 from ..domain.recurring_invoices import RecurrencePeriod
 from ..domain.tenants import ClockStatus
 from ..domain.errors import BillrunError
+from ..domain.json_values import MAX_JSON_BYTES, MAX_JSON_DEPTH, check_bounds
 from ..domain.money import currency_code
 from ..domain.timeutil import parse_date, parse_instant, zone
 
@@ -62,6 +63,13 @@ Name = Annotated[str, Field(min_length=1, max_length=255)]
 # Free text and references are bounded: an unbounded string could outgrow DynamoDB's 400 KB item (a 500).
 Ref = Annotated[str, Field(max_length=255)]
 Text = Annotated[str, Field(max_length=4000)]
+# Free-form JSON (stored exactly, decimals included) is bounded by its text's size and its nesting, which JSON
+# Schema cannot express: the descriptions say it.
+JSON_BOUNDS = (f"any JSON inside, stored and answered exactly; at most {MAX_JSON_BYTES} bytes as compact JSON "
+               f"text (non-ASCII characters counted as \\uXXXX escapes) and {MAX_JSON_DEPTH} levels of nested "
+               "arrays and objects")
+FreeFormObject = Annotated[dict, AfterValidator(check_bounds)]
+FreeFormArray = Annotated[list, AfterValidator(check_bounds)]
 
 
 def enum_input(enum_cls):
@@ -376,8 +384,8 @@ class BillingScheduleUpdate(Input):
     order_filter: FilterText | None = None
     product_filter: FilterText | None = None
     bill_cycle_day_filter: Annotated[str, Field(max_length=200)] | None = None
-    daily_object: dict | None = None
-    custom_expression: list | None = None
+    daily_object: FreeFormObject | None = Field(None, description=f"Nue's UI fields, kept as given: {JSON_BOUNDS}")
+    custom_expression: FreeFormArray | None = Field(None, description=f"kept as given: {JSON_BOUNDS}")
     activate_invoices: bool | None = Field(None, description="activate the invoices the jobs create")
 
 
@@ -712,7 +720,7 @@ class InvoiceJobResultQuery(ListQuery):
 class InvoiceUpdate(Input):
     due_date: Day | None = None
     bill_to_contact_id: Ref | None = None
-    custom_fields: dict | None = None
+    custom_fields: FreeFormObject | None = Field(None, description=f"replaces the whole object: {JSON_BOUNDS}")
 
 
 class PaymentRequest(Input):

@@ -19,7 +19,7 @@ from ..domain.billing_schedules import (BillingSchedule, IncrementSign, Incremen
 from ..domain.invoices import (Comment, CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus, Payment,
                                PaymentStatus)
 from ..domain.jobs import BillingJob, Decision, JobStatus, UnitState, WorkUnit
-from .attributes import DateAttribute, DecimalAttribute, EnumAttribute
+from .attributes import DateAttribute, DecimalAttribute, EnumAttribute, JSONAttribute
 from .mapping import Mapped
 from .models import BaseMeta
 
@@ -58,8 +58,8 @@ class BillingScheduleModel(Mapped, Model):
     product_filter = UnicodeAttribute(null=True)
     bill_cycle_day_filter = UnicodeAttribute(null=True)
     description = UnicodeAttribute(null=True)
-    daily_object = MapAttribute(null=True)
-    custom_expression = ListAttribute(null=True)
+    daily_object = JSONAttribute(null=True)
+    custom_expression = JSONAttribute(null=True)
     activate_invoices = BooleanAttribute()
     created_through = UnicodeAttribute()
     record_type = UnicodeAttribute()
@@ -286,7 +286,7 @@ class InvoiceModel(Mapped, Model):
     billing_job_id = UnicodeAttribute(null=True)
     billing_schedule_id = UnicodeAttribute(null=True)
     comments = ListAttribute(of=CommentMap, default=list)
-    custom_fields = MapAttribute(null=True)
+    custom_fields = JSONAttribute(null=True)
     activated_by_id = UnicodeAttribute(null=True)
     activated_time = UTCDateTimeAttribute(null=True)
     cancellation_date = DateAttribute(null=True)

@@ -28,7 +28,7 @@ class Mapped:
             if isinstance(value, list):
                 value = tuple(v.to_entity() if isinstance(v, Mapped) else v for v in value)
             elif isinstance(value, MapAttribute) and not isinstance(value, Mapped):
-                value = value.as_dict()  # a free-form map (custom fields, counts) is a plain dict in the domain
+                value = value.as_dict()  # a raw map (a job's counts) is a plain dict in the domain
             elif value is None and f.name not in self.get_attributes():
                 continue
             values[f.name] = value
