@@ -123,11 +123,12 @@ def admit_job(tenant_id: str, kind: str, job_id: str) -> None:
         seen = store.read(tenant_id, OPEN_JOBS.name)
         if seen is None:
             store.start_open(tenant_id, OPEN_JOBS.name)  # the tenant's first job
-            continue
-        done = _finished(tenant_id, seen.entries, now)
-        if not done:
-            break
-        store.drop(tenant_id, OPEN_JOBS.name, done)
+        elif len(seen.entries) >= limit:
+            done = _finished(tenant_id, seen.entries, now)
+            if not done:
+                break
+            store.drop(tenant_id, OPEN_JOBS.name, done)
+        # else: room after all (a concurrent request made the item, or finished a job): add again
     raise too_many_open_jobs(limit)
 
 

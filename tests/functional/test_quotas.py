@@ -2,6 +2,8 @@
 QuotaExceeded at their limit, open jobs (invoice jobs and bill runs a request queued) 429 TooManyOpenJobs with
 Retry-After. Counting is exact under Idempotency-Key retries and concurrent creates, and self-healing after a
 crash; the tick's own bill runs are never refused. Limits are set small through their environment variables."""
+import os
+import threading
 import time
 from datetime import timedelta
 from decimal import Decimal as D
@@ -49,9 +51,16 @@ def assert_too_many_open_jobs(answer, limit: int):
     assert answer.status == 429, (answer.status, answer.body)
     assert answer.headers["retry-after"] == "60"
     assert answer.body["errorCode"] == "TooManyOpenJobs"
-    assert answer.body["message"] == (f"this tenant has {limit} invoice jobs and bill runs not finished yet, the most "
-                                      "allowed (BILLRUN_MAX_OPEN_JOBS); retry once one has finished")
+    assert answer.body["message"] == (f"this tenant has {limit} invoice jobs and bill runs not finished yet, the "
+                                      "most allowed (BILLRUN_MAX_OPEN_JOBS); retry once one has finished")
     assert answer.body["details"] == [{"field": "openJobs", "issue": f"at most {limit} per tenant"}]
+
+
+def concurrent_requests(monkeypatch, n: int, action) -> list:
+    """chalice.test swaps os.environ for a copy during each request, so concurrent requests can leave a copy
+    (holding the test's limits) in place: teardown puts the real one back before it unsets the limits."""
+    monkeypatch.setattr(os, "environ", os.environ)
+    return concurrently(n, action)
 
 
 @pytest.fixture
@@ -115,7 +124,7 @@ def test_concurrent_creates_at_limit_minus_one_admit_exactly_one(api, tenant, mo
         return real(*args)
 
     monkeypatch.setattr(schedule_store.schedules, "create", slow)
-    answers = concurrently(4, lambda: new_billing_schedule(api, tenant))
+    answers = concurrent_requests(monkeypatch, 4, lambda: new_billing_schedule(api, tenant))
     assert sorted(a.status for a in answers) == [201, 409, 409, 409], [a.body for a in answers]
     assert len(schedule_ids(api, tenant)) == 2 and tally(tenant, "billingSchedules").count == 2
 
@@ -234,6 +243,53 @@ def test_bill_runs_past_the_open_job_quota_are_429_until_one_finishes(api, seed_
     wall_tick()  # both runs complete, and free their slots
     assert tally(t, "openJobs").entries == {}
     assert execute(api, t, schedule["id"], {"scheduleItemId": third}).status == 201
+
+
+def test_concurrent_executes_for_two_open_job_slots_admit_exactly_two(api, seed_world, monkeypatch):
+    """The tenant's first jobs: the requests also race to make the quota's item."""
+    monkeypatch.setenv("BILLRUN_MAX_OPEN_JOBS", "2")
+    t, _, schedule = seed_world
+    items, lock = [i["id"] for i in schedule["scheduleItems"]], threading.Lock()
+
+    def execute_one():
+        with lock:
+            item = items.pop()
+        return execute(api, t, schedule["id"], {"scheduleItemId": item})
+
+    answers = concurrent_requests(monkeypatch, 3, execute_one)
+    assert sorted(a.status for a in answers) == [201, 201, 429], [a.body for a in answers]
+    assert len(tally(t, "openJobs").entries) == 2
+
+
+def test_the_tenants_first_jobs_racing_to_make_the_quota_item_both_pass(api, seed_world, monkeypatch):
+    """Both first tries fail (no item yet); one request makes the item and is admitted; the other reads the item
+    only then, with a slot still free: it tries again rather than refusing."""
+    monkeypatch.setenv("BILLRUN_MAX_OPEN_JOBS", "2")
+    t, _, schedule = seed_world
+    real, lock, both_tried, tries = quota_store.add_open, threading.Lock(), threading.Barrier(2), []
+
+    def add_open(*args):
+        added = real(*args)
+        with lock:
+            tries.append(added)
+            n = len(tries)
+        if n <= 2:
+            both_tried.wait()
+        if n == 2:
+            time.sleep(0.3)  # the other request makes the item and takes its slot meanwhile
+        return added
+
+    monkeypatch.setattr(quota_store, "add_open", add_open)
+    items = [i["id"] for i in schedule["scheduleItems"][:2]]
+
+    def execute_one():
+        with lock:
+            item = items.pop()
+        return execute(api, t, schedule["id"], {"scheduleItemId": item})
+
+    answers = concurrent_requests(monkeypatch, 2, execute_one)
+    assert [a.status for a in answers] == [201, 201], [a.body for a in answers]
+    assert tries[:2] == [False, False] and len(tally(t, "openJobs").entries) == 2
 
 
 def test_invoice_jobs_and_bill_runs_share_the_open_job_quota(api, seed_world, monkeypatch):
