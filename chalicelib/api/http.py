@@ -26,7 +26,8 @@ log = logging.getLogger("billrun.api")
 
 MAX_BODY_BYTES = 1024 * 1024
 CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
-STATUS_BY_KIND = {"invalid": 400, "unauthorized": 401, "not_found": 404, "conflict": 409, "too_large": 413}
+STATUS_BY_KIND = {"invalid": 400, "unauthorized": 401, "not_found": 404, "conflict": 409, "too_large": 413,
+                  "too_many": 429}
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Operation:
     media_type: str = "application/json"
     bad_request: type[BaseModel] | None = None  # a 400 body of its own besides the error envelope (GraphQL)
     accepted: type[BaseModel] | None = None  # a 202 answer when the work is too large to do in the request
+    errors: tuple[int, ...] = ()  # error statuses only some operations answer (429: the open-job quota)
 
 
 @dataclass
@@ -296,7 +298,8 @@ def json_response(body: Any, status: int = 200, headers: dict | None = None) -> 
 def error_response(error: BillrunError) -> Response:
     body = {"errorCode": error.code, "message": error.message,
             "details": [{"field": d.field, "issue": d.issue} for d in error.details]}
-    return json_response(body, STATUS_BY_KIND.get(error.kind, 400))
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    return json_response(body, STATUS_BY_KIND.get(error.kind, 400), headers)
 
 
 def changes(body: BaseModel, required: set[str] = frozenset()) -> dict:

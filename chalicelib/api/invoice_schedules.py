@@ -92,7 +92,7 @@ def resume_schedule(call):
 
 @operation(bp, "POST", "/v1/invoice-schedules/{scheduleKey}/execute", summary="Execute an invoice schedule item "
            "(the one named, or the next pending one) through an ad hoc bill run", tag=SCHEDULES,
-           body=s.ExecuteRequest, response=s.BillRun, status=201)
+           body=s.ExecuteRequest, response=s.BillRun, status=201, errors=(429,))  # 429: open-job quota
 def execute_schedule(call):
     b = call.body
     return bill_run_view(service.execute(call.ctx, call.params["scheduleKey"], b.schedule_item_id, b.auto_post))

@@ -30,7 +30,7 @@ def _comment(body) -> str | None:
     return body.invoice_comment.comment if body.invoice_comment else None
 
 
-BULK = {"tag": TAG, "response": s.BulkResults, "accepted": s.InvoiceJob}
+BULK = {"tag": TAG, "response": s.BulkResults, "accepted": s.InvoiceJob, "errors": (429,)}  # 429: open-job quota
 
 
 @operation(bp, "POST", "/billing/invoices:activate", summary="Activate Draft invoices (per-invoice results; a "

@@ -11,7 +11,10 @@ from .http import OPERATIONS, Operation
 
 REF = "#/components/schemas/{model}"
 ERRORS = {400: "Invalid input (the field is named in details)", 401: "Missing, unknown or revoked key",
-          404: "Not found (also: another tenant's object)", 409: "State conflict", 413: "Body over 1 MiB"}
+          404: "Not found (also: another tenant's object)", 409: "State conflict", 413: "Body over 1 MiB",
+          429: "TooManyOpenJobs: the tenant's open-job quota is full (docs/limits.md); retry after Retry-After seconds"}
+EVERY_OPERATION = (400, 401, 404, 409, 413)  # the others only where Operation.errors names them
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait before retrying"}}
 
 
 def build() -> dict:
@@ -78,8 +81,10 @@ def _operation(op: Operation, refs) -> dict:
         schema = envelope
         if status == 400 and op.bad_request is not None:
             schema = {"anyOf": [refs[(op.bad_request, "serialization")], envelope]}
-        if op.auth != "none" or status in (400, 413):
-            responses[str(status)] = {"description": text, "content": {"application/json": {"schema": schema}}}
+        answered = status in op.errors or (status in EVERY_OPERATION and (op.auth != "none" or status in (400, 413)))
+        if answered:
+            responses[str(status)] = {"description": text, "content": {"application/json": {"schema": schema}},
+                                      **({"headers": RETRY_AFTER} if status == 429 else {})}
     doc["responses"] = responses
     return doc
 

@@ -13,7 +13,8 @@ class BillrunError(Exception):
     message: str
     details: list[FieldIssue] = field(default_factory=list)
     code: str = "Error"
-    kind: str = "invalid"  # invalid | unauthorized | not_found | conflict | too_large
+    kind: str = "invalid"  # invalid | unauthorized | not_found | conflict | too_large | too_many
+    retry_after: int | None = None  # seconds the caller should wait before trying again (too_many)
 
     def __str__(self) -> str:
         return self.message
@@ -35,3 +36,8 @@ def conflict(message: str, code: str = "InvalidState", field_name: str | None = 
 
 def unauthorized(message: str) -> BillrunError:
     return BillrunError(message, [], "Unauthorized", "unauthorized")
+
+
+def too_many(message: str, issue: FieldIssue, retry_after: int, code: str = "TooManyRequests") -> BillrunError:
+    """Refused for now, not for good: the same request may succeed after `retry_after` seconds."""
+    return BillrunError(message, [issue], code, "too_many", retry_after)

@@ -28,6 +28,7 @@ from ..store import bill_runs as store
 from ..store import counters, documents
 from ..store.catalog import customers, orders, products
 from ..store.invoice_schedules import schedules
+from . import quotas
 from .billing_jobs import derived_id
 
 log = logging.getLogger("billrun.bill_runs")
@@ -66,13 +67,21 @@ def _take(tenant: Tenant, run_id: str) -> bool:
         invoice = execute(tenant, bill_run, now)
     except BillrunError as refused:  # the item is not this run's to invoice: nothing was written for it
         if store.fail(tenant.id, run_id, owner, refused.message, wall_now(), now):
+            _finished(tenant, bill_run)
             log.info("bill run %s ended in Error: %s", bill_run.number, refused.message,
                      extra={"jobName": bill_run.number, "status": "Error"})
     else:
         if store.complete(tenant.id, run_id, owner, [invoice.id], [invoice.name], wall_now(), now):
+            _finished(tenant, bill_run)
             log.info("bill run %s completed: %s", bill_run.number, invoice.name,
                      extra={"jobName": bill_run.number, "status": "Completed", "invoiceId": invoice.id})
     return True
+
+
+def _finished(tenant: Tenant, bill_run: BillRun) -> None:
+    """An execute request's run frees its open-job slot; the tick's automatic runs never took one."""
+    if not bill_run.automatic:
+        quotas.finished_job(tenant.id, quotas.BILL_RUN, bill_run.id)
 
 
 def documents_time(tenant: Tenant, bill_run: BillRun) -> datetime:

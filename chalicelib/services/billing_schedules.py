@@ -8,13 +8,14 @@ from ..domain.billing_schedules import BillingSchedule, ScheduleStatus, Schedule
 from ..domain.errors import conflict, invalid
 from ..domain.jobs import UNFINISHED, BillingJob, JobStatus
 from ..domain.numbering import human_number
+from ..domain.quotas import BILLING_SCHEDULES
 from ..domain.tenants import LIVE_CLOCK, Tenant
 from ..domain.timeutil import wall_now
 from ..config import settings
 from ..store import counters
 from ..store import schedules as store
 from ..store import tenants as tenant_store
-from . import billing_jobs
+from . import billing_jobs, quotas
 from .budget import Budget
 from .context import RequestContext
 
@@ -31,11 +32,12 @@ def create(ctx: RequestContext, fields: dict) -> BillingSchedule:
         id=ctx.new_id(), name="", status=ScheduleStatus.DRAFT, clock_domain=ctx.tenant.clock_domain,
         created_by_id=ctx.actor_id, last_modified_by_id=ctx.actor_id, created_date=ctx.now,
         last_modified_date=ctx.now, **fields)), ctx.now)
-    existing = schedules.find(ctx.tenant.id, schedule.id)  # an Idempotency-Key retry: no new number
+    existing = schedules.find(ctx.tenant.id, schedule.id)  # an Idempotency-Key retry: no new number, no new slot
     if existing is not None:
         return existing
-    schedule = schedules.create(ctx.tenant.id, replace(
-        schedule, name=human_number("BS", counters.next_value(ctx.tenant.id, "BS"))))
+    with quotas.admitted(ctx.tenant.id, BILLING_SCHEDULES, schedule.id):
+        schedule = schedules.create(ctx.tenant.id, replace(
+            schedule, name=human_number("BS", counters.next_value(ctx.tenant.id, "BS"))))
     if status is ScheduleStatus.ACTIVE:
         return activate(ctx, [schedule.id])[0]
     return schedule
@@ -59,7 +61,8 @@ def delete(ctx: RequestContext, schedule_id: str) -> None:
     current = schedules.get(ctx.tenant.id, schedule_id)
     if current.status is ScheduleStatus.ACTIVE:
         raise conflict("an Active schedule cannot be deleted; deactivate it first")
-    schedules.delete(ctx.tenant.id, current)
+    schedules.delete(ctx.tenant.id, current)  # conditional: of concurrent or repeated deletes, one frees the slot
+    quotas.release(ctx.tenant.id, BILLING_SCHEDULES)
 
 
 def activate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedule]:

@@ -23,6 +23,7 @@ from ..store.documents import invoices
 from ..store.invoice_jobs import InvoiceJobModel, invoice_jobs
 from ..store.tenants import get_tenant
 from . import invoices as service
+from . import quotas
 from .budget import Budget
 from .context import RequestContext
 
@@ -127,6 +128,7 @@ def _finish(tenant_id: str, job: InvoiceJob, owner: str, error: str | None = Non
         actions.append(M.error.set(error[:2000]))
     status = InvoiceJobStatus.COMPLETED_WITH_ERRORS if failed else InvoiceJobStatus.COMPLETED
     if store.LEASES.finish(tenant_id, job.id, owner, status, wall_now(), actions):
+        quotas.finished_job(tenant_id, quotas.INVOICE_JOB, job.id)
         log.info("invoice job finished: %s", status.value, extra={"kind": job.kind.value, "status": status.value,
                                                                    "counts": tally})
 

@@ -17,7 +17,7 @@ from ..store import counters, ledger
 from ..store import invoice_schedules as store
 from ..store import tenants as tenant_store
 from ..store.catalog import customers, mark_scheduled, orders, unmark_scheduled
-from . import bill_runs
+from . import bill_runs, quotas
 from .billing_jobs import derived_id
 from .budget import Budget
 from .context import RequestContext
@@ -156,6 +156,7 @@ def execute(ctx: RequestContext, key: str, item_id: str | None, auto_post: bool)
     if existing is None:
         item = rules.executable_item(schedule, item_id)
         day = rules.invoice_date(item, ctx.now, schedule.zone_id)
+        quotas.admit_job(tenant.id, quotas.BILL_RUN, run_id)  # a 429 when the tenant has no open-job slot free
         run = _create_run(tenant, schedule, item, run_id, day, created_by_id=ctx.actor_id, now=ctx.now,
                           requested_item_id=item_id, auto_post=auto_post, automatic=False)
     elif existing.status is BillRunStatus.ERROR:  # the first attempt lost the item: so does its retry
@@ -166,7 +167,8 @@ def execute(ctx: RequestContext, key: str, item_id: str | None, auto_post: bool)
         try:
             bill_runs.hold(tenant.id, schedule.id, run.item_id, run.id)
         except BillrunError as refused:
-            run_store.abandon(tenant.id, run.id, refused.message, wall_now(), ctx.now)
+            if run_store.abandon(tenant.id, run.id, refused.message, wall_now(), ctx.now):
+                quotas.finished_job(tenant.id, quotas.BILL_RUN, run.id)
             raise
     return run_store.bill_runs.get(tenant.id, run.id)
 

@@ -54,6 +54,14 @@ LEASES = Leases(BillRunModel, waiting=BillRunStatus.PENDING, running=BillRunStat
                 index=BillRunModel.unfinished)
 
 
+def statuses(tenant_id: str, run_ids) -> dict[str, BillRunStatus]:
+    """{id: status} of those of the runs that exist (BatchGetItem, at most 100 keys a request: PynamoDB pages)."""
+    tables.bind()
+    keys = [(tenant_id, run_id) for run_id in run_ids]
+    return {item.id: item.status for item in BillRunModel.batch_get(keys, consistent_read=True,
+                                                                    attributes_to_get=["id", "status"])}
+
+
 def claim(tenant_id: str, run_id: str, owner: str, now: datetime) -> BillRun | None:
     """Take the run's lease: Pending, or Processing with an expired lease. None when someone else holds it."""
     return bill_runs.get(tenant_id, run_id) if LEASES.claim(tenant_id, run_id, owner, now) else None

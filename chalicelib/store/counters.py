@@ -1,4 +1,5 @@
-"""Owns the counters table: per-tenant sequences advanced atomically (unique and increasing, gaps allowed)."""
+"""Owns the counters table: per-tenant sequences advanced atomically (unique and increasing, gaps allowed).
+The table's quota items (names starting `quota#`) are store/quotas.py's."""
 from . import tables
 from .models import CounterModel
 

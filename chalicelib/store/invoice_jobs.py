@@ -94,6 +94,14 @@ LEASES = Leases(InvoiceJobModel, waiting=InvoiceJobStatus.QUEUED, running=Invoic
                 index=InvoiceJobModel.unfinished)
 
 
+def statuses(tenant_id: str, job_ids) -> dict[str, InvoiceJobStatus]:
+    """{id: status} of those of the jobs that exist (BatchGetItem, at most 100 keys a request: PynamoDB pages)."""
+    tables.bind()
+    keys = [(tenant_id, job_id) for job_id in job_ids]
+    return {item.id: item.status for item in InvoiceJobModel.batch_get(keys, consistent_read=True,
+                                                                       attributes_to_get=["id", "status"])}
+
+
 def advance(tenant_id: str, job_id: str, owner: str, now: datetime, *, cursor: str | None = None,
             phase: InvoiceJobPhase | None = None) -> bool:
     """Records how far the lease holder got (and extends its lease); False when it lost the lease."""

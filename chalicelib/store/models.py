@@ -84,7 +84,9 @@ class ApiKeyModel(Mapped, Model):
 
 
 class CounterModel(Model):
-    """Per-tenant sequences for human numbers (BS-, INV-, ...), advanced by atomic ADD."""
+    """Per-tenant sequences for human numbers (BS-, INV-, ...), advanced by atomic ADD (store/counters.py); and
+    per-tenant quota items, named `quota#<quota>` (store/quotas.py): value is then the quota's count, entries its
+    admissions in flight (or its open jobs), version what a recount compares and sets."""
 
     class Meta(BaseMeta):
         table_name = "counters"
@@ -92,6 +94,8 @@ class CounterModel(Model):
     tenant_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute(range_key=True)
     value = NumberAttribute(default=0)
+    entries = MapAttribute(null=True)  # quota items only: {entry: ISO instant it was admitted}
+    version = NumberAttribute(null=True)  # quota items only
 
 
 class IdempotencyModel(Model):

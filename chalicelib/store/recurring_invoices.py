@@ -57,6 +57,14 @@ class RecurringInvoiceRepository(TenantRepository):
 templates = RecurringInvoiceRepository()
 
 
+def count_unarchived(tenant_id: str) -> int:
+    """How many templates the tenant has that are not archived: a Select COUNT Query of its partition, which
+    reads every template, archived ones too (the quota's recount, only at its limit: services/quotas.py)."""
+    tables.bind()
+    unarchived = RecurringInvoiceModel.archived == False  # noqa: E712  (a condition, not a comparison)
+    return RecurringInvoiceModel.count(tenant_id, filter_condition=unarchived, consistent_read=True)
+
+
 def due(clock_domain: str, until: datetime) -> list[tuple[str, str]]:
     """(tenantId, id) of every template whose next invoice's generation date has begun by `until`."""
     tables.bind()

@@ -40,6 +40,13 @@ class ScheduleRepository(TenantRepository):
 schedules = ScheduleRepository()
 
 
+def count(tenant_id: str) -> int:
+    """How many billing schedules the tenant has: a Select COUNT Query of its partition, which reads every one
+    of them (the quota's recount, only at its limit: services/quotas.py)."""
+    tables.bind()
+    return BillingScheduleModel.count(tenant_id, consistent_read=True)
+
+
 def due(clock_domain: str, until: datetime) -> list[tuple[str, str]]:
     """(tenantId, scheduleId) of every Active schedule whose next slot is at or before `until`."""
     tables.bind()

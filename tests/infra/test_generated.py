@@ -85,6 +85,10 @@ def test_policy_covers_every_table_and_its_indexes(stage_name):
     # the one Scan in the code is the admin tenant listing
     assert statements["TenantListing"] == {"Sid": "TenantListing", "Effect": "Allow", "Action": ["dynamodb:Scan"],
                                            "Resource": [{"Fn::GetAtt": [tables.logical_id(TenantModel), "Arn"]}]}
+    # the one BatchGetItem: the open-job quota reading its jobs' statuses
+    assert statements["OpenJobStatuses"] == {
+        "Sid": "OpenJobStatuses", "Effect": "Allow", "Action": ["dynamodb:BatchGetItem"],
+        "Resource": [{"Fn::GetAtt": ["BillRunsTable", "Arn"]}, {"Fn::GetAtt": ["InvoiceJobsTable", "Arn"]}]}
 
 
 @pytest.mark.parametrize("stage_name", DEPLOYABLE)
