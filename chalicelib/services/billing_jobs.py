@@ -304,9 +304,11 @@ def _run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
                                                                    str(error)[:500]))
     status = JobStatus.COMPLETED_WITH_ERRORS if errors else JobStatus.COMPLETED
     tally, finished = counts(job_store.decisions(tenant.id, job.id)), wall_now()
-    if job_store.complete(tenant.id, job.id, owner, status, tally, finished, "; ".join(errors) or None):
-        report_finished(tenant.id, job, status, tally, finished, fanned_out=False)
-    return job_store.jobs.get(tenant.id, job_id)
+    done = job_store.complete(tenant.id, job.id, owner, status, tally, finished, "; ".join(errors) or None)
+    if done is None:  # this lease ran out and another runner took the job over: the stored job is its
+        return job_store.jobs.get(tenant.id, job_id)
+    report_finished(tenant.id, job, status, tally, finished, fanned_out=False)
+    return done
 
 
 def report_finished(tenant_id: str, job: BillingJob, status: JobStatus, tally: dict, finished: datetime, *,
