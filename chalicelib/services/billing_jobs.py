@@ -55,10 +55,8 @@ def scope_of(schedule) -> dict:
 def new_job(tenant: Tenant, *, job_id: str, scheduled_time: datetime, target_date: date, invoice_date: date,
             created_by_id: str, now: datetime, schedule=None, is_catch_up: bool = False,
             subscription_ids: tuple[str, ...] | None = None, activate_invoices: bool = False) -> BillingJob:
-    """Creates the job once (a number is drawn only for a job that does not exist yet)."""
-    existing = job_store.jobs.find(tenant.id, job_id)
-    if existing is not None:
-        return existing
+    """Creates the job once; a repeated call answers the stored job. The number is drawn before the conditional
+    put rather than after a read: a job is nearly always new, and a lost race only leaves a gap in the numbers."""
     job = BillingJob(
         id=job_id, name=human_number("BJ", counters.next_value(tenant.id, "BJ")), status=JobStatus.QUEUED,
         clock_domain=tenant.clock_domain, target_date=target_date, invoice_date=invoice_date,
