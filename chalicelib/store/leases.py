@@ -59,9 +59,10 @@ class Leases:
     def close(self, tenant_id: str, ident: str, owner: str | None, status, now: datetime, actions=()):
         """finish, answering the record as finished (no read after the write); None when this call did not."""
         M = self.model
+        holder = M.status == self.running.value if owner is None else M.lease_owner == owner
         return _entity(self._update(tenant_id, ident, [
             M.status.set(status.value), M.completed_time.set(now), M.lease_partition.remove(),
-            M.lease_until.remove(), *actions], M.status == self.running.value if owner is None else M.lease_owner == owner))
+            M.lease_until.remove(), *actions], holder))
 
     def expired(self, partition: str, now: datetime) -> list[tuple[str, str]]:
         """(tenantId, id) of unfinished work whose lease has run out: never started, or its runner died."""
