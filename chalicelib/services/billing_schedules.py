@@ -154,7 +154,8 @@ class SlotRun:
     @property
     def fresh_schedule(self) -> BillingSchedule | None:
         """The schedule as this runner's advance left it, when that was only a few requests ago (the job had
-        nothing in scope): as fresh as reading it again. After a longer job it may have been changed meanwhile."""
+        nothing in scope): a read would hardly be fresher. After a longer job it may have been changed or
+        deactivated meanwhile, so the tick reads it again."""
         return self.schedule if self.settled and not (self.job.counts or {}).get("customers") else None
 
 
