@@ -6,8 +6,10 @@ seeds it with batch writes (not measured), then measures:
      (the fan-out threshold set above C);
   2. fan_out: the same data shape in a second tenant, billed by one billing job split into work units (the
      configured thresholds) sent through moto's SQS and billed by app.worker in local worker loops;
-  3. due_schedules: S live billing schedules of which D are due; the tick's lookup of the due ones.
-Both jobs must write one invoice per customer with a subscription, with equal totals: otherwise it exits 1."""
+  3. due_schedules: S live billing schedules of which D are due; the tick's lookup of the due ones;
+  4. empty_jobs: a test clock advanced H hours over an hourly billing schedule with nothing in scope (H + 1 jobs).
+Both jobs must write one invoice per customer with a subscription, with equal totals, and every empty job must be
+Completed with zero counts: otherwise it exits 1."""
 import argparse
 import json
 import os
@@ -20,7 +22,7 @@ from . import moto_server, scenarios, seed
 from .meter import Meter, Tally
 
 
-SINGLE, FAN_OUT, DUE = "bench-single", "bench-fanout", "bench-due"  # each scenario's tables and tenant
+SINGLE, FAN_OUT, DUE, EMPTY = "bench-single", "bench-fanout", "bench-due", "bench-empty"  # tables and tenants
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -37,11 +39,14 @@ def parse(argv=None) -> argparse.Namespace:
                         help="BILLRUN_FANOUT_CUSTOMERS for the fan-out job")
     parser.add_argument("--unit-customers", type=int, default=defaults.unit_customers,
                         help="BILLRUN_UNIT_CUSTOMERS for the fan-out job")
+    parser.add_argument("--empty-hours", type=int, default=48,
+                        help="hours the empty tenant's test clock advances (one empty billing job per hour)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also trace Python allocations during each job (slows the jobs down)")
     args = parser.parse_args(argv)
-    if args.customers < 1 or args.subscriptions < 1 or args.due > args.schedules:
-        parser.error("need at least one customer and subscription, and no more due schedules than schedules")
+    if args.customers < 1 or args.subscriptions < 1 or args.due > args.schedules or args.empty_hours < 1:
+        parser.error("need at least one customer, subscription and empty hour, and no more due schedules than "
+                     "schedules")
     return args
 
 
@@ -105,7 +110,12 @@ def run(args, meter: Meter, moto_pid: int) -> dict:
     lookup = scenarios.due_lookup(expected, meter)
     progress(f"due_schedules: found {lookup.found}, read {lookup.tally.items_read} items")
 
-    checks = _checks(single_world, single, fanned, lookup, args)
+    progress(f"empty_jobs: a test clock advanced {args.empty_hours} hours over an hourly schedule, nothing in scope")
+    scenarios.use_tables(EMPTY)
+    empty = scenarios.empty_jobs(*seed.empty_tenant(EMPTY), args.empty_hours, meter)
+    progress(f"empty_jobs: {empty.jobs} jobs, {sum(empty.tally.of('dynamodb').values())} DynamoDB requests")
+
+    checks = _checks(single_world, single, fanned, lookup, empty, args)
     for failed in (name for name, ok in checks.items() if ok is False):
         progress(f"CHECK FAILED: {failed}")
     return {
@@ -119,6 +129,7 @@ def run(args, meter: Meter, moto_pid: int) -> dict:
         "jobs": {"single_process": _job(single, None, SINGLE),
                  "fan_out": _job(fanned, fanned.job.units_total, FAN_OUT)},
         "due_schedules": _due(lookup, args, expected),
+        "empty_jobs": _empty(empty, args.empty_hours),
         "checks": {**checks, "passed": all(checks.values())},
         "memory": {"process_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
         "seeding_seconds": timings,
@@ -138,6 +149,11 @@ NOTES = {
               "(moto_server_peak_rss_mib). tracemalloc_peak_mib: Python allocations' peak during the job, only "
               "with --tracemalloc (it slows the job). process_peak_rss_mib: this process's peak over the whole "
               "run, seeding included.",
+    "empty_jobs": "requests_per_job is the advance's whole count over its jobs, so it includes the advance's own "
+                  "few requests (the clock's move, the due-work queries, the tick's heartbeat): idle_advance_requests "
+                  "is a further half-hour advance in which no slot falls, subtracted in "
+                  "requests_per_job_beyond_idle_advance. The schedule's first slot is the clock's start, hence "
+                  "hours + 1 jobs.",
     "requests": "dynamodb and sqs requests counted with botocore hooks on every client of this process, during "
                 "the job only; sqs includes the worker loops' start (GetQueueUrl, GetQueueAttributes), receives (empty "
                 "long polls too) and deletes.",
@@ -210,7 +226,27 @@ def _due(lookup: scenarios.DueLookup, args, expected: set) -> dict:
             "seconds": round(lookup.seconds, 3)}
 
 
-def _checks(world: seed.World, single, fanned, lookup, args) -> dict:
+def _empty(run: scenarios.EmptyJobs, hours: int) -> dict:
+    t = run.tally
+    dynamodb = t.of("dynamodb")
+    requests, idle = sum(dynamodb.values()), sum(run.idle.of("dynamodb").values())
+    return {"hours": hours, "jobs": run.jobs, "seconds": round(run.seconds, 2),
+            "ms_per_job": _per(run.seconds * 1000, run.jobs, 1),
+            "dynamodb": {
+                "requests": requests,
+                "requests_per_job": _per(requests, run.jobs),
+                "idle_advance_requests": idle,
+                "requests_per_job_beyond_idle_advance": _per(requests - idle, run.jobs),
+                "by_operation": dynamodb,
+                "per_job_by_operation": {op: _per(n, run.jobs) for op, n in dynamodb.items()},
+                "failed_requests": {k.split(".", 1)[1]: n for k, n in t.errors.items() if k.startswith("dynamodb.")},
+                "read_units_per_job": _per(t.read_units, run.jobs),
+                "write_units_per_job": _per(t.write_units, run.jobs),
+                "index_write_units_per_job": _per(t.index_write_units, run.jobs),
+                "unpriced_requests": dict(t.unpriced)}}
+
+
+def _checks(world: seed.World, single, fanned, lookup, empty, args) -> dict:
     return {
         "single_process_completed": single.job.status.value == "Completed",
         "fan_out_completed": fanned.job.status.value == "Completed",
@@ -219,6 +255,8 @@ def _checks(world: seed.World, single, fanned, lookup, args) -> dict:
         and single.invoice_amounts == fanned.invoice_amounts,
         "fan_out_split": (fanned.job.units_total or 0) > 1 or args.fanout_customers >= world.customers_billed,
         "due_found_exactly": lookup.correct,
+        "empty_jobs_completed_empty": empty.in_one_request
+        and empty.jobs == empty.empty_and_completed == args.empty_hours + 1 and empty.unique_numbers,
     }
 
 

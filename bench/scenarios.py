@@ -1,5 +1,6 @@
-"""The measured runs: one billing job in one process, one billing job fanned out to SQS workers, and the tick's
-lookup of due billing schedules. Each answers plain numbers; __main__ turns them into the report."""
+"""The measured runs: one billing job in one process, one billing job fanned out to SQS workers, the tick's
+lookup of due billing schedules, and a test clock's advance over billing jobs with nothing in scope. Each answers
+plain numbers; __main__ turns them into the report."""
 import os
 import resource
 import sys
@@ -8,12 +9,14 @@ import time
 import tracemalloc
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from chalicelib.domain.jobs import UNFINISHED, BillingJob
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.local.ticker import run_worker_loop
 from chalicelib.services import billing_jobs
+from chalicelib.services import clock
 from chalicelib.store import documents
 from chalicelib.store import jobs as job_store
 from chalicelib.store import schedules as schedule_store
@@ -131,11 +134,16 @@ def fanned_out(world: seed.World, meter: Meter, trace: bool, moto_pid: int | Non
                     time.sleep(poll_seconds)
                     job = job_store.jobs.get(world.tenant.id, job.id)
             seconds = time.perf_counter() - started
+            _stop(stop, loops)  # measured too: the last worker deletes its message after the job shows Completed
     finally:
-        stop.set()
-        for loop in loops:
-            loop.join(timeout=30)
+        _stop(stop, loops)
     return _finished(world, meter, job, seconds, tally, used)
+
+
+def _stop(stop: threading.Event, loops: list[threading.Thread]) -> None:
+    stop.set()
+    for loop in loops:
+        loop.join(timeout=30)
 
 
 def _finished(world, meter: Meter, job: BillingJob, seconds: float, tally: Tally, used: Usage) -> JobRun:
@@ -164,6 +172,33 @@ def due_lookup(expected: set, meter: Meter) -> DueLookup:
         found = schedule_store.due(LIVE_CLOCK, seed.DUE_AT)
         seconds = time.perf_counter() - started
     return DueLookup(len(found), set(found) == expected and len(found) == len(expected), tally, seconds)
+
+
+@dataclass
+class EmptyJobs:
+    jobs: int  # billing jobs of the schedule after the advance (read after it, not measured)
+    empty_and_completed: int  # of them: Completed, zero counts, an empty decision log, a BJ- number
+    unique_numbers: bool
+    tally: Tally
+    seconds: float
+    idle: Tally  # a further advance of half an hour, in which no slot falls: the advance's own requests
+    in_one_request: bool  # the advance finished within its request's budget (no 202)
+
+
+def empty_jobs(tenant, schedule, hours: int, meter: Meter) -> EmptyJobs:
+    """The tenant's test clock advanced `hours` hours (one request's work, as POST .../clock:advance does): every
+    slot of its hourly billing schedule becomes a billing job with nothing in scope."""
+    with meter.measuring() as tally:
+        started = time.perf_counter()
+        moved, done = clock.advance(tenant, tenant.clock + timedelta(hours=hours))
+        seconds = time.perf_counter() - started
+    with meter.measuring() as idle:
+        clock.advance(moved, moved.clock + timedelta(minutes=30))
+    with meter.paused():
+        jobs, _ = job_store.jobs.list(tenant.id, schedule_id=schedule.id, limit=1000)
+        empty = [job for job in jobs if job.status.value == "Completed" and job.name.startswith("BJ-")
+                 and not any(job.counts.values()) and not job_store.decisions(tenant.id, job.id)]
+    return EmptyJobs(len(jobs), len(empty), len({job.name for job in jobs}) == len(jobs), tally, seconds, idle, done)
 
 
 def moto_peak_rss_mib(pid: int) -> float | None:

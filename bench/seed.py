@@ -6,13 +6,16 @@ exactly as the repositories store them (each repository's derived index keys inc
   periods are prorated); a billing job with target date January 31 bills one invoice per customer that has a
   subscription;
 - billing schedules: S active live schedules spread over tenants and the live due index's shards, D of them due
-  (their next slot at or before DUE_AT), the others up to a year later."""
+  (their next slot at or before DUE_AT), the others up to a year later;
+- an empty tenant: a test-mode tenant with no customers and an active hourly billing schedule over the whole tenant,
+  so each slot's billing job has nothing in scope."""
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
+from chalicelib.domain import billing_schedules as schedule_rules
 from chalicelib.domain import orders as order_rules
 from chalicelib.domain.billing_schedules import BillingSchedule, ScheduleStatus, ScheduleType
 from chalicelib.domain.catalog import Customer, Product
@@ -117,3 +120,19 @@ def _store_schedules(entries) -> None:
                 recurring_schedule="0 0 3 ? * *", next_run_date=next_run)
             batch.save(BillingScheduleModel.from_entity(entity, tenant_id=tenant_id,
                                                         **schedule_store.schedules.derived(tenant_id, entity)))
+
+
+HOURLY = "0 0 * ? * *"  # Quartz: at minute 0 of every hour
+
+
+def empty_tenant(name: str) -> tuple[Tenant, BillingSchedule]:
+    """A test-mode tenant whose clock stands at CLOCK, with nothing to bill and an hourly schedule, activated."""
+    tables.bind()
+    tenant, _, _ = tenants.provision(name=name, test_mode=True, timezone="UTC", currency="USD",
+                                     clock_start=CLOCK, now=CLOCK, tenant_id=_id(name))
+    schedule = BillingSchedule(
+        id=_id(name, "schedule"), name="BS-00000001", schedule_type=ScheduleType.RECURRING,
+        status=ScheduleStatus.DRAFT, zone_id="UTC", schedule_start_date=CLOCK.date(),
+        clock_domain=tenant.clock_domain, created_by_id="bench", last_modified_by_id="bench", created_date=CLOCK,
+        last_modified_date=CLOCK, recurring_schedule=HOURLY)
+    return tenant, schedule_store.schedules.create(tenant.id, schedule_rules.activate(schedule, CLOCK))

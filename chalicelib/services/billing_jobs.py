@@ -55,10 +55,8 @@ def scope_of(schedule) -> dict:
 def new_job(tenant: Tenant, *, job_id: str, scheduled_time: datetime, target_date: date, invoice_date: date,
             created_by_id: str, now: datetime, schedule=None, is_catch_up: bool = False,
             subscription_ids: tuple[str, ...] | None = None, activate_invoices: bool = False) -> BillingJob:
-    """Creates the job once (a number is drawn only for a job that does not exist yet)."""
-    existing = job_store.jobs.find(tenant.id, job_id)
-    if existing is not None:
-        return existing
+    """Creates the job once; a repeated call answers the stored job. The number is drawn before the conditional
+    put rather than after a read: a job is nearly always new, and a lost race only leaves a gap in the numbers."""
     job = BillingJob(
         id=job_id, name=human_number("BJ", counters.next_value(tenant.id, "BJ")), status=JobStatus.QUEUED,
         clock_domain=tenant.clock_domain, target_date=target_date, invoice_date=invoice_date,
@@ -288,25 +286,38 @@ def _run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
     scope = find_scope(tenant.id, job)
     if fanout.should_split(scope):
         return fanout.dispatch(tenant, job, scope, owner, now)
-    errors = []
+    recorded, errors = _bill_scope(tenant, job, scope, now)
+    status = JobStatus.COMPLETED_WITH_ERRORS if errors else JobStatus.COMPLETED
+    # A first attempt wrote the whole decision log itself; a later one also finds the earlier attempts' there
+    decided = recorded.values() if job.attempts == 1 else job_store.decisions(tenant.id, job.id)
+    tally, finished = counts(decided), wall_now()
+    done = job_store.complete(tenant.id, job.id, owner, status, tally, finished, "; ".join(errors) or None)
+    if done is None:  # this lease ran out and another runner took the job over: the stored job is its
+        return job_store.jobs.get(tenant.id, job_id)
+    report_finished(tenant.id, job, status, tally, finished, fanned_out=False)
+    return done
+
+
+def _bill_scope(tenant: Tenant, job: BillingJob, scope: Scope, now: datetime) -> tuple[dict[str, Decision], list[str]]:
+    """Bills each customer in scope and logs its decision; answers the decisions logged (by customer, as the log
+    keys them) and the customers' errors."""
+    recorded, errors = {}, []
+
+    def record(decision: Decision) -> None:
+        job_store.record_decision(tenant.id, job.id, decision)
+        recorded[decision.customer_id] = decision
+
     for customer_id in sorted(scope.customers):
-        customer = scope.customers[customer_id]
         subs = scope.subscriptions.get(customer_id, [])
         if not subs:
-            job_store.record_decision(tenant.id, job.id, scope.skipped(customer_id))
+            record(scope.skipped(customer_id))
             continue
         try:
-            outcome = bill_customer(tenant, job, customer, subs, scope.product_names, now)
-            job_store.record_decision(tenant.id, job.id, outcome.decision)
+            record(bill_customer(tenant, job, scope.customers[customer_id], subs, scope.product_names, now).decision)
         except Exception as error:  # one customer's failure must not stop the others; the job reports it
             errors.append(f"{customer_id}: {error!r}")
-            job_store.record_decision(tenant.id, job.id, Decision(customer_id, DecisionKind.ERROR.value,
-                                                                   str(error)[:500]))
-    status = JobStatus.COMPLETED_WITH_ERRORS if errors else JobStatus.COMPLETED
-    tally, finished = counts(job_store.decisions(tenant.id, job.id)), wall_now()
-    if job_store.complete(tenant.id, job.id, owner, status, tally, finished, "; ".join(errors) or None):
-        report_finished(tenant.id, job, status, tally, finished, fanned_out=False)
-    return job_store.jobs.get(tenant.id, job_id)
+            record(Decision(customer_id, DecisionKind.ERROR.value, str(error)[:500]))
+    return recorded, errors
 
 
 def report_finished(tenant_id: str, job: BillingJob, status: JobStatus, tally: dict, finished: datetime, *,

@@ -1,6 +1,6 @@
 """Billing schedules: create, change, activate, run; and the tick's source of due billing work."""
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from ..domain import billing_schedules as rules
@@ -127,11 +127,34 @@ def slots(ctx: RequestContext, schedule_id: str, count: int) -> list[datetime]:
 
 # --- the tick's source ---------------------------------------------------------------------------------
 
-def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: datetime) -> bool:
+@dataclass(frozen=True)
+class SlotRun:
+    """A slot's job as running it left it, and the schedule as moving past the slot left it (None: another
+    runner had moved it)."""
+    job: BillingJob
+    schedule: BillingSchedule | None
+
+    @property
+    def settled(self) -> bool:
+        """This runner moved the schedule past the slot and the slot's job finished (for good): the next slot
+        need not read that job again."""
+        return self.schedule is not None and self.job.status not in UNFINISHED
+
+    @property
+    def fresh_schedule(self) -> BillingSchedule | None:
+        """The schedule as this runner's advance left it, when that was only a few requests ago (the job had
+        nothing in scope): a read would hardly be fresher. After a longer job it may have been changed or
+        deactivated meanwhile, so the tick reads it again."""
+        return self.schedule if self.settled and not (self.job.counts or {}).get("customers") else None
+
+
+def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: datetime,
+              previous: SlotRun | None = None) -> SlotRun | None:
     """Create the slot's job, move the schedule past the slot, run the job: each step safe to repeat.
-    False, doing nothing, while another runner still holds the job of the schedule's previous slot."""
-    if not _previous_slot_finished(tenant, schedule):
-        return False
+    None, doing nothing, while another runner still holds the job of the schedule's previous slot.
+    `previous`: this runner's run of the slot before, if any (settled, it spares reading that job)."""
+    if not (previous is not None and previous.settled) and not _previous_slot_finished(tenant, schedule):
+        return None
     target, invoice_date = rules.run_dates(schedule, slot)
     # A test clock replays time: documents are dated by the slot, as if the tick had fired then.
     now = wall_now() if tenant.clock_domain == LIVE_CLOCK else slot
@@ -139,9 +162,8 @@ def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: 
         tenant, job_id=billing_jobs.derived_id(schedule.id, slot.isoformat()), scheduled_time=slot,
         target_date=target, invoice_date=invoice_date, created_by_id=schedule.created_by_id, now=now,
         schedule=schedule, is_catch_up=tenant.clock_domain == LIVE_CLOCK and slot < until - CATCH_UP_GRACE)
-    store.advance(tenant.id, schedule, slot, rules.following_slot(schedule, slot))
-    billing_jobs.run_job(tenant, job.id, now)
-    return True
+    moved = store.advance(tenant.id, schedule, slot, rules.following_slot(schedule, slot))
+    return SlotRun(billing_jobs.run_job(tenant, job.id, now), moved)
 
 
 def _previous_slot_finished(tenant: Tenant, schedule: BillingSchedule) -> bool:
@@ -182,22 +204,25 @@ class BillingScheduleWork:
     def _run_slots(batch: list, until: datetime, budget: Budget) -> int:
         ran = 0
         waiting: set[str] = set()  # schedules whose previous slot's job another runner holds, or that failed
+        last: dict[str, SlotRun] = {}  # per schedule: this pass's latest slot run
         for slot, tenant, schedule in batch:
             if schedule.id in waiting:
                 continue
             if budget.spent():
                 break
-            current = schedules.get(tenant.id, schedule.id)
+            previous = last.get(schedule.id)
+            current = (previous and previous.fresh_schedule) or schedules.get(tenant.id, schedule.id)
             if current.next_run_date != slot:  # another tick took it meanwhile
                 continue
             try:
-                if _run_slot(tenant, current, slot, until):
-                    ran += 1
-                else:
-                    waiting.add(schedule.id)
+                run = _run_slot(tenant, current, slot, until, previous)
             except Exception:  # one schedule's failure must not stop the others; its slot stays due
                 log.exception("billing schedule %s slot %s failed", schedule.id, slot.isoformat())
+                run = None
+            if run is None:
                 waiting.add(schedule.id)
+            else:
+                ran, last[schedule.id] = ran + 1, run
         return ran
 
     @staticmethod

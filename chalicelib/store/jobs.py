@@ -38,16 +38,18 @@ LEASES = Leases(BillingJobModel, waiting=JobStatus.QUEUED, running=JobStatus.RUN
 
 
 def claim(tenant_id: str, job_id: str, owner: str, now: datetime) -> BillingJob | None:
-    """Take the job's lease: Queued, or Running with an expired lease. None when someone else holds it."""
-    return jobs.get(tenant_id, job_id) if LEASES.claim(tenant_id, job_id, owner, now) else None
+    """Take the job's lease: Queued, or Running with an expired lease. The job as taken; None when someone else
+    holds it."""
+    return LEASES.take(tenant_id, job_id, owner, now)
 
 
 def complete(tenant_id: str, job_id: str, owner: str | None, status: JobStatus, counts: dict, now: datetime,
-             error: str | None = None) -> bool:
-    """The lease holder finishes the job (owner None: whoever sees its last unit finish); it leaves the index."""
+             error: str | None = None) -> BillingJob | None:
+    """The lease holder finishes the job (owner None: whoever sees its last unit finish); it leaves the index.
+    The job as finished; None when this call did not finish it."""
     M = BillingJobModel
-    return LEASES.finish(tenant_id, job_id, owner, status, now,
-                         [M.counts.set(counts)] + ([M.error.set(error[:2000])] if error else []))
+    return LEASES.close(tenant_id, job_id, owner, status, now,
+                        [M.counts.set(counts)] + ([M.error.set(error[:2000])] if error else []))
 
 
 def expired(clock_domain: str, now: datetime) -> list[tuple[str, str]]:
@@ -145,4 +147,4 @@ def unit_finished(tenant_id: str, job_id: str) -> int:
 def complete_fanned_out(tenant_id: str, job_id: str, status: JobStatus, counts: dict, now: datetime,
                         error: str | None = None) -> bool:
     """Whoever sees the last unit finish completes the job (no lease needed: the condition makes it once)."""
-    return complete(tenant_id, job_id, None, status, counts, now, error)
+    return complete(tenant_id, job_id, None, status, counts, now, error) is not None

@@ -20,38 +20,49 @@ class Leases:
         completed_time attributes; `index` is its sparse GSI on (lease_partition, lease_until)."""
         self.model, self.waiting, self.running, self.index = model, waiting, running, index
 
-    def _update(self, tenant_id: str, ident: str, actions, condition) -> bool:
+    def _update(self, tenant_id: str, ident: str, actions, condition):
+        """The item as the write left it (UpdateItem answers every attribute), or None if the condition failed."""
         tables.bind()
+        item = self.model(tenant_id=tenant_id, id=ident)
         try:
-            self.model(tenant_id=tenant_id, id=ident).update(actions=actions, condition=condition)
-            return True
+            item.update(actions=actions, condition=condition)
+            return item
         except UpdateError as error:
             if not condition_failed(error):
                 raise
-            return False
+            return None
 
     def claim(self, tenant_id: str, ident: str, owner: str, now: datetime) -> bool:
         """Waiting, or running with an expired lease: take it. False when someone else holds it (or it is done)."""
+        return self.take(tenant_id, ident, owner, now) is not None
+
+    def take(self, tenant_id: str, ident: str, owner: str, now: datetime):
+        """claim, answering the record as taken (no read after the write); None when someone else holds it."""
         M = self.model
         free = (M.status == self.waiting.value) | ((M.status == self.running.value) & (M.lease_until <= now))
-        return self._update(tenant_id, ident, [
+        return _entity(self._update(tenant_id, ident, [
             M.status.set(self.running.value), M.lease_until.set(now + LEASE), M.lease_owner.set(owner),
-            M.attempts.add(1), M.started_time.set(M.started_time | now)], free)
+            M.attempts.add(1), M.started_time.set(M.started_time | now)], free))
 
     def renew(self, tenant_id: str, ident: str, owner: str, now: datetime, actions=()) -> bool:
         """Long work extends its lease as it goes (recording its progress in `actions`); False means another
         runner took over: stop."""
         M = self.model
         return self._update(tenant_id, ident, [M.lease_until.set(now + LEASE), *actions],
-                            (M.lease_owner == owner) & (M.status == self.running.value))
+                            (M.lease_owner == owner) & (M.status == self.running.value)) is not None
 
     def finish(self, tenant_id: str, ident: str, owner: str | None, status, now: datetime, actions=()) -> bool:
         """Only the lease holder finishes the work (owner=None: work shared out, finished by whoever sees it end
         while it still runs: once); it leaves the `unfinished` index."""
+        return self.close(tenant_id, ident, owner, status, now, actions) is not None
+
+    def close(self, tenant_id: str, ident: str, owner: str | None, status, now: datetime, actions=()):
+        """finish, answering the record as finished (no read after the write); None when this call did not."""
         M = self.model
-        return self._update(tenant_id, ident, [
+        holder = M.status == self.running.value if owner is None else M.lease_owner == owner
+        return _entity(self._update(tenant_id, ident, [
             M.status.set(status.value), M.completed_time.set(now), M.lease_partition.remove(),
-            M.lease_until.remove(), *actions], M.status == self.running.value if owner is None else M.lease_owner == owner)
+            M.lease_until.remove(), *actions], holder))
 
     def expired(self, partition: str, now: datetime) -> list[tuple[str, str]]:
         """(tenantId, id) of unfinished work whose lease has run out: never started, or its runner died."""
@@ -61,3 +72,7 @@ class Leases:
     def oldest_expired(self, partition: str, now: datetime) -> datetime | None:
         """When the longest-expired lease of unfinished work ran out (None: no lease has run out)."""
         return earliest(self.index, [partition], self.model.lease_until, now)
+
+
+def _entity(item):
+    return item.to_entity() if item is not None else None

@@ -62,8 +62,10 @@ def oldest_due(clock_domain: str, until: datetime) -> datetime | None:
     return earliest(BillingScheduleModel.due, due_partitions(clock_domain), BillingScheduleModel.next_run_date, until)
 
 
-def advance(tenant_id: str, schedule: BillingSchedule, slot: datetime, following: datetime | None) -> bool:
-    """Move the schedule past `slot` (compare-and-set): of concurrent ticks exactly one advances it."""
+def advance(tenant_id: str, schedule: BillingSchedule, slot: datetime,
+            following: datetime | None) -> BillingSchedule | None:
+    """Move the schedule past `slot` (compare-and-set): of concurrent ticks exactly one advances it. The schedule
+    as this write left it (UpdateItem answers every attribute); None when another tick had moved it."""
     tables.bind()
     moved = BillingScheduleModel(tenant_id=tenant_id, id=schedule.id)
     partition = due_partition(replace(schedule, next_run_date=following))
@@ -75,8 +77,8 @@ def advance(tenant_id: str, schedule: BillingSchedule, slot: datetime, following
                     BillingScheduleModel.due_partition.set(partition)]
     try:
         moved.update(actions=actions, condition=(BillingScheduleModel.next_run_date == slot))
-        return True
+        return moved.to_entity()
     except UpdateError as error:
         if not condition_failed(error):
             raise
-        return False
+        return None

@@ -11,7 +11,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--subscriptions", "60", "--customers", "12", "--schedules", "300", "--due", "5",
-        "--fanout-customers", "5", "--unit-customers", "4", "--workers", "2"]
+        "--fanout-customers", "5", "--unit-customers", "4", "--workers", "2", "--empty-hours", "24"]
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,21 @@ def test_finding_the_due_schedules_reads_the_due_ones(report):
     assert (due["schedules"], due["due"], due["found"]) == (300, 5, 5)
     assert due["items_read"] == 5  # bound: due + one per live shard query; measured: exactly the due ones
     assert due["by_operation"] == {"Query": 4}  # one per shard of the live due index, no Scan
+
+
+def test_empty_billing_jobs_cost_a_few_requests_each(report):
+    empty = report["empty_jobs"]
+    assert (empty["hours"], empty["jobs"]) == (24, 25)  # the first slot is the clock's start
+    assert report["checks"]["empty_jobs_completed_empty"] is True  # Completed, zero counts, no decision, BJ- numbers
+    dynamodb = empty["dynamodb"]
+    assert dynamodb["requests"] == sum(dynamodb["by_operation"].values())
+    assert dynamodb["failed_requests"] == {} and dynamodb["unpriced_requests"] == {}
+    assert dynamodb["per_job_by_operation"]["PutItem"] == 1.0  # the job; nothing else is created
+    # 6 a slot (tests/functional/test_empty_job_cost.py); beside them, an advance with slots costs 11 more than an
+    # idle one: the tenant, the due schedule (found, then read again before its first slot), the due index once more;
+    # and a second pass, which finds nothing (5 due-work queries and its heartbeat), after the progress record
+    assert dynamodb["requests"] - dynamodb["idle_advance_requests"] <= 6 * empty["jobs"] + 11
+    assert empty["ms_per_job"] > 0
 
 
 def test_machine_facts_are_reported(report):
