@@ -252,7 +252,8 @@ def shortest_interval(cron: QuartzCron) -> SlotInterval:
 
     DST: the interval is between wall-clock times in the schedule's zone. A change of the offset shortens the
     one interval across it by at most the change's length (1 h in most zones, 30 min on Lord Howe)."""
-    minutes, hours, _, _, _, seconds, _ = croniter.expand(cron.croniter_expression, second_at_beginning=True)[0]
+    fields, nth = croniter.expand(cron.croniter_expression, second_at_beginning=True)  # croniter's field order
+    minutes, hours, _, _, _, seconds, _ = fields
     s, m, h = _values(seconds, SECOND), _values(minutes, MINUTE), _values(hours, HOUR)
     candidates = []
     if pair := _closest(s):
@@ -261,7 +262,7 @@ def shortest_interval(cron: QuartzCron) -> SlotInterval:
         candidates.append(SlotInterval(_time_of_day(h[0], pair[0], s[-1]), _time_of_day(h[0], pair[1], s[0])))
     if pair := _closest(h):
         candidates.append(SlotInterval(_time_of_day(pair[0], m[-1], s[-1]), _time_of_day(pair[1], m[0], s[0])))
-    days_later = 1 if _consecutive_days_possible(cron) else 2
+    days_later = 1 if _consecutive_days_possible(cron, fields, nth) else 2
     candidates.append(SlotInterval(_time_of_day(h[-1], m[-1], s[-1]), _time_of_day(h[0], m[0], s[0]), days_later))
     return min(candidates, key=lambda candidate: candidate.seconds)  # ties: the pair within a day, listed first
 
@@ -280,10 +281,11 @@ def _time_of_day(hour: int, minute: int, second: int) -> int:
     return hour * 3600 + minute * 60 + second
 
 
-def _consecutive_days_possible(cron: QuartzCron) -> bool:
-    """Whether two consecutive days can both fire. Exact for plain day fields (values, ranges, lists, steps);
-    with L, W, # or L-n it answers True, which at worst refuses a cron whose slots lie further apart."""
-    (_, _, dom, months, dow, _, years), nth = croniter.expand(cron.croniter_expression, second_at_beginning=True)
+def _consecutive_days_possible(cron: QuartzCron, fields: list, nth: dict) -> bool:
+    """Whether two consecutive days can both fire (`fields`, `nth`: croniter.expand's answer). Exact for plain
+    day fields (values, ranges, lists, steps); with L, W, # or L-n it answers True, which at worst refuses a cron
+    whose slots lie further apart."""
+    _, _, dom, months, dow, _, years = fields
     dom_text = cron.croniter_expression.split(" ")[3]
     if nth or cron.days_before_last is not None or "l" in dom_text or "w" in dom_text:
         return True
