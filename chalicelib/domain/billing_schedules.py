@@ -11,14 +11,16 @@ from datetime import date, datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from .cron import next_slots, parse_quartz
+from . import catch_up
+from .cron import next_slots, parse_quartz, shortest_interval
 from .enums import BillingPeriod, CanonicalEnum, OrderStatus, ProductType
 from .errors import conflict, invalid
 from .filters import FieldType, FilterSchema, parse_filter
-from .timeutil import local_date, zone
+from .timeutil import duration_text, local_date, zone
 
 
 _EPSILON = timedelta(microseconds=1)  # slot searches are strictly-after: start just before the instant
+MIN_SLOT_INTERVAL_SETTING = "BILLRUN_MIN_SLOT_INTERVAL_SECONDS"
 
 
 class ScheduleType(CanonicalEnum):
@@ -135,6 +137,28 @@ def bill_cycle_days(text: str | None) -> frozenset[int] | None:
 def _bill_cycle_days_text(text: str | None) -> str | None:
     days = bill_cycle_days(text)
     return None if days is None else ",".join(str(d) for d in sorted(days))
+
+
+def require_bounds(schedule: BillingSchedule, before: BillingSchedule | None, today: date,
+                   min_slot_interval: int, max_catch_up_days: int) -> BillingSchedule:
+    """The bounds on the billing jobs a schedule buys (docs/limits.md), on what a create (`before` None) or a
+    change sets: a cron stored before the bound existed, or a start that has fallen behind, is kept."""
+    if before is None or (before.schedule_type, before.recurring_schedule) != (
+            schedule.schedule_type, schedule.recurring_schedule):
+        _require_slot_interval(schedule, min_slot_interval)
+    catch_up.require_recent_if_set(schedule.schedule_start_date, before and before.schedule_start_date, today,
+                                   max_catch_up_days, "scheduleStartDate")
+    return schedule
+
+
+def _require_slot_interval(schedule: BillingSchedule, minimum: int) -> None:
+    """Each slot is a billing job: a Recurring cron's slots lie at least `minimum` seconds apart."""
+    if schedule.schedule_type is not ScheduleType.RECURRING:
+        return  # an OnDemand schedule runs once
+    interval = shortest_interval(parse_quartz(schedule.recurring_schedule))
+    if interval.seconds < minimum:
+        raise invalid("recurringSchedule", f"fires {interval.describe()}; slots must be at least "
+                                           f"{duration_text(minimum)} apart ({MIN_SLOT_INTERVAL_SETTING})")
 
 
 def require_future_slot(schedule: BillingSchedule, now: datetime) -> BillingSchedule:

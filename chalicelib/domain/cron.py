@@ -10,7 +10,8 @@ Translated here: day-of-week numbers 1-7 -> 0-6 (`6#3` -> `5#3`, `6L` -> `l5`, l
 month/day names -> numbers, `LW` -> `31w` (croniter clamps a W day to the month's last day and never
 leaves the month, which is exactly "last weekday"), `a-a` -> `a` (croniter reads an equal range as the
 whole cycle). Added: `L-n` (candidate days + a filter), Quartz range checks with clear messages, a bounded
-search that refuses expressions that can never fire, and the DST rules of `next_slots`.
+search that refuses expressions that can never fire, the shortest interval between slots (computed from
+croniter's expanded field sets, never by listing slots), and the DST rules of `next_slots`.
 """
 import calendar
 import re
@@ -19,11 +20,12 @@ from datetime import date, datetime, timedelta
 
 from croniter import CroniterBadDateError, croniter
 
-from .timeutil import UTC, zone
+from .timeutil import UTC, duration_text, zone
 
 MAX_LENGTH = 256  # longer input is refused before any work, so parsing stays fast
 MAX_YEARS_BETWEEN_FIRES = 130  # the whole Quartz year range (1970-2099): a year list may leave wide gaps
 _ONE_SECOND = timedelta(seconds=1)
+DAY_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,112 @@ def _never_fires_message(expression: str) -> str:
     parts = expression.split(" ") + ["*"]
     return (f"never fires: no date has day-of-month {parts[3]!r}, month {parts[4]!r}, "
             f"day-of-week {parts[5]!r} and year {parts[6]!r}")
+
+
+# ---------------------------------------------------------------- the shortest interval
+
+
+@dataclass(frozen=True)
+class SlotInterval:
+    """Two consecutive slots as close as a cron's slots ever come, by their wall-clock times of day."""
+    earlier: int  # the first slot's time of day, in seconds after midnight
+    later: int  # the second slot's
+    days_later: int = 0  # 0: the same day; 1: the next day; 2: two days or more later (see shortest_interval)
+
+    @property
+    def seconds(self) -> int:
+        return self.days_later * DAY_SECONDS + self.later - self.earlier
+
+    @property
+    def at_least(self) -> bool:
+        """True when `seconds` is a lower bound: once a day, never on two consecutive days."""
+        return self.days_later >= 2
+
+    def describe(self) -> str:
+        """'every 1 h (at 23:00:00 and 00:00:00 the next day)', for messages."""
+        if self.at_least:
+            return (f"once a day at {_clock(self.earlier)}, never on two consecutive days, so at least "
+                    f"{duration_text(self.seconds)} apart")
+        day = " the next day" if self.days_later else ""
+        return f"every {duration_text(self.seconds)} (at {_clock(self.earlier)} and {_clock(self.later)}{day})"
+
+
+def _clock(time_of_day: int) -> str:
+    hours, rest = divmod(time_of_day, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def shortest_interval(cron: QuartzCron) -> SlotInterval:
+    """The shortest time between two consecutive slots, on wall-clock times; bounded work (sets of at most 60
+    values), no slot is listed.
+
+    Every day that fires fires at the same times of day: the cartesian product of the second, minute and hour
+    sets. Sorted, consecutive times differ in their seconds (the closest two seconds), or cross into the next
+    minute (the closest two minutes, less the span of the seconds), or into the next hour (likewise). Across
+    midnight the last time is followed by the first one, a day later less their span, when two consecutive
+    days can both fire (`_consecutive_days_possible`); otherwise the days are two or more apart, which is
+    reported as two days, a lower bound (exact answers below two days are all a minimum needs in practice).
+
+    DST: the interval is between wall-clock times in the schedule's zone. A change of the offset shortens the
+    one interval across it by at most the change's length (1 h in most zones, 30 min on Lord Howe)."""
+    fields, nth = croniter.expand(cron.croniter_expression, second_at_beginning=True)  # croniter's field order
+    minutes, hours, _, _, _, seconds, _ = fields
+    s, m, h = _values(seconds, SECOND), _values(minutes, MINUTE), _values(hours, HOUR)
+    candidates = []
+    if pair := _closest(s):
+        candidates.append(SlotInterval(_time_of_day(h[0], m[0], pair[0]), _time_of_day(h[0], m[0], pair[1])))
+    if pair := _closest(m):
+        candidates.append(SlotInterval(_time_of_day(h[0], pair[0], s[-1]), _time_of_day(h[0], pair[1], s[0])))
+    if pair := _closest(h):
+        candidates.append(SlotInterval(_time_of_day(pair[0], m[-1], s[-1]), _time_of_day(pair[1], m[0], s[0])))
+    days_later = 1 if _consecutive_days_possible(cron, fields, nth) else 2
+    candidates.append(SlotInterval(_time_of_day(h[-1], m[-1], s[-1]), _time_of_day(h[0], m[0], s[0]), days_later))
+    return min(candidates, key=lambda candidate: candidate.seconds)  # ties: the pair within a day, listed first
+
+
+def _values(expanded: list, field: _Field) -> list[int]:
+    """croniter's expanded set of a time field, `*` spelled out, ascending."""
+    return list(range(field.low, field.high + 1)) if expanded == ["*"] else sorted(expanded)
+
+
+def _closest(values: list[int]) -> tuple[int, int] | None:
+    """The two neighbours of an ascending list that are closest; None for fewer than two values."""
+    return min(zip(values, values[1:]), key=lambda pair: pair[1] - pair[0], default=None)
+
+
+def _time_of_day(hour: int, minute: int, second: int) -> int:
+    return hour * 3600 + minute * 60 + second
+
+
+def _consecutive_days_possible(cron: QuartzCron, fields: list, nth: dict) -> bool:
+    """Whether two consecutive days can both fire (`fields`, `nth`: croniter.expand's answer). Exact for plain
+    day fields (values, ranges, lists, steps); with L, W, # or L-n it answers True, which at worst refuses a cron
+    whose slots lie further apart."""
+    _, _, dom, months, dow, _, years = fields
+    dom_text = cron.croniter_expression.split(" ")[3]
+    if nth or cron.days_before_last is not None or "l" in dom_text or "w" in dom_text:
+        return True
+    if dow != ["*"]:  # every month holds every weekday followed by the next
+        return any((day + 1) % 7 in dow for day in dow)
+    if dom == ["*"]:
+        return True
+    months = list(range(1, 13)) if months == ["*"] else months
+    lengths = _month_lengths(months, years)
+    if any(day + 1 in dom and day + 1 <= max(max(n) for n in lengths.values()) for day in dom):
+        return True  # two days of one month
+    return 1 in dom and any(length in dom and month % 12 + 1 in months and (month < 12 or _consecutive(years))
+                            for month in months for length in lengths[month])  # a month's last day, the next's 1st
+
+
+def _month_lengths(months: list[int], years: list) -> dict[int, set[int]]:
+    """The lengths each month has in the years the cron allows (February: 28, 29 or both)."""
+    leap = {True, False} if years == ["*"] else {calendar.isleap(year) for year in years}
+    return {month: {calendar.monthrange(2024 if is_leap else 2025, month)[1] for is_leap in leap}
+            for month in months}
+
+
+def _consecutive(years: list) -> bool:
+    return years == ["*"] or any(year + 1 in years for year in years)
 
 
 # ---------------------------------------------------------------- evaluation

@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+from . import catch_up
 from .catalog import Customer
 from .enums import CanonicalEnum, OrderStatus
 from .errors import BillrunError, FieldIssue, conflict, invalid, not_found
@@ -188,6 +189,16 @@ def new_items(total: Decimal, currency: str, requests: list[ItemRequest], ids: l
     amounts = allocate_items(total, currency, requests)
     return tuple(ScheduleItem(id=item_id, run_date=r.run_date, amount=a, name=r.name, percentage=r.percentage)
                  for item_id, r, a in zip(ids, requests, amounts))
+
+
+def require_recent_run_dates(requests: list[ItemRequest], schedule: InvoiceSchedule | None, today: date,
+                             max_days: int, field: str = "scheduleItems") -> None:
+    """Each runDate a request sets (a new item's, or one an item listed by id changes) lies at most `max_days`
+    before `today`; an item keeping its runDate (PUT lists the items it keeps) is not checked."""
+    for index, request in enumerate(requests):
+        existing = schedule.item(request.id) if schedule is not None and request.id else None
+        catch_up.require_recent_if_set(request.run_date, existing and existing.run_date, today, max_days,
+                                       f"{field}[{index}].runDate")
 
 
 def check_orders(orders, customer_id: str | None, currency: str | None) -> tuple[str, str, Decimal]:

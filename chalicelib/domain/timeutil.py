@@ -53,3 +53,13 @@ def wall_now() -> datetime:
 
 def days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+def duration_text(seconds: int) -> str:
+    """3600 -> '1 h', 90061 -> '1 d 1 h 1 min 1 s', 0 -> '0 s': for messages."""
+    parts = []
+    for unit, size in (("d", 86_400), ("h", 3600), ("min", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}")
+    return " ".join(parts) or "0 s"

@@ -3,6 +3,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from ..config import settings
 from ..domain import billing_schedules as rules
 from ..domain.billing_schedules import BillingSchedule, ScheduleStatus, ScheduleType
 from ..domain.errors import conflict, invalid
@@ -28,10 +29,10 @@ def create(ctx: RequestContext, fields: dict) -> BillingSchedule:
     fields.setdefault("zone_id", ctx.tenant.timezone)
     fields.setdefault("schedule_start_date", ctx.today(fields["zone_id"]))
     status = fields.pop("status", ScheduleStatus.DRAFT)
-    schedule = rules.require_future_slot(rules.check(BillingSchedule(
+    schedule = rules.require_future_slot(_bounded(ctx, rules.check(BillingSchedule(
         id=ctx.new_id(), name="", status=ScheduleStatus.DRAFT, clock_domain=ctx.tenant.clock_domain,
         created_by_id=ctx.actor_id, last_modified_by_id=ctx.actor_id, created_date=ctx.now,
-        last_modified_date=ctx.now, **fields)), ctx.now)
+        last_modified_date=ctx.now, **fields)), None), ctx.now)
     existing = schedules.find(ctx.tenant.id, schedule.id)  # an Idempotency-Key retry: no new number, no new slot
     if existing is not None:
         return existing
@@ -45,11 +46,17 @@ def create(ctx: RequestContext, fields: dict) -> BillingSchedule:
 
 def update(ctx: RequestContext, schedule_id: str, changes: dict) -> BillingSchedule:
     current = schedules.get(ctx.tenant.id, schedule_id)
-    updated = rules.require_future_slot(rules.check(replace(
-        current, **changes, last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now)), ctx.now)
+    updated = rules.require_future_slot(_bounded(ctx, rules.check(replace(
+        current, **changes, last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now)), current), ctx.now)
     if updated.status is ScheduleStatus.ACTIVE and _timing_changed(current, updated):
         updated = replace(updated, next_run_date=rules.first_slot(updated, ctx.now))
     return schedules.replace(ctx.tenant.id, updated, current)
+
+
+def _bounded(ctx: RequestContext, schedule: BillingSchedule, before: BillingSchedule | None) -> BillingSchedule:
+    limits = settings()
+    return rules.require_bounds(schedule, before, ctx.today(schedule.zone_id), limits.min_slot_interval_seconds,
+                                limits.max_catch_up_days)
 
 
 def _timing_changed(before: BillingSchedule, after: BillingSchedule) -> bool:

@@ -38,6 +38,7 @@ def create(ctx: RequestContext, order_ids: list[str], items: list[ItemRequest], 
         customers.get(tenant_id, account_key, "accountKey")
     found = [orders.get(tenant_id, order_id, f"orders[{index}]") for index, order_id in enumerate(order_ids)]
     customer_id, currency, total = rules.check_orders(found, account_key, currency)
+    rules.require_recent_run_dates(items, None, ctx.today(), settings().max_catch_up_days)
     schedule_id = ctx.new_id()
     schedule = InvoiceSchedule(
         id=schedule_id, number="", customer_id=customer_id, currency=currency, order_ids=tuple(order_ids),
@@ -110,7 +111,9 @@ def update(ctx: RequestContext, key: str, items: list[ItemRequest], notes: str |
 
     def apply(schedule: InvoiceSchedule) -> InvoiceSchedule:
         rules.check_editable(schedule)
-        return replace(schedule, items=rules.replace_items(schedule, items, new_ids),
+        replaced = rules.replace_items(schedule, items, new_ids)
+        rules.require_recent_run_dates(items, schedule, ctx.today(schedule.zone_id), settings().max_catch_up_days)
+        return replace(schedule, items=replaced,
                        notes=notes if notes_sent else schedule.notes, updated_by_id=ctx.actor_id,
                        updated_date=ctx.now)
     return schedules.change(ctx.tenant.id, current.id, apply)

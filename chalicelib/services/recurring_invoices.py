@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from ..config import settings
 from ..domain import recurring_invoices as rules
 from ..domain.catalog import Customer
+from ..domain.catch_up import require_recent_if_set
 from ..domain.errors import BillrunError
 from ..domain.invoices import DocumentLine, Invoice, InvoiceSource, InvoiceStatus, PaymentStatus, totals
 from ..domain.quotas import RECURRING_INVOICES
@@ -61,6 +62,7 @@ def create(ctx: RequestContext, fields: dict) -> RecurringInvoice:
     existing = templates.find(ctx.tenant.id, template_id)  # an Idempotency-Key retry: the same ids, no new slot
     if existing is not None:
         return existing
+    _require_recent_due_date(ctx, template, None)
     with quotas.admitted(ctx.tenant.id, RECURRING_INVOICES, template_id):
         return templates.create(ctx.tenant.id, template)
 
@@ -72,6 +74,7 @@ def update(ctx: RequestContext, template_id: str, sent: dict, *, partial: bool) 
     updated = replace(current, customer_id=customer.id, currency=customer.currency, zone=customer.timezone)
     if "schedule" in sent:
         updated = rules.change_schedule(updated, sent["schedule"])
+        _require_recent_due_date(ctx, updated, current)
     items = updated.line_items
     if "recurring_invoice_line_items" in sent:
         items = rules.merge_line_items(current.line_items, sent["recurring_invoice_line_items"], _line_id(ctx),
@@ -79,6 +82,12 @@ def update(ctx: RequestContext, template_id: str, sent: dict, *, partial: bool) 
     updated = replace(updated, line_items=rules.check_line_items(items, updated.currency),
                       last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now)
     return templates.replace(ctx.tenant.id, updated, current)
+
+
+def _require_recent_due_date(ctx: RequestContext, template: RecurringInvoice, before: RecurringInvoice | None):
+    """A nextDueDate being set lies at most BILLRUN_MAX_CATCH_UP_DAYS before the customer's today."""
+    require_recent_if_set(template.next_due_date, before and before.next_due_date, ctx.today(template.zone),
+                          settings().max_catch_up_days, "schedule.nextDueDate")
 
 
 def set_archived(ctx: RequestContext, template_id: str, archived: bool) -> RecurringInvoice:

@@ -2,8 +2,7 @@
 
 
 def _schedule(api, t, **fields):
-    body = {"scheduleType": "Recurring", "recurringSchedule": "0 0 3 ? * *", "scheduleStartDate": "2025-01-01",
-            "zoneId": "UTC", **fields}
+    body = {"scheduleType": "Recurring", "recurringSchedule": "0 0 3 ? * *", "zoneId": "UTC", **fields}
     answer = api.post("/billing/schedules", body, key=t.key)
     assert answer.status == 201, answer.body
     return answer.body
@@ -12,8 +11,8 @@ def _schedule(api, t, **fields):
 def test_jobs_list_newest_first_and_by_schedule(api):
     t = api.new_tenant("Clocked", testMode=True, clockStart="2025-01-01T00:00:00Z")
     api.active_subscription(t, startDate="2025-01-01")
-    daily = _schedule(api, t)
-    hourly = _schedule(api, t, recurringSchedule="0 0 */6 ? * *")
+    daily = _schedule(api, t, scheduleStartDate="2025-01-01")
+    hourly = _schedule(api, t, recurringSchedule="0 0 */6 ? * *", scheduleStartDate="2025-01-01")
     assert api.post("/billing/schedules:activate", {"scheduleIds": [daily["id"], hourly["id"]]}, key=t.key).status == 200
     assert api.post("/test/clock:advance", {"to": "2025-01-03T00:00:00Z"}, key=t.key).status == 200
 

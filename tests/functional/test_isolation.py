@@ -2,7 +2,7 @@
 that takes an id, never appears in a list or through a filter, and a pagination token does not cross tenants
 or queries."""
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -536,8 +536,10 @@ def test_recurring_invoices_never_cross_tenants(api, tenant, other, world, recur
     assert_not_found(aimed, "B aims at A's customer")
     assert aimed.body["details"] == [{"field": "customerId", "issue": "no customer with this id"}]
     b_customer = api.customer(other, name="B customer")["id"]
-    mine = api.post(path, {"customerId": b_customer, "schedule": {"period": "DAILY", "nextDueDate": "2020-01-01",
-                                                                  "endDate": "2020-01-03"},
+    # three days due in the recent past (a live tenant: within BILLRUN_MAX_CATCH_UP_DAYS of today)
+    due = [(datetime.now(timezone.utc) - timedelta(days=days)).date().isoformat() for days in (10, 9, 8)]
+    mine = api.post(path, {"customerId": b_customer, "schedule": {"period": "DAILY", "nextDueDate": due[0],
+                                                                  "endDate": due[2]},
                            "recurringInvoiceLineItems": [{"amount": 1}]}, key=other.key)
     assert mine.status == 201, mine.body
     moved = api.patch(f"{path}/{mine.body['id']}", {"customerId": world["customer"]}, key=other.key)
@@ -555,7 +557,6 @@ def test_recurring_invoices_never_cross_tenants(api, tenant, other, world, recur
     # B's tick generates B's three invoices (a live tenant: the wall-clock tick), nothing of A's
     from chalicelib.services import tick
     assert tick.run_domain("live", datetime.now(timezone.utc)).ran["recurringInvoices"] == 3
-    assert [i["name"] for i in api.get("/billing/invoices", key=other.key).body["data"]] == [
-        "2020-01-01", "2020-01-02", "2020-01-03"]
+    assert [i["name"] for i in api.get("/billing/invoices", key=other.key).body["data"]] == due
     assert api.get(f"/billing/invoices?customerId={world['customer']}", key=tenant.key).body["data"] == []
     assert api.get(f"{path}/{recurring['id']}", key=tenant.key).body == recurring

@@ -1,4 +1,5 @@
 """Billing schedule rules: first slot, catch-up slots, run dates, validation."""
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -103,3 +104,50 @@ def test_deactivating_a_draft_is_a_conflict():
     with pytest.raises(BillrunError) as caught:
         rules.deactivate(schedule())
     assert caught.value.kind == "conflict"
+
+
+# --- bounds on what a create or a change sets (docs/limits.md) --------------------------------------------------
+
+TODAY = date(2025, 6, 30)
+
+
+def bounded(value: BillingSchedule, before: BillingSchedule | None = None, minimum: int = 3600,
+            max_days: int = 400) -> BillingSchedule:
+    return rules.require_bounds(value, before, TODAY, minimum, max_days)
+
+
+def refusal(value: BillingSchedule, before: BillingSchedule | None = None, **limits) -> tuple[str, str]:
+    with pytest.raises(BillrunError) as caught:
+        bounded(value, before, **limits)
+    return caught.value.details[0].field, caught.value.details[0].issue
+
+
+def test_slots_closer_than_the_minimum_are_refused():
+    assert refusal(schedule(recurring_schedule="* * * * * ?")) == (
+        "recurringSchedule", "fires every 1 s (at 00:00:00 and 00:00:01); slots must be at least 1 h apart "
+                             "(BILLRUN_MIN_SLOT_INTERVAL_SECONDS)")
+    assert refusal(schedule(recurring_schedule="0 0 0,23 ? * *"), minimum=7200) == (
+        "recurringSchedule", "fires every 1 h (at 23:00:00 and 00:00:00 the next day); slots must be at least "
+                             "2 h apart (BILLRUN_MIN_SLOT_INTERVAL_SECONDS)")
+    assert bounded(schedule(recurring_schedule="0 0 0,23 ? * *")).id == "s1"
+    assert bounded(schedule(recurring_schedule="0 * * * * ?"), minimum=60).id == "s1"
+    on_demand = schedule(schedule_type=ScheduleType.ON_DEMAND, recurring_schedule=None)
+    assert bounded(on_demand, minimum=10 ** 9).id == "s1"  # runs once: no interval
+
+
+def test_a_stored_cron_is_kept_when_other_fields_change():
+    stored = schedule(recurring_schedule="0 * * * * ?")  # e.g. created before the bound was raised
+    assert bounded(replace(stored, description="renamed"), stored).description == "renamed"
+    assert refusal(replace(stored, recurring_schedule="30 * * * * ?"), stored)[0] == "recurringSchedule"
+    on_demand = replace(stored, schedule_type=ScheduleType.ON_DEMAND, recurring_schedule=None)
+    assert refusal(replace(stored, recurring_schedule="0 * * * * ?"), on_demand)[0] == "recurringSchedule"
+
+
+def test_a_start_set_further_back_than_the_catch_up_bound_is_refused():
+    assert bounded(schedule(schedule_start_date=date(2024, 5, 26))).id == "s1"  # 400 days before TODAY
+    field, issue = refusal(schedule(schedule_start_date=date(2024, 5, 25)))
+    assert field == "scheduleStartDate" and "401 days before today (2025-06-30)" in issue \
+        and "BILLRUN_MAX_CATCH_UP_DAYS" in issue
+    stored = schedule(schedule_start_date=date(2020, 1, 1))  # fallen behind since it was set
+    assert bounded(replace(stored, description="renamed"), stored).description == "renamed"
+    assert refusal(replace(stored, schedule_start_date=date(2020, 1, 2)), stored)[0] == "scheduleStartDate"

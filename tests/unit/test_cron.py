@@ -1,4 +1,5 @@
-"""Quartz cron on croniter: translation, impossible expressions, and the DST rules (fire once, skip no day)."""
+"""Quartz cron on croniter: translation, impossible expressions, the DST rules (fire once, skip no day), and the
+shortest interval between slots."""
 import calendar
 import time as clock
 from datetime import date, datetime, time, timedelta, timezone
@@ -7,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.cron import QuartzCron, next_slots, parse_quartz
+from chalicelib.domain import cron as cron_module
+from chalicelib.domain.cron import QuartzCron, next_slots, parse_quartz, shortest_interval
 from chalicelib.domain.timeutil import zone
 
 UTC = timezone.utc
@@ -404,3 +406,137 @@ def test_daily_slot_on_a_dst_day_fires_once_and_is_found_from_any_earlier_instan
     for slot in whole[:3]:  # a watermark anywhere up to two hours before a slot still finds that slot next
         resume = slot - timedelta(seconds=back)
         assert next_slots(cron, zone_name, resume, count=2) == [s for s in whole if s > resume][:2]
+
+
+# ---------------------------------------------------------------- the shortest interval between slots
+
+DAY = 86_400
+
+
+@pytest.mark.parametrize("expression, seconds, days_later", [
+    ("* * * * * ?", 1, 0),  # the issue's reproduction: every second
+    ("0 * * * * ?", 60, 0),
+    ("0 0 * * * ?", 3600, 0),
+    ("0 0/20 9-17 ? * MON-FRI", 1200, 0),
+    ("10,20 5 3,4 ? * *", 10, 0),
+    ("50 59 3,4 ? * *", 3600, 0),  # 03:59:50 then 04:59:50
+    ("0,50 59 3,4 ? * *", 50, 0),
+    ("0 58,59 3 ? * *", 60, 0),
+    ("0 0 0,12 ? * *", 12 * 3600, 0),  # a tie: the pair within one day is reported
+    ("0 0 3 ? * *", DAY, 1),
+    ("0 0 0,23 ? * *", 3600, 1),  # 23:00, then 00:00 the next day
+    ("0 0 0,23 ? * MON,WED", 23 * 3600, 0),  # never two days in a row: 00:00 to 23:00 is the closest
+    ("0 0 9 ? * SAT,SUN", DAY, 1),  # Saturday then Sunday
+    ("0 0 9 ? * MON", 2 * DAY, 2),  # a lower bound: never on consecutive days
+    ("0 0 9 1 * ?", 2 * DAY, 2),
+    ("0 0 9 1,31 * ?", DAY, 1),  # 31 January, 1 February
+    ("0 0 9 1,31 1,3 ?", 2 * DAY, 2),  # 31 January and 1 March, 31 March and 1 January: never consecutive
+    ("0 0 9 1,31 1,12 ? 2025-2026", DAY, 1),  # 31 December 2025, 1 January 2026
+    ("0 0 9 1,31 1,12 ? 2025,2027", 2 * DAY, 2),
+    ("0 0 9 1,28 2,3 ? 2025", DAY, 1),  # 28 February, 1 March
+    ("0 0 9 1,28 2,3 ? 2024", 2 * DAY, 2),  # a leap year: 29 February lies between
+    ("0 0 9 L * ?", DAY, 1),  # L, W and # are answered conservatively: consecutive days assumed
+])
+def test_shortest_interval(expression, seconds, days_later):
+    interval = shortest_interval(parse_quartz(expression))
+    assert (interval.seconds, interval.days_later) == (seconds, days_later)
+    assert interval.at_least == (days_later == 2)
+
+
+@pytest.mark.parametrize("expression, text", [
+    ("* * * * * ?", "every 1 s (at 00:00:00 and 00:00:01)"),
+    ("0 0/20 9-17 ? * *", "every 20 min (at 09:00:00 and 09:20:00)"),
+    ("0 0 0,23 ? * *", "every 1 h (at 23:00:00 and 00:00:00 the next day)"),
+    ("0 30 1 ? * *", "every 1 d (at 01:30:00 and 01:30:00 the next day)"),
+    ("0 0 9 ? * MON", "once a day at 09:00:00, never on two consecutive days, so at least 2 d apart"),
+])
+def test_shortest_interval_described_for_messages(expression, text):
+    assert shortest_interval(parse_quartz(expression)).describe() == text
+
+
+def test_shortest_interval_lists_no_slot(monkeypatch):
+    """Bounded work: the answer comes from croniter's expanded sets (at most 60 values each), never from iterating
+    slots, so the densest cron costs what the sparsest does."""
+    crons = [parse_quartz(e) for e in ("* * * * * ?", "0 0 9 ? * MON", "0 0 0,23 ? * MON,WED", "0 0 9 L-3 * ?")]
+
+    def no_iteration(*args, **kwargs):
+        raise AssertionError("shortest_interval iterated slots")
+    monkeypatch.setattr(cron_module.croniter, "get_next", no_iteration)
+    monkeypatch.setattr(cron_module, "_wall_times", no_iteration)
+    assert [shortest_interval(c).seconds for c in crons] == [1, 2 * DAY, 23 * 3600, DAY]
+
+
+def test_shortest_interval_is_on_wall_clock_times():
+    """Lord Howe springs forward by 30 min (02:00 -> 02:30): an hourly cron's slots come 30 min apart once, at
+    the change; the check is on wall-clock times (docs/limits.md), which are 1 h apart."""
+    assert shortest_interval(parse_quartz("0 0 * * * ?")).seconds == 3600
+    found = next_slots(parse_quartz("0 0 * * * ?"), "Australia/Lord_Howe", at("2025-10-04T12:00:00Z"),
+                       until=at("2025-10-05T00:00:00Z"))
+    assert min(b - a for a, b in zip(found, found[1:])) == timedelta(minutes=30)
+
+
+def brute_force_gap(expression: str, after: datetime, until: datetime) -> int:
+    """The smallest time between consecutive slots of a UTC schedule in [after, until], by listing them."""
+    found = next_slots(parse_quartz(expression), "UTC", after, until=until)
+    return min(int((b - a).total_seconds()) for a, b in zip(found, found[1:]))
+
+
+def time_field(field_low: int, field_high: int, steps: tuple[int, int]):
+    """A small Quartz time field: one value, a short list, a short range, or a wide step."""
+    value = st.integers(field_low, field_high)
+    return st.one_of(
+        value.map(str),
+        st.lists(value, min_size=2, max_size=3, unique=True).map(lambda vs: ",".join(map(str, vs))),
+        st.tuples(value, st.integers(1, 3)).map(lambda p: f"{p[0]}-{min(p[0] + p[1], field_high)}"),
+        st.tuples(st.integers(field_low, field_low + 9), st.integers(*steps)).map(lambda p: f"{p[0]}/{p[1]}"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(second=time_field(0, 59, (15, 30)), minute=time_field(0, 59, (15, 30)),
+       hour=st.one_of(time_field(0, 23, (5, 12)), st.just("*")))
+def test_shortest_interval_within_and_across_days_matches_brute_force(second, minute, hour):
+    """Every day fires: the slots of two whole days hold every kind of neighbour (same minute, next minute, next
+    hour, next day)."""
+    expression = f"{second} {minute} {hour} ? * *"
+    interval = shortest_interval(parse_quartz(expression))
+    assert interval.seconds == brute_force_gap(expression, at("2024-12-31T23:59:59Z"), at("2025-01-02T23:59:59Z"))
+
+
+DAY_OF_MONTH_FIELDS = ["*", "1", "1,2", "15", "28-31", "1/2", "31", "29", "1,28", "30,1", "1,29,31", "L", "15W",
+                       "L-2", "LW"]
+DAY_OF_WEEK_FIELDS = ["MON", "MON,TUE", "SAT,SUN", "MON,WED,FRI", "2-6", "2#1", "6L", "1,3,5,7", "1,7", "3#2,4#2"]
+MONTH_FIELDS = ["*", "2", "1,3", "12", "2-3", "1,12", "11-12", "1,2"]
+YEAR_FIELDS = ["2024", "2025", "2024-2025", "2023,2025", "2027-2028", "2028"]
+
+
+@st.composite
+def day_schedules(draw):
+    times = draw(st.sampled_from(["0 0 12", "0 0 0,23", "0 30 0,22"]))
+    if draw(st.booleans()):
+        days = f"{draw(st.sampled_from(DAY_OF_MONTH_FIELDS))} {draw(st.sampled_from(MONTH_FIELDS))} ?"
+    else:
+        days = f"? {draw(st.sampled_from(MONTH_FIELDS))} {draw(st.sampled_from(DAY_OF_WEEK_FIELDS))}"
+    return f"{times} {days} {draw(st.sampled_from(YEAR_FIELDS))}"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(expression=day_schedules())
+def test_shortest_interval_across_days_matches_brute_force(expression):
+    """Year-bounded schedules, so listing every slot is the truth. Plain day fields are exact (below two days; at
+    two days or more `seconds` is a lower bound); with L, W or # consecutive days are assumed: never more."""
+    try:
+        cron = parse_quartz(expression)
+    except ValueError:  # e.g. 31 February: never fires
+        return
+    found = next_slots(cron, "UTC", at("2022-12-31T00:00:00Z"), until=at("2030-01-01T00:00:00Z"))
+    if len(found) < 2:
+        return
+    truth = min(int((b - a).total_seconds()) for a, b in zip(found, found[1:]))
+    interval = shortest_interval(cron)
+    special = any(mark in expression.split(" ")[3] + expression.split(" ")[5] for mark in "LW#")
+    if special or interval.at_least:
+        assert interval.seconds <= truth
+    else:
+        assert interval.seconds == truth
+    if not special and truth < 2 * DAY - 23 * 3600:  # consecutive days do fire: found, whatever the fields
+        assert interval.seconds == truth

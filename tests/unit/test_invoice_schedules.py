@@ -407,3 +407,25 @@ def test_an_items_invoice_is_its_share_of_each_line_plus_tax():
     assert (posted.status, posted.activated_time, posted.activated_by_id) == (InvoiceStatus.ACTIVE, now, "k")
     unnamed = rules.invoice_lines(s, s.items[1], list(o.lines), {}, ["L0", "L1"])
     assert unnamed[0].description == "p0 (IS-00000001, item 2 of 2)"
+
+
+# --- how far back a runDate being set may lie (BILLRUN_MAX_CATCH_UP_DAYS) ----------------------------------------
+
+def test_run_dates_set_further_back_than_the_catch_up_bound_are_refused_by_their_place():
+    today = date(2025, 6, 30)
+    fresh = [ItemRequest(run_date=date(2025, 6, 1)), ItemRequest(run_date=date(2024, 5, 25))]
+    with pytest.raises(BillrunError) as caught:
+        rules.require_recent_run_dates(fresh, None, today, 400)
+    assert [d.field for d in caught.value.details] == ["scheduleItems[1].runDate"]
+    rules.require_recent_run_dates([ItemRequest(run_date=date(2024, 5, 26))], None, today, 400)  # 400 days: kept
+
+
+def test_an_item_keeping_its_run_date_is_not_checked():
+    stored = schedule([si(1, "40.00", status=ItemStatus.PROCESSED), si(2, "60.00")])  # January, February 2025
+    today = date(2026, 6, 30)  # both run dates have fallen behind
+    kept = [ItemRequest(run_date=date(2025, 1, 1), id="i1"), ItemRequest(run_date=date(2025, 2, 1), id="i2")]
+    rules.require_recent_run_dates(kept, stored, today, 400)
+    moved = [kept[0], ItemRequest(run_date=date(2025, 2, 2), id="i2")]
+    with pytest.raises(BillrunError) as caught:
+        rules.require_recent_run_dates(moved, stored, today, 400)
+    assert [d.field for d in caught.value.details] == ["scheduleItems[1].runDate"]
