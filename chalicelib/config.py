@@ -20,6 +20,7 @@ class Settings:
     slots_per_pass: int  # slots of one schedule (due dates of one template) a tick pass runs; the rest: next pass
     tick_budget_seconds: int  # a tick starts no new work after this long (the Lambda timeout is 300 s)
     advance_request_seconds: int  # a clock advance works this long in its request, then answers 202 and goes on
+    max_advance_days: int  # how far one clock advance may move a test clock
     max_billing_schedules: int  # per tenant
     max_recurring_invoices: int  # per tenant, archived ones not counted
     max_open_jobs: int  # per tenant: invoice jobs and bill runs not finished yet
@@ -43,6 +44,7 @@ def settings() -> Settings:
         slots_per_pass=_number("BILLRUN_SLOTS_PER_PASS", 50),
         tick_budget_seconds=_number("BILLRUN_TICK_BUDGET_SECONDS", 240),
         advance_request_seconds=_number("BILLRUN_ADVANCE_REQUEST_SECONDS", 20),
+        max_advance_days=_number("BILLRUN_MAX_ADVANCE_DAYS", 400),
         max_billing_schedules=_number("BILLRUN_MAX_BILLING_SCHEDULES", 1000),
         max_recurring_invoices=_number("BILLRUN_MAX_RECURRING_INVOICES", 10000),
         max_open_jobs=_number("BILLRUN_MAX_OPEN_JOBS", 100),

@@ -25,9 +25,12 @@ from .. import config
 log = logging.getLogger("billrun.api")
 
 MAX_BODY_BYTES = 1024 * 1024
-CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
+# The bodies every route reads as JSON. Routes are registered for any type (*/*) so that a request of another type
+# gets this API's own 415, in the error envelope and naming Content-Type, rather than Chalice's {"Code", "Message"}.
+CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain")
+ANY_TYPE = ["*/*"]
 STATUS_BY_KIND = {"invalid": 400, "unauthorized": 401, "not_found": 404, "conflict": 409, "too_large": 413,
-                  "too_many": 429}
+                  "unsupported": 415, "too_many": 429}
 
 
 @dataclass
@@ -79,7 +82,7 @@ def operation(bp, method: str, path: str, *, summary: str, tag: str, **options):
             return _handle(bp, op, fn, params)
 
         if action is None:
-            bp.route(route_path, methods=[method], name=fn.__name__, content_types=CONTENT_TYPES)(
+            bp.route(route_path, methods=[method], name=fn.__name__, content_types=ANY_TYPE)(
                 lambda **params: handle(params))
         else:
             _register_action(bp, route_path, method, action, handle)
@@ -111,7 +114,7 @@ def _register_action(bp, route_path: str, method: str, action: str, handle: Call
             return table[name]({**params, param: ident})
 
         bp.route(route_path, methods=[method], name=f"{method.lower()}_{route_path.strip('/').replace('/', '_')}"
-                 .replace("{", "").replace("}", ""), content_types=CONTENT_TYPES)(dispatch)
+                 .replace("{", "").replace("}", ""), content_types=ANY_TYPE)(dispatch)
     table[action] = handle
 
 
@@ -119,6 +122,7 @@ def _handle(bp, op: Operation, fn: Callable, params: dict) -> Response:
     request = bp.current_request
     observability.bind(path=op.path)  # the contract's template: '/orders/{id}:activate' rather than the route's
     try:
+        _require_json_type(request.headers.get("content-type"))
         raw = request.raw_body or b""
         if len(raw) > MAX_BODY_BYTES:
             raise BillrunError("request body is larger than 1 MiB", [FieldIssue("body", "over 1 MiB")],
@@ -127,7 +131,7 @@ def _handle(bp, op: Operation, fn: Callable, params: dict) -> Response:
         parsed = parse_json(raw)
         call = Call(ctx, {k: unquote(v) for k, v in (params or {}).items()},
                     query=_validate(op.query, dict(request.query_params or {}), op.response, "query"),
-                    body=_validate(op.body, parsed, op.response, "body") if op.body else None,
+                    body=_validate(op.body, parsed if raw.strip() else {}, op.response, "body") if op.body else None,
                     headers=dict(request.headers))
         key = request.headers.get("idempotency-key")
         if op.method == "POST" and key:
@@ -140,6 +144,18 @@ def _handle(bp, op: Operation, fn: Callable, params: dict) -> Response:
         log.exception("unhandled error on %s %s", op.method, op.path)
         return json_response({"errorCode": "InternalError", "message": "an internal error occurred",
                               "details": []}, 500)
+
+
+def _require_json_type(header: str | None) -> None:
+    """No Content-Type reads as JSON (as Chalice does); a type among CONTENT_TYPES, parameters aside, is read as
+    JSON too; anything else is a 415."""
+    if header is None:
+        return
+    media_type = header.split(";", 1)[0].strip().lower()
+    if media_type not in CONTENT_TYPES:
+        raise BillrunError(f"unsupported media type {media_type!r}: send application/json",
+                           [FieldIssue("Content-Type", f"must be one of {', '.join(CONTENT_TYPES)}")],
+                           "UnsupportedMediaType", "unsupported")
 
 
 def _run(op: Operation, fn: Callable, call: Call) -> Response:
@@ -197,9 +213,7 @@ def _validate(model: type[BaseModel] | None, data: Any, response: type[BaseModel
             name = sorted(data)[0]
             raise invalid(name, "unknown query parameter")
         return None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
+    if not isinstance(data, dict):  # JSON null included: only an absent body reads as {}
         raise invalid(where, "must be a JSON object")
     try:
         return model.model_validate(data)

@@ -1,19 +1,24 @@
 """The OpenAPI 3.1 document, built from the operation registry that also registers the routes.
 
 `python -m chalicelib.api.openapi` prints it; openapi.json in the repo is that output (a test keeps it current)."""
+import importlib.metadata
 import re
 
 import simplejson
 from pydantic.json_schema import models_json_schema
 
+from ..domain.timeutil import zone_names
 from . import schemas
 from .http import OPERATIONS, Operation
 
 REF = "#/components/schemas/{model}"
+ZONE_NAME = "ZoneName"
 ERRORS = {400: "Invalid input (the field is named in details)", 401: "Missing, unknown or revoked key",
           404: "Not found (also: another tenant's object)", 409: "State conflict", 413: "Body over 1 MiB",
+          415: "Content-Type is not JSON (application/json; text/plain and form-urlencoded bodies are read as JSON)",
           429: "TooManyOpenJobs: the tenant's open-job quota is full (docs/limits.md); retry after Retry-After seconds"}
-EVERY_OPERATION = (400, 401, 404, 409, 413)  # the others only where Operation.errors names them
+EVERY_OPERATION = (400, 401, 404, 409, 413, 415)  # the others only where Operation.errors names them
+WITHOUT_KEY = (400, 413, 415)  # what an operation that needs no key can answer of EVERY_OPERATION
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait before retrying"}}
 
 
@@ -35,7 +40,7 @@ def build() -> dict:
                  "description": "Serverless billing-schedule and invoicing engine. Dialects: Nue, Zuora, BILL."},
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": definitions.get("$defs", {}),
+            "schemas": {**_zone_refs(definitions.get("$defs", {})), ZONE_NAME: _zone_name_schema()},
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key",
                            "description": "also accepted as nue-api-key or Authorization: Bearer"},
@@ -43,6 +48,23 @@ def build() -> dict:
             },
         },
     }
+
+
+def _zone_refs(value):
+    """The schemas with each zone-name field (schemas.ZONE_NAME_MARK) a reference to the one ZoneName component."""
+    if isinstance(value, dict) and value.get(schemas.ZONE_NAME_KEY):  # siblings (a default, a title) are kept
+        return {"$ref": REF.format(model=ZONE_NAME), **{k: v for k, v in value.items()
+                                                        if k not in schemas.ZONE_NAME_MARK}}
+    if isinstance(value, dict):
+        return {k: _zone_refs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_zone_refs(v) for v in value]
+    return value
+
+
+def _zone_name_schema() -> dict:
+    return {"type": "string", "enum": sorted(zone_names()), "example": "Asia/Shanghai",
+            "description": f"an IANA time zone name (tzdata {importlib.metadata.version('tzdata')})"}
 
 
 def _name(model) -> str:
@@ -66,7 +88,9 @@ def _operation(op: Operation, refs) -> dict:
     if parameters:
         doc["parameters"] = parameters
     if op.body is not None:
-        doc["requestBody"] = {"required": True, "content": {
+        # required only when something in it is: an absent body reads as {} (a PATCH of nothing is a no-op)
+        required = any(field.is_required() for field in op.body.model_fields.values())
+        doc["requestBody"] = {"required": required, "content": {
             "application/json": {"schema": refs[(op.body, "validation")]}}}
     ok: dict = {"description": "OK"}
     if op.response is not None:
@@ -81,7 +105,7 @@ def _operation(op: Operation, refs) -> dict:
         schema = envelope
         if status == 400 and op.bad_request is not None:
             schema = {"anyOf": [refs[(op.bad_request, "serialization")], envelope]}
-        answered = status in op.errors or (status in EVERY_OPERATION and (op.auth != "none" or status in (400, 413)))
+        answered = status in op.errors or (status in EVERY_OPERATION and (op.auth != "none" or status in WITHOUT_KEY))
         if answered:
             responses[str(status)] = {"description": text, "content": {"application/json": {"schema": schema}},
                                       **({"headers": RETRY_AFTER} if status == 429 else {})}

@@ -3,7 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema)
 from pydantic.alias_generators import to_camel
 
 from ..domain.billing_schedules import IncrementSign, IncrementUnit, ScheduleStatus, ScheduleType
@@ -49,16 +49,37 @@ def _number(value):
     return value
 
 
-ZoneName = Annotated[str, AfterValidator(_zone_name), WithJsonSchema({"type": "string", "example": "Asia/Shanghai"})]
+# The OpenAPI document lists the zone names once, as a component, and api/openapi.py points these fields at it.
+ZONE_NAME_KEY = "x-billrun-zone-name"
+ZONE_NAME_MARK = {"type": "string", ZONE_NAME_KEY: True}
+ZoneName = Annotated[str, AfterValidator(_zone_name), WithJsonSchema(ZONE_NAME_MARK)]
 CurrencyCode = Annotated[str, AfterValidator(_currency),
                          WithJsonSchema({"type": "string", "pattern": "^[A-Za-z]{3}$", "example": "USD"})]
-Amount = Annotated[Decimal, BeforeValidator(_number), Field(allow_inf_nan=False),
-                   WithJsonSchema({"type": "number"})]
+
+
+def _decimal(description: str, **lower) -> WithJsonSchema:
+    """A JSON number read as an exact Decimal: what _number enforces, and the lower bound the domain holds it to
+    (`minimum` or `exclusiveMinimum`; none: above -MAX_NUMBER)."""
+    bounds = {"maximum": lower.pop("maximum")} if "maximum" in lower else {"exclusiveMaximum": MAX_NUMBER}
+    return WithJsonSchema({"type": "number", **(lower or {"exclusiveMinimum": -MAX_NUMBER}), **bounds,
+                           "description": f"{description}; an exact decimal of at most {MAX_PLACES} decimal places, "
+                           f"less than {MAX_NUMBER:f} in absolute value"})
+
+
+_MONEY = "money: at most the currency's minor units (ISO 4217: JPY 0, USD 2, KWD 3), more is a 400"
+_Decimal = Annotated[Decimal, BeforeValidator(_number), Field(allow_inf_nan=False)]
+Price = Annotated[_Decimal, _decimal(_MONEY, minimum=0)]  # the domain refuses a negative price
+PositiveAmount = Annotated[_Decimal, _decimal(_MONEY, exclusiveMinimum=0)]
+Quantity = Annotated[_Decimal, _decimal("a quantity", exclusiveMinimum=0)]
+Percent = Annotated[_Decimal, _decimal("a percentage", minimum=0, maximum=100)]
+ItemPercent = Annotated[_Decimal, _decimal("a percentage", exclusiveMinimum=0, maximum=100)]
 AmountOut = Annotated[Decimal, WithJsonSchema({"type": "number"})]
 Day = Annotated[date, BeforeValidator(parse_date), WithJsonSchema({"type": "string", "format": "date"})]
 Instant = Annotated[datetime, BeforeValidator(parse_instant),
                     WithJsonSchema({"type": "string", "format": "date-time"})]
+# Body integers and booleans are strict: JSON false is not 0, nor "yes" true (query parameters, text, stay lax).
 BillCycleDay = Annotated[int, Field(ge=1, le=31, strict=True)]
+TermDays = Annotated[int, Field(ge=0, le=3650, strict=True)]
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 # Free text and references are bounded: an unbounded string could outgrow DynamoDB's 400 KB item (a 500).
 Ref = Annotated[str, Field(max_length=255)]
@@ -117,11 +138,11 @@ class Error(Output):
 
 class TenantCreate(Input):
     name: Name
-    test_mode: bool = False
+    test_mode: StrictBool = False
     timezone: ZoneName = "UTC"
     currency: CurrencyCode = "USD"
     clock_start: Instant | None = None
-    payment_term_days: Annotated[int, Field(ge=0, le=3650)] = 30
+    payment_term_days: TermDays = 30
 
 
 class Tenant(Output):
@@ -177,8 +198,8 @@ class Settings(Output):
 class SettingsUpdate(Input):
     timezone: ZoneName | None = None
     currency: CurrencyCode | None = None
-    payment_term_days: Annotated[int, Field(ge=0, le=3650)] | None = None
-    generate_first_invoice_on_order_activation: bool | None = None
+    payment_term_days: TermDays | None = None
+    generate_first_invoice_on_order_activation: StrictBool | None = None
 
 
 # --- catalog ----------------------------------------------------------------------------------------
@@ -187,9 +208,9 @@ class CustomerUpdate(Input):
     name: Name | None = None
     email: Ref | None = None
     timezone: ZoneName | None = None
-    payment_term_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    payment_term_days: TermDays | None = None
     bill_cycle_day: BillCycleDay | None = None
-    tax_rate: Amount | None = Field(None, description="percent, 0-100")
+    tax_rate: Percent | None = None
     bill_to_contact_id: Ref | None = None
 
 
@@ -216,13 +237,13 @@ class ProductUpdate(Input):
     name: Name | None = None
     sku: Ref | None = None
     description: Text | None = None
-    price: Amount | None = None
+    price: Price | None = None
     billing_period: enum_input(BillingPeriod) | None = None
 
 
 class ProductCreate(ProductUpdate):
     name: Name
-    price: Amount
+    price: Price
     product_type: enum_input(ProductType) = ProductType.RECURRING
     currency: CurrencyCode | None = None
 
@@ -244,8 +265,8 @@ class Product(Output):
 
 class OrderLineInput(Input):
     product_id: Ref
-    quantity: Amount = Field(Decimal(1), json_schema_extra={"default": 1})
-    unit_price: Amount | None = None
+    quantity: Quantity = Field(Decimal(1), json_schema_extra={"default": 1})
+    unit_price: Price | None = None
     start_date: Day | None = None
     end_date: Day | None = None
     billing_period: enum_input(BillingPeriod) | None = None
@@ -333,7 +354,7 @@ class SubscriptionCancel(Input):
 
 
 class SubscriptionUpdate(Input):
-    quantity: Amount
+    quantity: Quantity
     effective_date: Day | None = Field(None, description="first day of the new quantity; default today")
 
 
@@ -377,7 +398,7 @@ class BillingScheduleUpdate(Input):
     recurring_schedule: Annotated[str, Field(max_length=256)] | None = Field(
         None, description="Quartz cron: sec min hour day-of-month month day-of-week [year], e.g. 0 0 3 ? * *")
     zone_id: ZoneName | None = None
-    target_date_increment: Annotated[int, Field(ge=0, le=3660)] | None = None
+    target_date_increment: Annotated[int, Field(ge=0, le=3660, strict=True)] | None = None
     target_date_increment_sign: enum_input(IncrementSign) | None = None
     target_date_increment_time_unit: enum_input(IncrementUnit) | None = None
     customer_filter: FilterText | None = None
@@ -386,7 +407,7 @@ class BillingScheduleUpdate(Input):
     bill_cycle_day_filter: Annotated[str, Field(max_length=200)] | None = None
     daily_object: FreeFormObject | None = Field(None, description=f"Nue's UI fields, kept as given: {JSON_BOUNDS}")
     custom_expression: FreeFormArray | None = Field(None, description=f"kept as given: {JSON_BOUNDS}")
-    activate_invoices: bool | None = Field(None, description="activate the invoices the jobs create")
+    activate_invoices: StrictBool | None = Field(None, description="activate the invoices the jobs create")
 
 
 class ScheduleRecordType(CanonicalEnum):
@@ -725,7 +746,7 @@ class InvoiceUpdate(Input):
 
 class PaymentRequest(Input):
     invoice_id: Ref
-    amount: Amount
+    amount: PositiveAmount
     payment_date: Day | None = None
 
 
@@ -767,8 +788,8 @@ class RecurringScheduleInput(Input):
 
 
 class RecurringLineItemInput(Input):
-    amount: Amount = Field(description="per unit, in the customer's currency")
-    quantity: Amount | None = Field(None, description="default 1")
+    amount: Price = Field(description="per unit, in the customer's currency")
+    quantity: Quantity | None = Field(None, description="default 1")
     description: LineDescription | None = None
 
 
@@ -778,8 +799,8 @@ class RecurringLineItemReplace(RecurringLineItemInput):
 
 class RecurringLineItemUpdate(Input):
     id: Ref | None = Field(None, description="an existing line item's id updates it; without one the item is new")
-    amount: Amount | None = None
-    quantity: Amount | None = None
+    amount: Price | None = None
+    quantity: Quantity | None = None
     description: LineDescription | None = None
 
 
@@ -847,9 +868,9 @@ Notes = Annotated[str, Field(max_length=255)]
 class ScheduleItemCreate(Input):
     name: ItemName | None = None
     run_date: Day = Field(description="the date (in the tenant's zone) the item is invoiced on")
-    amount: Amount | None = Field(None, description="give amount or percentage")
-    percentage: Amount | None = Field(None, description="of the schedule's total; the last percentage item "
-                                                        "takes the rounding remainder")
+    amount: PositiveAmount | None = Field(None, description="give amount or percentage")
+    percentage: ItemPercent | None = Field(None, description="of the schedule's total; the last percentage item "
+                                                             "takes the rounding remainder")
 
 
 class ScheduleItemUpdate(ScheduleItemCreate):
@@ -916,7 +937,7 @@ class Empty(Input):
 
 class ExecuteRequest(Input):
     schedule_item_id: Ref | None = Field(None, description="omitted: the next pending item (earliest run date)")
-    auto_post: bool = Field(False, description="post (activate) the invoice the bill run makes")
+    auto_post: StrictBool = Field(False, description="post (activate) the invoice the bill run makes")
 
 
 class BillRunFilter(Output):

@@ -13,7 +13,7 @@ class BillrunError(Exception):
     message: str
     details: list[FieldIssue] = field(default_factory=list)
     code: str = "Error"
-    kind: str = "invalid"  # invalid | unauthorized | not_found | conflict | too_large | too_many
+    kind: str = "invalid"  # invalid | unauthorized | not_found | conflict | too_large | unsupported | too_many
     retry_after: int | None = None  # seconds the caller should wait before trying again (too_many)
 
     def __str__(self) -> str:

@@ -2,10 +2,10 @@
 import hashlib
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .enums import CanonicalEnum
-from .errors import conflict, not_found
+from .errors import conflict, invalid, not_found
 
 LIVE_CLOCK = "live"
 
@@ -45,8 +45,9 @@ class Tenant:
         return f"test#{self.id}" if self.test_mode else LIVE_CLOCK
 
 
-def advance_clock(tenant: Tenant, to: datetime) -> Tenant:
-    """The clock moved to `to`, its work not done yet. An unfinished advance only takes its own target again."""
+def advance_clock(tenant: Tenant, to: datetime, max_days: int) -> Tenant:
+    """The clock moved to `to`, its work not done yet. An unfinished advance only takes its own target again; a
+    new one moves the clock at most `max_days` (a year of work comes in steps, as Stripe's test clocks do)."""
     if not tenant.test_mode:
         raise not_found("test clock")
     if tenant.advancing_to is not None and to != tenant.advancing_to:
@@ -55,6 +56,9 @@ def advance_clock(tenant: Tenant, to: datetime) -> Tenant:
                        "ClockAdvancing", "to")
     if to < tenant.clock:
         raise conflict("the test clock never moves backwards", "ClockBackwards", "to")
+    if to - tenant.clock > timedelta(days=max_days):
+        raise invalid("to", f"at most {max_days} days after the clock ({tenant.clock.isoformat()}) in one advance "
+                      "(BILLRUN_MAX_ADVANCE_DAYS); advance in steps")
     return replace(tenant, clock=to, advancing_to=to)
 
 

@@ -1,15 +1,21 @@
 """Zone-aware time: IANA zones, ISO dates and instants. Naive datetimes are refused."""
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 UTC = timezone.utc
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> frozenset[str]:
+    """Every IANA zone name the pinned tzdata holds: exactly the names `zone` accepts (and the API documents)."""
+    return frozenset(available_timezones())
 
 
 @lru_cache(maxsize=512)
 def zone(name: str) -> ZoneInfo:
     """The IANA zone; ValueError for an unknown name (so validators can report it)."""
-    if not isinstance(name, str) or not name or name != name.strip():
+    if not isinstance(name, str) or name not in zone_names():
         raise ValueError(f"unknown IANA time zone {name!r}")
     try:
         return ZoneInfo(name)

@@ -29,7 +29,8 @@ def advance(tenant: Tenant, to: datetime) -> tuple[Tenant, bool]:
     """Moves the clock and works on what fell due while the request's budget lasts: (the tenant, whether all the
     work is done). An advance already under way to the same target is helped on, not started again."""
     owner = uuid.uuid4().hex
-    moved = advance_clock(tenant, to)  # 404 for a live tenant; 409 backwards, or while advancing elsewhere
+    # 404 for a live tenant; 409 backwards, or while advancing elsewhere; 400 too far
+    moved = advance_clock(tenant, to, settings().max_advance_days)
     if tenant.advancing_to is None:  # a new advance counts from zero, every kind of work named
         moved = replace(moved, advance_ran={source.name: 0 for source in tick.sources() if not source.live_only})
     if tenant.advancing_to is None and not store.start_advance(tenant, moved, owner, _lease_end()):

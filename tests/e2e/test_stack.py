@@ -3,6 +3,7 @@ import json
 import re
 import subprocess
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,13 +59,17 @@ def test_requests_are_logged_as_json_lines_and_the_ready_line_stays_plain(stack)
 def test_demo_tenant_is_test_mode_with_a_clock(stack):
     headers = {"x-api-key": stack.api_key}
     clock = requests.get(f"{stack.url}/test/clock", headers=headers, timeout=10)
-    assert clock.status_code == 200
-    moved = requests.post(f"{stack.url}/test/clock:advance", headers=headers, json={"to": "2099-01-01T00:00:00Z"},
+    assert clock.status_code == 200 and clock.json()["status"] == "Ready"
+    later = datetime.fromisoformat(clock.json()["now"]) + timedelta(days=365)
+    moved = requests.post(f"{stack.url}/test/clock:advance", headers=headers, json={"to": later.isoformat()},
                           timeout=30)
-    assert moved.status_code == 200 and moved.json()["now"] == "2099-01-01T00:00:00.000+00:00"
-    back = requests.post(f"{stack.url}/test/clock:advance", headers=headers, json={"to": "2098-01-01T00:00:00Z"},
-                         timeout=30)
+    assert moved.status_code == 200 and datetime.fromisoformat(moved.json()["now"]) == later
+    back = requests.post(f"{stack.url}/test/clock:advance", headers=headers,
+                         json={"to": (later - timedelta(days=1)).isoformat()}, timeout=30)
     assert back.status_code == 409 and back.json()["details"][0]["field"] == "to"
+    far = requests.post(f"{stack.url}/test/clock:advance", headers=headers, json={"to": "2099-01-01T00:00:00Z"},
+                        timeout=30)  # one advance moves a clock at most BILLRUN_MAX_ADVANCE_DAYS (400)
+    assert far.status_code == 400 and far.json()["details"][0]["field"] == "to"
 
 
 def test_tenants_are_isolated_over_http(stack):

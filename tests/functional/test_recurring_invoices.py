@@ -2,10 +2,11 @@
 Every answer is checked against the OpenAPI document by the Api helper."""
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import quote
 
+from chalicelib.domain.timeutil import parse_instant
 from chalicelib.store import pdfs
 
 PATH = "/v3/recurring-invoices"
@@ -50,9 +51,16 @@ def create(api, t, body, status=201, **kw):
 
 
 def advance(api, t, to: str) -> int:
-    answer = api.post("/test/clock:advance", {"to": to}, key=t.key)
-    assert answer.status == 200, answer.body
-    return answer.body["ran"]["recurringInvoices"]
+    """Invoices generated while the clock moves to `to`, in advances of at most BILLRUN_MAX_ADVANCE_DAYS (400)."""
+    generated, target = 0, parse_instant(to)
+    while True:
+        clock = parse_instant(api.get("/test/clock", key=t.key).body["now"])
+        step = min(target, clock + timedelta(days=400))
+        answer = api.post("/test/clock:advance", {"to": step.isoformat()}, key=t.key)
+        assert answer.status == 200, answer.body
+        generated += answer.body["ran"]["recurringInvoices"]
+        if step == target:
+            return generated
 
 
 def invoices(api, t, customer_id=None) -> list[dict]:

@@ -32,28 +32,46 @@ def test_clock_domains():
     assert tenant(test_mode=False).clock_domain == LIVE_CLOCK == "live"
 
 
+MAX_DAYS = 400
+
+
 def test_advance_clock_forward():
     later = CLOCK + timedelta(days=40, seconds=1)
-    moved = advance_clock(tenant(), later)
+    moved = advance_clock(tenant(), later, MAX_DAYS)
     assert moved.clock == later
     assert moved.id == "t1" and moved.test_mode
 
 
 def test_advance_clock_to_the_same_instant_is_fine():
-    assert advance_clock(tenant(), CLOCK).clock == CLOCK
+    assert advance_clock(tenant(), CLOCK, MAX_DAYS).clock == CLOCK
 
 
 def test_advance_clock_backwards_is_a_conflict_naming_to():
     with pytest.raises(BillrunError) as caught:
-        advance_clock(tenant(), CLOCK - timedelta(microseconds=1))
+        advance_clock(tenant(), CLOCK - timedelta(microseconds=1), MAX_DAYS)
     assert caught.value.kind == "conflict"
     assert [d.field for d in caught.value.details] == ["to"]
 
 
 def test_live_tenant_has_no_test_clock():
     with pytest.raises(BillrunError) as caught:
-        advance_clock(tenant(test_mode=False), CLOCK)
+        advance_clock(tenant(test_mode=False), CLOCK, MAX_DAYS)
     assert caught.value.kind == "not_found"
+
+
+def test_one_advance_moves_the_clock_at_most_max_days():
+    assert advance_clock(tenant(), CLOCK + timedelta(days=MAX_DAYS), MAX_DAYS).clock == CLOCK + timedelta(days=MAX_DAYS)
+    with pytest.raises(BillrunError) as caught:
+        advance_clock(tenant(), CLOCK + timedelta(days=MAX_DAYS, microseconds=1), MAX_DAYS)
+    assert caught.value.kind == "invalid" and [d.field for d in caught.value.details] == ["to"]
+
+
+def test_an_unfinished_advance_takes_only_its_own_target_again():
+    advancing = advance_clock(tenant(), CLOCK + timedelta(days=1), MAX_DAYS)
+    assert advance_clock(advancing, advancing.clock, MAX_DAYS) == advancing
+    with pytest.raises(BillrunError) as caught:
+        advance_clock(advancing, advancing.clock + timedelta(seconds=1), MAX_DAYS)
+    assert caught.value.code == "ClockAdvancing" and [d.field for d in caught.value.details] == ["to"]
 
 
 def test_hash_key_is_sha256_hex():
@@ -77,14 +95,14 @@ def test_api_key_active_until_revoked():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(min_value=-10**12, max_value=10**12))
+@given(st.integers(min_value=-10**12, max_value=MAX_DAYS * 86_400 * 10**6))
 def test_clock_only_moves_forward(delta_us):
     to = CLOCK + timedelta(microseconds=delta_us)
     if delta_us < 0:
         with pytest.raises(BillrunError):
-            advance_clock(tenant(), to)
+            advance_clock(tenant(), to, MAX_DAYS)
     else:
-        assert advance_clock(tenant(), to).clock == to
+        assert advance_clock(tenant(), to, MAX_DAYS).clock == to
 
 
 @settings(max_examples=100, deadline=None)
