@@ -12,7 +12,6 @@ from ..domain.numbering import human_number
 from ..domain.quotas import BILLING_SCHEDULES
 from ..domain.tenants import LIVE_CLOCK, Tenant
 from ..domain.timeutil import wall_now
-from ..config import settings
 from ..store import counters
 from ..store import schedules as store
 from ..store import tenants as tenant_store

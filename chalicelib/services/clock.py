@@ -41,14 +41,11 @@ def advance(tenant: Tenant, to: datetime) -> tuple[Tenant, bool]:
     return store.get_tenant(tenant.id), done
 
 
-def resume(tenant_id: str, to: datetime, budget: Budget) -> bool:
-    """A worker's or the tick's turn on an unfinished advance; False, doing nothing, when it is done already or
-    someone else holds it."""
-    tenant = store.find_tenant(tenant_id)
-    if tenant is None or tenant.advancing_to != to:
-        return False
+def take_turn(tenant: Tenant, budget: Budget) -> bool:
+    """A worker's or the tick's turn on the tenant's unfinished advance; False, doing nothing, when someone else
+    holds it."""
     owner = uuid.uuid4().hex
-    if not store.take_advance(tenant_id, to, owner, _wall(), _lease_end()):
+    if not store.take_advance(tenant.id, tenant.advancing_to, owner, _wall(), _lease_end()):
         return False
     work(tenant, owner, budget)
     return True
@@ -76,8 +73,10 @@ def _hand_on(tenant: Tenant, owner: str) -> None:
 
 
 def handle(message: dict) -> None:
-    """A work-queue message: the worker's turn on an advance."""
-    resume(message["tenantId"], datetime.fromisoformat(message["to"]), Budget(settings().tick_budget_seconds))
+    """A work-queue message: the worker's turn on an advance (none if that advance is done already)."""
+    tenant = store.find_tenant(message["tenantId"])
+    if tenant is not None and tenant.advancing_to == datetime.fromisoformat(message["to"]):
+        take_turn(tenant, Budget(settings().tick_budget_seconds))
 
 
 def _wall() -> datetime:
@@ -103,7 +102,7 @@ class ClockAdvanceWork:
             if tenant is None or tenant.advancing_to is None:
                 continue
             try:
-                ran += resume(tenant_id, tenant.advancing_to, budget)  # a turn taken
+                ran += take_turn(tenant, budget)
             except Exception:  # one tenant's failure must not stop the others; its lease runs out again
                 log.exception("the advance of %s failed", tenant_id)
         return ran

@@ -2,8 +2,10 @@
 
 The wall-clock tick (EventBridge every minute, or the local tick loop) runs the 'live' domain only; a
 test-mode tenant's work sits in its own domain ('test#<tenantId>') and runs only when its test clock
-advances. Work kinds (billing schedules, invoice schedule items, recurring invoices) register a
-DueWork source; each finds its due items by an index query keyed on the domain, never by a Scan.
+advances. Work kinds (billing schedules, invoice schedule items, recurring invoices, invoice jobs, unfinished
+clock advances) register a DueWork source; each finds its due items by an index query keyed on the domain, never
+by a Scan. A pass is bounded (docs/limits.md): at most `slots_per_pass` slots of each schedule or template, and no
+unit started once the pass's time budget is spent; what it leaves stays due for the next pass.
 
 Every wall-clock tick reports how late it is (the metric TickLagSeconds, which the late-schedules alarm
 watches): before it runs anything, the age of the oldest work waiting in the live domain, i.e. the tick's

@@ -8,7 +8,6 @@ that tick runs them at once (and recovers them after a crash)."""
 import re
 from datetime import datetime
 
-from pynamodb.exceptions import UpdateError
 
 from ..domain.bill_runs import UNFINISHED, BillRun, BillRunStatus
 from ..domain.errors import not_found
@@ -16,7 +15,7 @@ from ..domain.tenants import LIVE_CLOCK
 from . import tables
 from .invoice_schedule_models import BillRunModel
 from .leases import LEASE, Leases  # noqa: F401  (LEASE is part of this module's interface)
-from .repository import TenantRepository, condition_failed
+from .repository import TenantRepository, update_if
 
 NUMBER = re.compile(r"BR-\d{8}")
 
@@ -83,18 +82,11 @@ def fail(tenant_id: str, run_id: str, owner: str, message: str, wall: datetime, 
 def abandon(tenant_id: str, run_id: str, message: str, wall: datetime, updated: datetime) -> bool:
     """A Pending run whose item another run took first ends in Error without running; False when a runner
     already took it (it then finds out for itself)."""
-    tables.bind()
     M = BillRunModel
-    try:
-        M(tenant_id=tenant_id, id=run_id).update(actions=[
-            M.status.set(BillRunStatus.ERROR.value), M.error_message.set(message[:2000]), M.completed_time.set(wall),
-            M.updated_date.set(updated), M.lease_partition.remove(), M.lease_until.remove()],
-            condition=M.status == BillRunStatus.PENDING.value)
-        return True
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        return False
+    return update_if(M(tenant_id=tenant_id, id=run_id), [
+        M.status.set(BillRunStatus.ERROR.value), M.error_message.set(message[:2000]), M.completed_time.set(wall),
+        M.updated_date.set(updated), M.lease_partition.remove(), M.lease_until.remove()],
+        M.status == BillRunStatus.PENDING.value)
 
 
 def expired(partition: str, now: datetime) -> list[tuple[str, str]]:

@@ -1,9 +1,6 @@
 """Owns the customers, products, orders and subscriptions tables (all keyed tenantId, id)."""
-from pynamodb.exceptions import UpdateError
-
-from . import tables
 from .models import CustomerModel, OrderModel, ProductModel, SubscriptionModel
-from .repository import TenantRepository, condition_failed
+from .repository import TenantRepository, update_if
 
 
 class SubscriptionRepository(TenantRepository):
@@ -61,11 +58,4 @@ def unmark_scheduled(tenant_id: str, order_id: str, schedule_id: str) -> bool:
 
 
 def _update_order(tenant_id: str, order_id: str, actions, condition) -> bool:
-    tables.bind()
-    try:
-        OrderModel(tenant_id=tenant_id, id=order_id).update(actions=actions, condition=condition)
-        return True
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        return False
+    return update_if(OrderModel(tenant_id=tenant_id, id=order_id), actions, condition)

@@ -7,13 +7,13 @@ whose lease expired (a crashed or frozen worker) can be taken over and re-run fr
 billing ledger makes harmless."""
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from ..domain.jobs import UNFINISHED, BillingJob, Decision, JobStatus, UnitState, WorkUnit
 from . import tables
 from .billing_models import BillingJobModel, DecisionModel, WorkUnitModel
 from .leases import LEASE, Leases  # noqa: F401  (LEASE is part of this module's interface)
-from .repository import TenantRepository, condition_failed
+from .repository import TenantRepository, condition_failed, update_if
 
 
 class JobRepository(TenantRepository):
@@ -117,17 +117,10 @@ def received(tenant_id: str, unit: WorkUnit) -> None:
 
 def finish_unit(tenant_id: str, unit: WorkUnit, state: UnitState, error: str | None = None) -> bool:
     """Pending -> Done | Failed, once: True only for the call that moved it (so it is counted once)."""
-    tables.bind()
     M = WorkUnitModel
     actions = [M.state.set(state.value)] + ([M.error.set(error[:2000])] if error else [])
-    try:
-        M(tenant_id=tenant_id, unit_key=_unit_key(unit.job_id, unit.position)).update(
-            actions=actions, condition=M.state == UnitState.PENDING.value)
-        return True
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        return False
+    return update_if(M(tenant_id=tenant_id, unit_key=_unit_key(unit.job_id, unit.position)), actions,
+                   M.state == UnitState.PENDING.value)
 
 
 def start_units(tenant_id: str, job_id: str, owner: str, total: int, now: datetime) -> bool:

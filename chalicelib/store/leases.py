@@ -6,10 +6,9 @@ a run whose lease expired (a crashed or frozen worker) can be taken over, which 
 harmless by being idempotent. Finishing removes the record from the index."""
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import UpdateError
 
 from . import tables
-from .repository import condition_failed, earliest
+from .repository import earliest, update_if
 
 LEASE = timedelta(minutes=10)
 
@@ -22,15 +21,8 @@ class Leases:
 
     def _update(self, tenant_id: str, ident: str, actions, condition):
         """The item as the write left it (UpdateItem answers every attribute), or None if the condition failed."""
-        tables.bind()
         item = self.model(tenant_id=tenant_id, id=ident)
-        try:
-            item.update(actions=actions, condition=condition)
-            return item
-        except UpdateError as error:
-            if not condition_failed(error):
-                raise
-            return None
+        return item if update_if(item, actions, condition) else None
 
     def claim(self, tenant_id: str, ident: str, owner: str, now: datetime) -> bool:
         """Waiting, or running with an expired lease: take it. False when someone else holds it (or it is done)."""

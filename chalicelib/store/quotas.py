@@ -12,13 +12,13 @@ the limit, or it is there already), drop some."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.condition import size
 
 from ..domain.timeutil import format_instant, parse_instant
 from . import tables
 from .models import CounterModel as M
-from .repository import condition_failed
+from .repository import condition_failed, update_if
 
 
 @dataclass(frozen=True)
@@ -34,14 +34,7 @@ def _name(quota: str) -> str:
 
 def _update(tenant_id: str, quota: str, actions, condition) -> bool:
     """False when the condition did not hold (nothing was written)."""
-    tables.bind()
-    try:
-        M(tenant_id=tenant_id, name=_name(quota)).update(actions=actions, condition=condition)
-        return True
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        return False
+    return update_if(M(tenant_id=tenant_id, name=_name(quota)), actions, condition)
 
 
 def _put_first(tenant_id: str, quota: str, count: int, entries: dict[str, datetime]) -> bool:

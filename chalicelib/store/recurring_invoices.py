@@ -2,14 +2,13 @@
 import hashlib
 from datetime import date, datetime, time
 
-from pynamodb.exceptions import UpdateError
 
 from ..domain.recurring_invoices import RecurringInvoice
 from ..domain.tenants import LIVE_CLOCK
 from ..domain.timeutil import UTC, zone
 from . import tables
 from .recurring_models import RecurringInvoiceModel
-from .repository import TenantRepository, condition_failed, earliest
+from .repository import TenantRepository, earliest, update_if
 
 LIVE_SHARDS = 4  # as billing schedules: no single partition carries every live tenant's templates
 
@@ -91,10 +90,4 @@ def advance(tenant_id: str, template: RecurringInvoice, moved: RecurringInvoice)
     actions.append(M.last_due_date.set(moved.last_due_date) if moved.last_due_date else M.last_due_date.remove())
     actions += [M.due_partition.set(partition), M.generate_at.set(at)] if partition else [
         M.due_partition.remove(), M.generate_at.remove()]
-    try:
-        M(tenant_id=tenant_id, id=template.id).update(actions=actions, condition=M.version == template.version)
-        return True
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        return False
+    return update_if(M(tenant_id=tenant_id, id=template.id), actions, M.version == template.version)

@@ -3,7 +3,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import reduce
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from ..domain.errors import conflict, not_found
 from . import tables
@@ -14,6 +14,20 @@ MAX_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
 
 def condition_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def update_if(item, actions, condition) -> bool:
+    """Applies the update to `item` (a model holding the key) if `condition` holds: True, or False with nothing
+    written when it did not (a compare-and-set lost, a state already left). After True the item holds what was
+    written back (UpdateItem answers every attribute)."""
+    tables.bind()
+    try:
+        item.update(actions=actions, condition=condition)
+        return True
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        return False
 
 
 def earliest(index, partitions, sort_key, until: datetime) -> datetime | None:

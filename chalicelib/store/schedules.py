@@ -3,13 +3,12 @@ import hashlib
 from dataclasses import replace
 from datetime import datetime
 
-from pynamodb.exceptions import UpdateError
 
 from ..domain.billing_schedules import BillingSchedule, ScheduleStatus
 from ..domain.tenants import LIVE_CLOCK
 from . import tables
 from .billing_models import BillingScheduleModel
-from .repository import TenantRepository, condition_failed, earliest
+from .repository import TenantRepository, earliest, update_if
 
 LIVE_SHARDS = 4  # the live due index is split so no single partition carries every tenant's schedules
 
@@ -75,10 +74,4 @@ def advance(tenant_id: str, schedule: BillingSchedule, slot: datetime,
     else:
         actions += [BillingScheduleModel.next_run_date.set(following),
                     BillingScheduleModel.due_partition.set(partition)]
-    try:
-        moved.update(actions=actions, condition=(BillingScheduleModel.next_run_date == slot))
-        return moved.to_entity()
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        return None
+    return moved.to_entity() if update_if(moved, actions, BillingScheduleModel.next_run_date == slot) else None

@@ -8,7 +8,7 @@ from ..domain.errors import conflict, not_found
 from ..domain.tenants import ApiKey, Tenant
 from . import tables
 from .models import ApiKeyModel, TenantModel
-from .repository import condition_failed, earliest
+from .repository import condition_failed, earliest, update_if
 
 
 def create_tenant(tenant: Tenant) -> Tenant:
@@ -82,14 +82,7 @@ ADVANCING = "advancing"  # the one partition of the sparse `advancing` index, re
 
 
 def _update(tenant_id: str, actions, condition) -> bool:
-    tables.bind()
-    try:
-        TenantModel(id=tenant_id).update(actions=actions, condition=condition)
-        return True
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        return False
+    return update_if(TenantModel(id=tenant_id), actions, condition)
 
 
 def _lease(owner: str, until: datetime) -> list:
