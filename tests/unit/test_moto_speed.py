@@ -178,3 +178,95 @@ def test_an_index_on_a_number_answers_the_same_with_and_without_the_speed_up():
         with moto_speed(True):
             got = _pages(client, request)
     assert got == expected and sorted(i["pk"]["S"] for i in got[0][0]) == ["p0", "p1"]
+
+
+# --- transactions: rolled back item by item instead of by copying whole tables --------------------------------
+
+KEYS = [("a", "01"), ("a", "02"), ("b", "01"), ("c", "03")]
+condition_kind = st.sampled_from(["none", "exists", "absent", "n_is"])
+transact_action = st.fixed_dictionaries({
+    "op": st.sampled_from(["Put", "Update", "Delete", "ConditionCheck"]), "key": st.sampled_from(KEYS),
+    "n": st.integers(0, 3), "condition": condition_kind})
+
+
+def _key(key, sort_key: bool) -> dict:
+    return {"pk": {"S": key[0]}, **({"sk": {"S": key[1]}} if sort_key else {})}
+
+
+def _condition(kind: str, n: int) -> dict:
+    if kind == "exists":
+        return {"ConditionExpression": "attribute_exists(pk)"}
+    if kind == "absent":
+        return {"ConditionExpression": "attribute_not_exists(pk)"}
+    if kind == "n_is":
+        return {"ConditionExpression": "n = :c", "ExpressionAttributeValues": {":c": {"N": str(n)}}}
+    return {}
+
+
+def _transact_item(name: str, action: dict, sort_key: bool) -> dict:
+    key, n = _key(action["key"], sort_key), action["n"]
+    condition = _condition(action["condition"], n)
+    if action["op"] == "Put":
+        return {"Put": {"TableName": name, "Item": {**key, "n": {"N": str(n)}}, **condition}}
+    if action["op"] == "Update":
+        values = {**condition.get("ExpressionAttributeValues", {}), ":d": {"N": "1"}}
+        return {"Update": {"TableName": name, "Key": key, "UpdateExpression": "ADD n :d",
+                           **condition, "ExpressionAttributeValues": values}}
+    if action["op"] == "Delete":
+        return {"Delete": {"TableName": name, "Key": key, **condition}}
+    return {"ConditionCheck": {"TableName": name, "Key": key,
+                               **(condition or {"ConditionExpression": "attribute_exists(pk)"})}}
+
+
+def _outcome(client, name: str, actions: list, sort_key: bool):
+    try:
+        client.transact_write_items(TransactItems=[_transact_item(name, a, sort_key) for a in actions])
+        result = "ok"
+    except client.exceptions.TransactionCanceledException as error:
+        result = [r["Code"] for r in error.response["CancellationReasons"]]
+    except client.exceptions.ClientError as error:
+        result = error.response["Error"]["Code"]
+    items = client.scan(TableName=name, ConsistentRead=True)["Items"]
+    return result, sorted((i["pk"]["S"], i.get("sk", {}).get("S"), i.get("n", {}).get("N")) for i in items)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(transactions=st.lists(st.lists(transact_action, min_size=1, max_size=4), min_size=1, max_size=6),
+       sort_key=st.booleans())
+def test_transactions_answer_and_leave_the_same_with_and_without_the_speed_up(transactions, sort_key):
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        plain, speedy = _table(client, sort_key), _table(client, sort_key)
+        for actions in transactions:
+            with moto_speed(False):
+                expected = _outcome(client, plain, actions, sort_key)
+            with moto_speed(True):
+                got = _outcome(client, speedy, actions, sort_key)
+            assert got == expected, (actions, expected, got)
+
+
+def test_a_transaction_copies_only_the_items_it_names():
+    """The point of it: moto alone deep-copies the whole table before each transaction."""
+    import copy as copy_module
+
+    from moto.dynamodb.models.table import Table
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        name = _table(client, True)
+        for n in range(50):
+            client.put_item(TableName=name, Item={"pk": {"S": "a"}, "sk": {"S": f"{n:02d}"}})
+        copied, real = [], copy_module.deepcopy
+
+        def counting(value, memo=None):
+            copied.append(type(value).__name__)
+            return real(value, memo)
+
+        copy_module.deepcopy = counting
+        try:
+            with moto_speed(True):
+                client.transact_write_items(TransactItems=[{"Put": {
+                    "TableName": name, "Item": {"pk": {"S": "a"}, "sk": {"S": "99"}},
+                    "ConditionExpression": "attribute_not_exists(pk)"}}])
+        finally:
+            copy_module.deepcopy = real
+    assert Table.__name__ not in copied
