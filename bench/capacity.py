@@ -11,8 +11,9 @@ requests that ask for ReturnConsumedCapacity=INDEXES (the bench's meter does so 
 - reads: GetItem rounds the item up to 4 KB (a missing item still costs the minimum); BatchGetItem does so per
   item; Query and Scan round the total of the items they read (evaluated before any filter) up to 4 KB, at
   least one unit; eventually consistent reads (and every index read) cost half;
-- writes (PutItem, UpdateItem, DeleteItem, each item of BatchWriteItem): the larger of the item before and
-  after, rounded up to 1 KB; a failed conditional write costs the existing item (at least 1);
+- writes (PutItem, UpdateItem, DeleteItem, each item of BatchWriteItem and of TransactWriteItems): the larger of
+  the item before and after, rounded up to 1 KB, twice that inside a transaction; a failed conditional write costs
+  the existing item (at least 1);
 - global secondary indexes: one write of the projected entry when an item enters, leaves or changes projected
   attributes in an index, two when its index key changes.
 
@@ -130,7 +131,8 @@ def _write(original, keyed_by: str):
         except ConditionalCheckFailed:
             tally.write(table_name, _units(before.size if before else 0, WRITE_UNIT))
             raise
-        tally.write(table_name, *_price_write(table, before, _image(table, _current(self, table_name, keys)[1])))
+        units, index_units = _price_write(table, before, _image(table, _current(self, table_name, keys)[1]))
+        tally.write(table_name, units * (2 if tally.operation == "TransactWriteItems" else 1), index_units)
         return result
     priced.__wrapped__ = original
     return priced

@@ -17,6 +17,7 @@ from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.local.ticker import run_worker_loop
 from chalicelib.services import billing_jobs
 from chalicelib.services import clock
+from chalicelib.services.ids import derived_id
 from chalicelib.store import documents
 from chalicelib.store import jobs as job_store
 from chalicelib.store import schedules as schedule_store
@@ -100,7 +101,7 @@ class JobRun:
 
 
 def _new_job(world: seed.World, label: str) -> BillingJob:
-    return billing_jobs.new_job(world.tenant, job_id=billing_jobs.derived_id(world.tenant.id, label),
+    return billing_jobs.new_job(world.tenant, job_id=derived_id(world.tenant.id, label),
                                 scheduled_time=seed.CLOCK, target_date=seed.TARGET_DATE,
                                 invoice_date=seed.INVOICE_DATE, created_by_id="bench", now=seed.CLOCK)
 

@@ -2,28 +2,26 @@
 
 Every resource is named by Ref/GetAtt to the resource this template creates (no account, region or name
 patterns), and no action is a wildcard. What the code calls:
-- DynamoDB: GetItem, PutItem, UpdateItem (conditional writes), DeleteItem, Query (tables and their indexes);
-  Scan on the tenants table only (the admin tenant listing; nothing else scans); BatchGetItem on the bill-runs
-  and invoice-jobs tables only (the open-job quota reads the status of a tenant's open jobs at its limit).
+- DynamoDB: GetItem, PutItem, UpdateItem (conditional writes), DeleteItem, Query (tables and their indexes),
+  BatchGetItem and BatchWriteItem (a page of customers is read and written in batches); TransactWriteItems needs
+  no action of its own (IAM authorizes each of its puts and updates as PutItem and UpdateItem); Scan on the
+  tenants table only (the admin tenant listing; nothing else scans).
 - S3: GetObject/PutObject on the PDFs (HeadObject and presigned GETs need GetObject), ListBucket on the bucket
   (so HeadObject on a PDF not rendered yet answers 404, not 403).
 - SQS: send to the work queue, and what Lambda's event source mapping needs to receive from it.
 - CloudWatch Logs: write to the functions' own log groups (created by the template, so no CreateLogGroup).
   Metrics go out as Embedded Metric Format log lines, which needs no cloudwatch:PutMetricData."""
 from chalicelib.store.tables import ALL_MODELS  # first: it loads every model module in an order that works
-from chalicelib.store.invoice_jobs import InvoiceJobModel  # noqa: I001
-from chalicelib.store.invoice_schedule_models import BillRunModel
-from chalicelib.store.models import TenantModel
+from chalicelib.store.models import TenantModel  # noqa: I001
 
 from . import tables
 from .functions import functions
 
 TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                 "dynamodb:Query"]
+                 "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
 QUEUE_ACTIONS = ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                  "sqs:GetQueueUrl", "sqs:ChangeMessageVisibility"]
 QUEUES = ("WorkQueue", "WorkDeadLetterQueue")
-OPEN_JOB_MODELS = (BillRunModel, InvoiceJobModel)  # services/quotas.py reads their statuses in batches
 
 
 def _arn(logical_id: str) -> dict:
@@ -40,8 +38,6 @@ def policy_document() -> dict:
         {"Sid": "Tables", "Effect": "Allow", "Action": TABLE_ACTIONS, "Resource": table_resources},
         {"Sid": "TenantListing", "Effect": "Allow", "Action": ["dynamodb:Scan"],
          "Resource": [_arn(tables.logical_id(TenantModel))]},
-        {"Sid": "OpenJobStatuses", "Effect": "Allow", "Action": ["dynamodb:BatchGetItem"],
-         "Resource": [_arn(tables.logical_id(model)) for model in OPEN_JOB_MODELS]},
         {"Sid": "WorkQueues", "Effect": "Allow", "Action": QUEUE_ACTIONS, "Resource": [_arn(q) for q in QUEUES]},
         {"Sid": "InvoicePdfs", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
          "Resource": [{"Fn::Sub": "${PdfBucket.Arn}/*"}]},

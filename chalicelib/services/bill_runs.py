@@ -29,7 +29,7 @@ from ..store import counters, documents
 from ..store.catalog import customers, orders, products
 from ..store.invoice_schedules import schedules
 from . import quotas
-from .billing_jobs import derived_id
+from .ids import derived_id
 
 log = logging.getLogger("billrun.bill_runs")
 

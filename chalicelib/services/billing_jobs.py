@@ -1,48 +1,36 @@
-"""Billing jobs: find the scope, propose per customer, claim periods in the ledger, finalize documents.
+"""Billing jobs: created once per slot, run under a lease, scoped by their filters; the customers in scope are
+billed page by page (services/billing_pages.py, where the exactly-once argument for documents and ledger claims
+is), and the job completes with counts from its decision log.
 
-Exactly-once, by design (SPEC guarantee 1), with no multi-item transaction:
-1. Each slot's job has an id derived from (schedule, slot), created by a conditional put: redelivered
-   or concurrent ticks share one job, and only the holder of its lease runs it (store/jobs.py).
-2. Each customer's invoice and credit memo in a job have ids derived from (job, customer). A document is
-   first written `building`, listing the ledger keys it will claim; then each period is claimed in the
-   ledger by compare-and-set (store/ledger.py); then the document is finalized with the lines it won.
-3. A re-run (crash, expired lease) proposes with the job's own documents counted as unbilled, recognises
-   its own claims instead of adding them again, releases claims it no longer needs, and finishes the
-   building documents. Another job racing for a period loses the compare-and-set and skips that period.
-So whichever single write a crash interrupts, re-running converges on the invoices a clean run writes."""
+1. Each slot's job has an id derived from (schedule, slot), created by a conditional put: redelivered or
+   concurrent ticks share one job, and only the holder of its lease runs it (store/jobs.py).
+2. A job whose lease ran out (its runner died) is run again by whoever takes the lease next: billing_pages makes
+   that harmless, and the decision log is keyed by customer, so counts never count a customer twice."""
 import json
 import logging
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from pydantic.alias_generators import to_camel
 
 from .. import observability
-from ..domain import billing
-from ..domain.billing import PeriodChange, Proposal, ProposedLine
 from ..domain.billing_schedules import (CUSTOMER_FILTER, ORDER_FILTER, PRODUCT_FILTER, bill_cycle_days)
 from ..domain.catalog import Customer
 from ..domain.filters import evaluate, index_plan, parse_filter
-from ..domain.invoices import (CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus, PaymentStatus,
-                               totals)
 from ..domain.jobs import BillingJob, Decision, DecisionKind, JobStatus, counts
 from ..domain.numbering import human_number
 from ..domain.subscriptions import Subscription
 from ..domain.tenants import Tenant
 from ..domain.timeutil import wall_now
-from ..store import counters, documents, ledger
+from ..store import counters
 from ..store.catalog import customers, orders, products, subscriptions
 from ..store import invoice_schedules
 from ..store import jobs as job_store
+from . import billing_pages
 
-_NS = uuid.UUID("0f6f3a8e-58c2-4d8e-9d0e-6f1b2a3c4d5e")
 log = logging.getLogger("billrun.billing_jobs")
-
-
-def derived_id(*parts) -> str:
-    return str(uuid.uuid5(_NS, "/".join(str(p) for p in parts)))
 
 
 SCOPE_FIELDS = ("customer_filter", "order_filter", "product_filter", "bill_cycle_day_filter")
@@ -141,130 +129,6 @@ def _cached(cache: dict, repository, tenant_id: str, ident: str):
     return cache[key]
 
 
-# --- one customer ------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CustomerRun:
-    decision: Decision
-    invoice: Invoice | None = None
-    credit_memo: CreditMemo | None = None
-
-
-def bill_customer(tenant: Tenant, job: BillingJob, customer: Customer, subs: list[Subscription],
-                  product_names: dict[str, str], now: datetime, dry_run: bool = False) -> CustomerRun:
-    invoice_id, memo_id = derived_id(job.id, customer.id, "invoice"), derived_id(job.id, customer.id, "credit")
-    seen = ledger.entries(tenant.id, [s.id for s in subs])
-    proposal = billing.propose(subs, seen, job.target_date, product_names, own_documents={invoice_id, memo_id})
-    charges, credits = _split(proposal)
-    if dry_run:
-        invoice = _invoice(tenant, job, customer, invoice_id, None, [l for _, ls in charges for l in ls], now)
-        memo = _memo(job, customer, memo_id, None, [l for _, ls in credits for l in ls], now)
-        return CustomerRun(_decision(customer.id, proposal, invoice, memo), invoice, memo)
-    invoice = _commit(tenant, documents.invoices, invoice_id, charges, seen,
-                      lambda name, lines: _invoice(tenant, job, customer, invoice_id, name, lines, now), "INV")
-    memo = _commit(tenant, documents.credit_memos, memo_id, credits, seen,
-                   lambda name, lines: _memo(job, customer, memo_id, name, lines, now), "CM")
-    return CustomerRun(_decision(customer.id, proposal, invoice, memo), invoice, memo)
-
-
-def _split(proposal: Proposal):
-    """(change, its lines) pairs: periods whose delta is positive go on the invoice, negative on the memo."""
-    by_period = defaultdict(list)
-    for line in proposal.lines:
-        by_period[(line.subscription_id, line.period_start)].append(line)
-    charges, credits = [], []
-    for change in proposal.changes:
-        lines = by_period[(change.subscription_id, change.period.start)]
-        (charges if change.delta > 0 else credits).append((change, lines))
-    return charges, credits
-
-
-def _commit(tenant: Tenant, repository, doc_id: str, parts: list[tuple[PeriodChange, list[ProposedLine]]], seen,
-            build, prefix: str):
-    """building -> claims -> finished, each step safe to repeat (see the module docstring)."""
-    state = repository.building(tenant.id, doc_id)
-    if state is not None and state[1] is None:
-        return state[0]  # finished by an earlier run
-    wanted = [ledger.ledger_key(c.subscription_id, c.period.start) for c, _ in parts]
-    held_before = state[1] if state else []
-    if not parts and not held_before:
-        return None
-    if state is None:
-        name = human_number(prefix, counters.next_value(tenant.id, prefix))
-        if not repository.start(tenant.id, build(name, [l for _, ls in parts for l in ls]), wanted):
-            return _commit(tenant, repository, doc_id, parts, seen, build, prefix)  # a concurrent run started it
-    else:
-        name = state[0].name
-        repository.set_claims(tenant.id, doc_id, sorted(set(held_before) | set(wanted)))
-    won = [lines for change, lines in parts
-           if ledger.claim(tenant.id, change, doc_id, seen.get((change.subscription_id, change.period.start)))]
-    for key in set(held_before) - set(wanted):
-        sub_id, _, start = key.rpartition("#")
-        ledger.release(tenant.id, sub_id, date.fromisoformat(start), doc_id)
-    lines = [l for ls in won for l in ls]
-    if not lines:
-        repository.discard(tenant.id, doc_id)
-        return None
-    document = build(name, lines)
-    if not repository.finish(tenant.id, document):
-        return repository.get(tenant.id, doc_id)
-    return document
-
-
-def _document_lines(doc_id: str, lines: list[ProposedLine]) -> tuple[DocumentLine, ...]:
-    return tuple(DocumentLine(
-        id=derived_id(doc_id, l.subscription_id, l.start_date, l.kind), description=l.description,
-        quantity=l.quantity, unit_price=abs(l.unit_price) if l.kind == billing.ADJUSTMENT else l.unit_price,
-        amount=abs(l.amount), subscription_id=l.subscription_id, product_id=l.product_id, start_date=l.start_date,
-        end_date=l.end_date, proration_days=l.days if l.days != l.full_days else None,
-        proration_full_days=l.full_days if l.days != l.full_days else None, period_start=l.period_start)
-        for l in lines)
-
-
-def _invoice(tenant, job, customer, invoice_id, name, lines, now) -> Invoice | None:
-    if not lines:
-        return None
-    doc_lines = _document_lines(invoice_id, lines)
-    t = totals(doc_lines, customer.tax_rate, customer.currency)
-    status = InvoiceStatus.ACTIVE if job.activate_invoices else InvoiceStatus.DRAFT
-    return Invoice(
-        id=invoice_id, name=name, customer_id=customer.id, currency=customer.currency, status=status,
-        payment_status=PaymentStatus.NOT_TRANSFERRED, source=InvoiceSource.BILLING, invoice_date=job.invoice_date,
-        due_date=job.invoice_date + timedelta(days=customer.payment_term_days),
-        start_date=min(l.start_date for l in doc_lines), end_date=max(l.end_date for l in doc_lines),
-        target_date=job.target_date, amount_without_tax=t.amount_without_tax, tax_amount=t.tax_amount,
-        amount=t.amount, balance=t.amount, lines=doc_lines, created_by_id=job.created_by_id,
-        last_modified_by_id=job.created_by_id, created_date=now, last_modified_date=now,
-        is_catch_up=job.is_catch_up, bill_to_contact_id=customer.bill_to_contact_id, billing_job_id=job.id,
-        billing_schedule_id=job.schedule_id, activated_by_id=job.created_by_id if job.activate_invoices else None,
-        activated_time=now if job.activate_invoices else None)
-
-
-def _memo(job, customer, memo_id, name, lines, now) -> CreditMemo | None:
-    if not lines:
-        return None
-    doc_lines = _document_lines(memo_id, lines)
-    t = totals(doc_lines, customer.tax_rate, customer.currency)
-    reasons = sorted({l.description.rpartition("(")[2].rstrip(")") for l in lines if "(" in l.description})
-    return CreditMemo(
-        id=memo_id, name=name, customer_id=customer.id, currency=customer.currency, memo_date=job.invoice_date,
-        amount_without_tax=t.amount_without_tax, tax_amount=t.tax_amount, amount=t.amount, lines=doc_lines,
-        reason="; ".join(reasons) or "billed time given back", created_by_id=job.created_by_id, created_date=now,
-        billing_job_id=job.id)
-
-
-def _decision(customer_id: str, proposal: Proposal, invoice, memo) -> Decision:
-    if invoice is not None or memo is not None:
-        return Decision(customer_id, DecisionKind.BILLED.value, None, invoice.id if invoice else None,
-                        memo.id if memo else None, len(invoice.lines if invoice else ()) + len(memo.lines if memo else ()))
-    reasons = {reason for _, reason in proposal.skipped}
-    if proposal.lines:  # proposed, but other jobs claimed every period first
-        reason = billing.ALREADY_BILLED
-    else:
-        reason = next((r for r in (billing.ALREADY_BILLED, billing.ZERO_AMOUNT) if r in reasons), billing.NOTHING_DUE)
-    return Decision(customer_id, DecisionKind.SKIPPED.value, reason)
-
-
 # --- the job ---------------------------------------------------------------------------------------------
 
 def run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
@@ -280,7 +144,7 @@ def _run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
         return job_store.jobs.get(tenant.id, job_id)
     log.info("billing job %s started (attempt %d)", job.name, job.attempts,
              extra={"jobName": job.name, "attempt": job.attempts, "scheduleId": job.schedule_id})
-    from . import fanout  # fan-out builds on this module's scope and bill_customer
+    from . import fanout  # fan-out builds on this module's scope
     if job.units_total is not None:  # split before; its runner died or a count was lost
         return fanout.resume(tenant, job, owner, now)
     scope = find_scope(tenant.id, job)
@@ -299,25 +163,22 @@ def _run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
 
 
 def _bill_scope(tenant: Tenant, job: BillingJob, scope: Scope, now: datetime) -> tuple[dict[str, Decision], list[str]]:
-    """Bills each customer in scope and logs its decision; answers the decisions logged (by customer, as the log
-    keys them) and the customers' errors."""
-    recorded, errors = {}, []
-
-    def record(decision: Decision) -> None:
-        job_store.record_decision(tenant.id, job.id, decision)
-        recorded[decision.customer_id] = decision
-
-    for customer_id in sorted(scope.customers):
-        subs = scope.subscriptions.get(customer_id, [])
-        if not subs:
-            record(scope.skipped(customer_id))
-            continue
-        try:
-            record(bill_customer(tenant, job, scope.customers[customer_id], subs, scope.product_names, now).decision)
-        except Exception as error:  # one customer's failure must not stop the others; the job reports it
-            errors.append(f"{customer_id}: {error!r}")
-            record(Decision(customer_id, DecisionKind.ERROR.value, str(error)[:500]))
+    """Bills the customers in scope page by page (billing_pages) and logs every decision; answers the decisions
+    logged (by customer, as the log keys them) and the customers' errors."""
+    skipped = [scope.skipped(c) for c in sorted(scope.customers) if not scope.subscriptions.get(c)]
+    if skipped:
+        job_store.record_decisions(tenant.id, job.id, skipped)
+    runs = billing_pages.bill(tenant, job, billable(scope), scope.product_names, now)
+    recorded = {d.customer_id: d for d in skipped + [run.decision for run in runs]}
+    errors = [f"{d.customer_id}: {d.reason}" for d in recorded.values() if d.decision == DecisionKind.ERROR.value]
     return recorded, errors
+
+
+def billable(scope: Scope, customer_ids=None) -> list:
+    """(customer, its subscriptions in scope) of each customer with some, by id."""
+    ids = sorted(scope.customers) if customer_ids is None else customer_ids
+    return [(scope.customers[c], scope.subscriptions[c]) for c in ids
+            if c in scope.customers and scope.subscriptions.get(c)]
 
 
 def report_finished(tenant_id: str, job: BillingJob, status: JobStatus, tally: dict, finished: datetime, *,
@@ -336,14 +197,9 @@ def report_finished(tenant_id: str, job: BillingJob, status: JobStatus, tally: d
 def preview(tenant: Tenant, job: BillingJob, now: datetime) -> dict:
     """Exactly what run_job would create, computed by the same code, writing nothing."""
     scope = find_scope(tenant.id, job)
-    runs = []
-    for customer_id in sorted(scope.customers):
-        subs = scope.subscriptions.get(customer_id, [])
-        if not subs:
-            runs.append(CustomerRun(scope.skipped(customer_id)))
-            continue
-        runs.append(bill_customer(tenant, job, scope.customers[customer_id], subs, scope.product_names, now,
-                                  dry_run=True))
+    runs = {run.decision.customer_id: run for run in
+            billing_pages.bill(tenant, job, billable(scope), scope.product_names, now, dry_run=True)}
+    runs = [runs.get(c) or billing_pages.CustomerRun(scope.skipped(c)) for c in sorted(scope.customers)]
     return {"target_date": job.target_date, "invoice_date": job.invoice_date,
             "invoices": [r.invoice for r in runs if r.invoice], "credit_memos": [r.credit_memo for r in runs if r.credit_memo],
             "decisions": [r.decision for r in runs]}

@@ -17,6 +17,7 @@ from ..store import schedules as store
 from ..store import tenants as tenant_store
 from . import billing_jobs, quotas
 from .budget import Budget
+from .ids import derived_id
 from .context import RequestContext
 
 schedules = store.schedules
@@ -165,7 +166,7 @@ def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: 
     # A test clock replays time: documents are dated by the slot, as if the tick had fired then.
     now = wall_now() if tenant.clock_domain == LIVE_CLOCK else slot
     job = billing_jobs.new_job(
-        tenant, job_id=billing_jobs.derived_id(schedule.id, slot.isoformat()), scheduled_time=slot,
+        tenant, job_id=derived_id(schedule.id, slot.isoformat()), scheduled_time=slot,
         target_date=target, invoice_date=invoice_date, created_by_id=schedule.created_by_id, now=now,
         schedule=schedule, is_catch_up=tenant.clock_domain == LIVE_CLOCK and slot < until - CATCH_UP_GRACE)
     moved = store.advance(tenant.id, schedule, slot, rules.following_slot(schedule, slot))
@@ -179,7 +180,7 @@ def _previous_slot_finished(tenant: Tenant, schedule: BillingSchedule) -> bool:
     for it, so a later slot's job never bills periods (catch-up) on the invoices of the wrong slot."""
     if schedule.last_run_date is None:
         return True
-    previous_id = billing_jobs.derived_id(schedule.id, schedule.last_run_date.isoformat())
+    previous_id = derived_id(schedule.id, schedule.last_run_date.isoformat())
     previous = billing_jobs.job_store.jobs.find(tenant.id, previous_id)
     if previous is None or previous.status not in UNFINISHED:
         return True

@@ -4,7 +4,7 @@ SQS workers (app.worker) bill, so no single Lambda invocation has to bill the wh
 - The job's runner (it holds the lease) finds the scope, records "filtered out" decisions, writes the units
   (slices of the sorted customer ids: the same units on every re-run), sets units_total and sends one
   message per unit still Pending. The job stays Running, in the `unfinished` index.
-- A worker bills its unit's customers with the same bill_customer as a single-process run. A unit already
+- A worker bills its unit's customers with the same page code (billing_pages) as a single-process run. A unit already
   Done or Failed is a no-op (a redelivered message). A customer that fails makes the whole message fail after
   the others were tried, so SQS delivers it again (billing is idempotent per customer: what was billed stays
   billed once). On the last delivery (max_receives) the unit is marked Failed with the reasons, as Error
@@ -24,7 +24,7 @@ from ..domain.timeutil import wall_now
 from ..store import jobs as job_store
 from ..store import work_queue
 from ..store.tenants import get_tenant
-from . import billing_jobs
+from . import billing_jobs, billing_pages
 
 log = logging.getLogger("billrun.fanout")
 
@@ -89,21 +89,16 @@ class UnitFailed(Exception):
 
 
 def bill_unit(tenant: Tenant, job: BillingJob, unit: WorkUnit, now: datetime) -> dict[str, str]:
-    """Bills each customer of the unit (scope re-read for exactly these customers); {customerId: error}."""
+    """Bills the unit's customers (scope re-read for exactly these customers) as a single-process job bills a
+    page; {customerId: error} of those that failed (their Error decisions are written on the last delivery)."""
     scope = billing_jobs.find_scope(tenant.id, billing_jobs.restricted(job, unit.customer_ids))
-    failures = {}
-    for customer_id in unit.customer_ids:
-        customer, subs = scope.customers.get(customer_id), scope.subscriptions.get(customer_id)
-        if customer is None or not subs:  # changed since the split: the job no longer bills it
-            job_store.record_decision(tenant.id, job.id, scope.skipped(customer_id))
-            continue
-        try:
-            outcome = billing_jobs.bill_customer(tenant, job, customer, subs, scope.product_names, now)
-            job_store.record_decision(tenant.id, job.id, outcome.decision)
-        except Exception as error:  # the others are still billed; the message is retried for this one
-            log.exception("customer %s of job %s failed", customer_id, job.id)
-            failures[customer_id] = repr(error)
-    return failures
+    gone = [c for c in unit.customer_ids if not scope.subscriptions.get(c)]  # changed since the split
+    if gone:
+        job_store.record_decisions(tenant.id, job.id, [scope.skipped(c) for c in gone])
+    runs = billing_pages.bill(tenant, job, billing_jobs.billable(scope, unit.customer_ids), scope.product_names, now,
+                              record_errors=False)
+    return {run.decision.customer_id: run.decision.reason for run in runs
+            if run.decision.decision == DecisionKind.ERROR.value}
 
 
 def _count(tenant_id: str, job_id: str) -> None:

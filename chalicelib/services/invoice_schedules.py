@@ -18,7 +18,7 @@ from ..store import invoice_schedules as store
 from ..store import tenants as tenant_store
 from ..store.catalog import customers, mark_scheduled, orders, unmark_scheduled
 from . import bill_runs, quotas
-from .billing_jobs import derived_id
+from .ids import derived_id
 from .budget import Budget
 from .context import RequestContext
 

@@ -30,7 +30,7 @@ from ..store import recurring_invoices as store
 from ..store import tenants as tenant_store
 from ..store.catalog import customers
 from . import quotas
-from .billing_jobs import derived_id
+from .ids import derived_id
 from .budget import Budget
 from .context import RequestContext
 

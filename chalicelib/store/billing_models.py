@@ -10,7 +10,7 @@ Index design (cost grows with the work that is due, not with the data that exist
 - invoices `by-customer` / `by-status` / `by-date`: (tenantId#customerId | tenantId#status | tenantId,
   invoiceDate): every invoice list is an index query in invoice-date order."""
 from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute,
-                                 UTCDateTimeAttribute)
+                                 UnicodeSetAttribute, UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -183,17 +183,21 @@ class LedgerModel(Model):
 
     # One partition per subscription (not per tenant): reads and claims touch only that subscription's periods,
     # and a large tenant's billing job spreads its writes instead of heating one partition.
-    subscription_key = UnicodeAttribute(hash_key=True)  # tenantId#subscriptionId
-    period_key = UnicodeAttribute(range_key=True)  # periodStart, ISO
-    tenant_id = UnicodeAttribute()
-    subscription_id = UnicodeAttribute()
-    period_start = DateAttribute()
-    period_end = DateAttribute()
-    full_start = DateAttribute()
-    full_end = DateAttribute()
-    billed_amount = DecimalAttribute()
-    version = NumberAttribute()
-    documents = ListAttribute(of=UnicodeAttribute, default=list)  # "documentId=signedAmount", in order
+    subscription_key = UnicodeAttribute(hash_key=True)  # tenantId#subscriptionId; a head's: tenantId#customerId
+    period_key = UnicodeAttribute(range_key=True)  # periodStart, ISO; or "head" (below)
+    # a period's entry
+    tenant_id = UnicodeAttribute(null=True)
+    subscription_id = UnicodeAttribute(null=True)
+    period_start = DateAttribute(null=True)
+    period_end = DateAttribute(null=True)
+    full_start = DateAttribute(null=True)
+    full_end = DateAttribute(null=True)
+    billed_amount = DecimalAttribute(null=True)
+    version = NumberAttribute(null=True)
+    documents = ListAttribute(of=UnicodeAttribute, null=True)  # "documentId=signedAmount", in order
+    # a customer's head: "subscriptionId@periodStart" of every entry of its subscriptions, so a page of customers'
+    # entries is read by two BatchGetItems (heads, then entries) rather than a Query per subscription
+    starts = UnicodeSetAttribute(null=True)
 
 
 class DocumentLineMap(Mapped, MapAttribute):

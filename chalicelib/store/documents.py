@@ -82,6 +82,12 @@ class DocumentRepository(TenantRepository):
                 raise
 
 
+    def add(self, transaction, tenant_id: str, document, tag) -> None:
+        """The finished document's put as an action of `transaction`: refused (ConditionalCheckFailed) when an
+        item with its id exists, so a document with a derived id is written once whoever writes it."""
+        transaction.put(self._item(tenant_id, document), self.model.id.does_not_exist(), tag)
+
+
 class InvoiceRepository(DocumentRepository):
     def __init__(self):
         super().__init__(InvoiceModel, "invoice")

@@ -11,6 +11,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from ..domain.jobs import UNFINISHED, BillingJob, Decision, JobStatus, UnitState, WorkUnit
 from . import tables
+from .batch import put_many
 from .billing_models import BillingJobModel, DecisionModel, WorkUnitModel
 from .leases import LEASE, Leases  # noqa: F401  (LEASE is part of this module's interface)
 from .repository import TenantRepository, condition_failed, update_if
@@ -69,6 +70,11 @@ def _job_key(tenant_id: str, job_id: str) -> str:
 def record_decision(tenant_id: str, job_id: str, decision: Decision) -> None:
     tables.bind()
     DecisionModel.from_entity(decision, job_key=_job_key(tenant_id, job_id)).save()
+
+
+def record_decisions(tenant_id: str, job_id: str, decisions: list[Decision]) -> None:
+    """A page's decisions in batched writes (each keyed by job and customer: a re-run writes the same again)."""
+    put_many(DecisionModel.from_entity(d, job_key=_job_key(tenant_id, job_id)) for d in decisions)
 
 
 def decisions(tenant_id: str, job_id: str) -> list[Decision]:

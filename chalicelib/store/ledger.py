@@ -3,16 +3,24 @@
 A billing job claims a period for a document with a compare-and-set on the entry's version, so of two
 jobs racing for the same period exactly one adds its amount. A claim remembers the document
 ("<documentId>=<amount>"), so re-running a crashed job recognises its own earlier claims and never adds
-them twice."""
+them twice.
+
+Each customer also has a head item, (tenantId#customerId, "head"), naming every entry of its subscriptions
+("subscriptionId@periodStart": a string set, only ever added to, with no condition; the entries' own
+compare-and-sets keep billing exact). A page of customers' entries is then two BatchGetItems: their heads, then
+the entries the heads name; and a customer's claims add to one head, whatever its subscriptions."""
 from datetime import date
 from decimal import Decimal
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from ..domain.billing import LedgerEntry, PeriodChange
 from . import tables
+from .batch import Transaction, get_many
 from .billing_models import LedgerModel
 from .repository import condition_failed
+
+HEAD = "head"  # the head's sort key: after every ISO date, so `period_key < HEAD` reads a partition's entries
 
 
 def ledger_key(subscription_id: str, period_start: date) -> str:
@@ -37,16 +45,32 @@ def entries(tenant_id: str, subscription_ids) -> dict[tuple[str, date], LedgerEn
     tables.bind()
     found = {}
     for sub_id in subscription_ids:
-        for item in LedgerModel.query(f"{tenant_id}#{sub_id}", consistent_read=True):
+        for item in LedgerModel.query(f"{tenant_id}#{sub_id}", LedgerModel.period_key < HEAD, consistent_read=True):
             entry = _entry(item)
             found[(entry.subscription_id, entry.period_start)] = entry
+    return found
+
+
+def read(tenant_id: str, customer_ids) -> dict[tuple[str, date], LedgerEntry]:
+    """Every entry of these customers' subscriptions, in two BatchGetItems (their heads, then the entries)."""
+    heads = get_many(LedgerModel, [(f"{tenant_id}#{customer_id}", HEAD) for customer_id in customer_ids])
+    keys = []
+    for head in heads:
+        for named in sorted(head.starts or ()):
+            sub_id, _, start = named.rpartition("@")
+            keys.append(_item_key(tenant_id, sub_id, date.fromisoformat(start)))
+    found = {}
+    for item in get_many(LedgerModel, keys):
+        entry = _entry(item)
+        found[(entry.subscription_id, entry.period_start)] = entry
     return found
 
 
 def billed(tenant_id: str, subscription_id: str) -> bool:
     """Whether any period of the subscription is held by a document (released periods hold none)."""
     tables.bind()
-    return any(item.documents for item in LedgerModel.query(f"{tenant_id}#{subscription_id}", consistent_read=True))
+    return any(item.documents for item in LedgerModel.query(f"{tenant_id}#{subscription_id}",
+                                                             LedgerModel.period_key < HEAD, consistent_read=True))
 
 
 def _find(key: tuple[str, str]) -> LedgerEntry | None:
@@ -60,34 +84,42 @@ def _holds(entry: LedgerEntry | None, document_id: str) -> bool:
     return entry is not None and any(doc == document_id for doc, _ in entry.documents)
 
 
-def claim(tenant_id: str, change: PeriodChange, document_id: str, seen: LedgerEntry | None) -> bool:
-    """Adds change.delta for document_id if the entry is still at change.expected_version.
-    True when the document holds the claim (now or from an earlier run), False when another job got there.
-    `seen` is the entry the change was computed from: if it already holds the document (a re-run after a
-    crash), nothing is written again."""
-    if _holds(seen, document_id):
-        return True
-    tables.bind()
-    key = _item_key(tenant_id, change.subscription_id, change.period.start)
-    record = f"{document_id}={change.delta}"
-    try:
+def add_claims(transaction: Transaction, tenant_id: str, changes: list[PeriodChange], document_id: str,
+               seen: dict, tag) -> set[str]:
+    """The claims of `changes` for document_id as actions of `transaction` (each entry's compare-and-set); a change
+    whose entry already holds the document (a re-run's) adds nothing. Answers the names of the entries it creates,
+    for add_head (a transaction takes one action per item: a customer's head is added to once for all its
+    documents; an existing entry is named in its head already)."""
+    created: set[str] = set()
+    for change in changes:
+        if _holds(seen.get((change.subscription_id, change.period.start)), document_id):
+            continue
+        key = _item_key(tenant_id, change.subscription_id, change.period.start)
+        record, M = f"{document_id}={change.delta}", LedgerModel
         if change.expected_version == 0:
             p = change.period
-            LedgerModel(*key, tenant_id=tenant_id, subscription_id=change.subscription_id, period_start=p.start,
-                        period_end=p.end, full_start=p.full_start, full_end=p.full_end,
-                        billed_amount=change.delta, version=1, documents=[record]).save(
-                condition=LedgerModel.period_key.does_not_exist())
+            transaction.put(M(*key, tenant_id=tenant_id, subscription_id=change.subscription_id, period_start=p.start,
+                              period_end=p.end, full_start=p.full_start, full_end=p.full_end,
+                              billed_amount=change.delta, version=1, documents=[record]),
+                            M.period_key.does_not_exist(), tag)
+            created.add(f"{change.subscription_id}@{key[1]}")  # a new entry: its head must name it
         else:
-            M = LedgerModel
-            M(*key).update(
-                actions=[M.billed_amount.add(change.delta), M.version.add(1),
-                         M.documents.set(M.documents.append([record]))],
-                condition=M.version == change.expected_version)
-        return True
-    except (PutError, UpdateError) as error:
-        if not condition_failed(error):
-            raise
-    return _holds(_find(key), document_id)
+            transaction.update(M(*key), [M.billed_amount.add(change.delta), M.version.add(1),
+                                         M.documents.set(M.documents.append([record]))],
+                               M.version == change.expected_version, tag)
+    return created
+
+
+def add_head(transaction: Transaction, tenant_id: str, customer_id: str, created: set[str], tag) -> None:
+    """Names the created entries in the customer's head: one action, with no condition (nothing if none)."""
+    if created:
+        transaction.update(LedgerModel(f"{tenant_id}#{customer_id}", HEAD), [LedgerModel.starts.add(created)],
+                           tag=tag)
+
+
+def unclaimed(changes: list[PeriodChange], document_id: str, seen: dict) -> list[PeriodChange]:
+    """The changes whose entry does not hold the document yet (what add_claims would write)."""
+    return [c for c in changes if not _holds(seen.get((c.subscription_id, c.period.start)), document_id)]
 
 
 def release(tenant_id: str, subscription_id: str, period_start: date, document_id: str) -> None:

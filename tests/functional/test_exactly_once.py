@@ -28,8 +28,9 @@ from pynamodb.connection.base import Connection
 
 from chalicelib.domain.billing import ALREADY_BILLED, should_amount
 from chalicelib.domain.timeutil import parse_instant
-from chalicelib.services import billing_jobs, billing_schedules
+from chalicelib.services import billing_jobs, billing_pages, billing_schedules
 from chalicelib.services import clock as clock_service
+from chalicelib.services.ids import derived_id
 from chalicelib.services import tick
 from chalicelib.store import jobs as job_store
 from chalicelib.store import ledger, tables
@@ -75,6 +76,13 @@ def wall(monkeypatch):
     return fake
 
 
+def tables_of(kwargs: dict) -> list[str]:
+    """The tables a write request writes to (a batch's or a transaction's, sorted), named without the prefix."""
+    names = {kwargs["TableName"]} if "TableName" in kwargs else set(kwargs.get("RequestItems", {})) | {
+        op["TableName"] for action in kwargs.get("TransactItems", []) for op in action.values()}
+    return sorted(name.removeprefix("billrun-dev-") for name in names)
+
+
 class WriteMeter:
     """Counts the app's successful DynamoDB writes; dies right after the `crash_after`-th one."""
 
@@ -90,9 +98,8 @@ class WriteMeter:
     def after(self, operation: str, kwargs: dict) -> None:
         if operation not in WRITE_OPERATIONS:
             return
-        table = kwargs.get("TableName") or ",".join(kwargs.get("RequestItems", {})) or "transaction"
         with self._lock:
-            self.writes.append(f"{operation} {table.removeprefix('billrun-dev-')}")
+            self.writes.append(f"{operation} {'+'.join(tables_of(kwargs))}")
             n = len(self.writes)
         if n == self.crash_after:
             self.crashed_at = self.writes[-1]
@@ -567,7 +574,7 @@ def test_overlapping_jobs_racing_for_the_same_periods(wall, monkeypatch):
         jobs = {}
         for schedule in billing_schedules.schedules.list(t.id, limit=10)[0]:
             jobs[schedule.description] = billing_jobs.new_job(
-                tenant, job_id=billing_jobs.derived_id(schedule.id, slot.isoformat()), scheduled_time=slot,
+                tenant, job_id=derived_id(schedule.id, slot.isoformat()), scheduled_time=slot,
                 target_date=date(2025, 1, 30), invoice_date=date(2025, 1, 30), created_by_id="test", now=slot,
                 schedule=schedule).id
         return t, ids, tenant, jobs
@@ -582,18 +589,19 @@ def test_overlapping_jobs_racing_for_the_same_periods(wall, monkeypatch):
     with fresh_stack() as api:
         t, ids, tenant, jobs = two_jobs(api)
         b_proposed, a_done = threading.Event(), threading.Event()
-        original = billing_jobs.billing.propose
-        bob_in_bc = billing_jobs.derived_id(jobs["BC"], ids["Bob"], "invoice")
+        original = billing_pages.billing.propose
+        bob_in_bc = derived_id(jobs["BC"], ids["Bob"], "invoice")
 
         def propose(subs, seen, target, names, own_documents=()):
             proposal = original(subs, seen, target, names, own_documents=own_documents)
-            if bob_in_bc in own_documents:  # job BC, for Bob: hold the proposal until AB has finished
+            if bob_in_bc in own_documents and not b_proposed.is_set():  # job BC's first proposal for Bob: hold
+                # it until AB has finished (BC then loses the compare-and-set, reads Bob's ledger and proposes again)
                 assert proposal.lines and not seen
                 b_proposed.set()
                 assert a_done.wait(30)
             return proposal
 
-        monkeypatch.setattr(billing_jobs.billing, "propose", propose)
+        monkeypatch.setattr(billing_pages.billing, "propose", propose)
         runner_b = threading.Thread(target=billing_jobs.run_job, args=(tenant, jobs["BC"], slot))
         runner_b.start()
         assert b_proposed.wait(30)
@@ -604,7 +612,7 @@ def test_overlapping_jobs_racing_for_the_same_periods(wall, monkeypatch):
         ab, bc = (api.get(f"/billing/jobs/{jobs[n]}", key=t.key).body for n in ("AB", "BC"))
     of_bob = lambda job: [(d["decision"], d["reason"], d["invoiceId"]) for d in job["decisions"]  # noqa: E731
                           if d["customerId"] == ids["Bob"]]
-    assert of_bob(ab) == [("Billed", None, billing_jobs.derived_id(jobs["AB"], ids["Bob"], "invoice"))]
+    assert of_bob(ab) == [("Billed", None, derived_id(jobs["AB"], ids["Bob"], "invoice"))]
     assert of_bob(bc) == [("Skipped", ALREADY_BILLED, None)]
     assert ab["status"] == bc["status"] == "Completed"
     assert (ab["counts"]["billed"], bc["counts"]["billed"]) == (2, 1)  # AB: Ada and Bob; BC: Cyd only
@@ -621,8 +629,8 @@ def test_crash_after_every_single_write_then_rerun_converges(wall, meter, capsys
         clean, clean_slots = snapshot(api, t), job_slots(api, t)
     assert (clean, clean_slots) == clean_monthly(wall, FEB)
     assert len(clean["creditMemos"]) == 1 and len(clean["invoices"]) == 6
-    assert Counter(w.split()[1] for w in positions).keys() >= {"invoices", "credit-memos", "billing-ledger",
-                                                                "billing-jobs", "billing-decisions"}
+    assert {table for w in positions for table in w.split()[1].split("+")} >= {
+        "invoices", "credit-memos", "billing-ledger", "billing-jobs", "billing-decisions"}
 
     for n in range(1, len(positions) + 1):
         with fresh_stack("monthly") as api:
@@ -647,16 +655,17 @@ def test_lease_expiring_mid_job_is_taken_over_only_after_it_expired(wall, meter,
     t, _ = monthly_template(wall)
     clean, clean_slots = clean_monthly(wall, FEB)
     with fresh_stack("monthly") as api:
-        recorded = job_store.record_decision
+        recorded = job_store.record_decisions
+        monkeypatch.setattr(billing_pages, "PAGE", 1)  # a page per customer: "after its first customer" is a page
 
         def dies_after_the_first_customer(*args, **kwargs):
             recorded(*args, **kwargs)
             raise SimulatedCrash("runner A dies after billing its first customer")
 
-        monkeypatch.setattr(job_store, "record_decision", dies_after_the_first_customer)
+        monkeypatch.setattr(job_store, "record_decisions", dies_after_the_first_customer)
         with pytest.raises(SimulatedCrash):
             advance_clock(t.id, FEB)
-        monkeypatch.setattr(job_store, "record_decision", recorded)
+        monkeypatch.setattr(job_store, "record_decisions", recorded)
         job = the_job(api, t, "2025-02-01")
         assert (job["status"], job["attempts"], len(job["decisions"])) == ("Running", 1, 1)
         partial = snapshot(api, t, settled=False)

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.domain.timeutil import wall_now
 from chalicelib.local.ticker import sqs_event
-from chalicelib.services import billing_jobs, fanout
+from chalicelib.services import billing_jobs, billing_pages, fanout
 from chalicelib.store import documents, work_queue
 from chalicelib.store import jobs as job_store
 from chalicelib.store.tenants import get_tenant
@@ -117,15 +117,15 @@ def test_2000_subscriptions_fanned_out_with_a_worker_crash_equal_a_single_proces
     assert job["status"] == "Running" and job["counts"] is None, job
     assert (job["unitsTotal"], job["unitsFinished"]) == (10, 0)
 
-    real, crashed = billing_jobs.bill_customer, []
+    real, crashed = billing_pages._plan, []
 
-    def dies_once_mid_unit(tenant, job, customer, *args, **kw):  # the 3rd unit's worker dies on its 3rd customer
+    def dies_once_mid_unit(job, customer, *args, **kw):  # the 3rd unit's worker dies on its 3rd customer
         if not crashed and customer.id == sorted(names)[2 * 4 + 2]:
             crashed.append(customer.id)
             raise SimulatedCrash("worker killed mid-unit")
-        return real(tenant, job, customer, *args, **kw)
+        return real(job, customer, *args, **kw)
 
-    monkeypatch.setattr(billing_jobs, "bill_customer", dies_once_mid_unit)
+    monkeypatch.setattr(billing_pages, "_plan", dies_once_mid_unit)
     outcomes = drain(api, queues)
     assert outcomes.count("SimulatedCrash") == 1 and outcomes.count("ok") == 10, outcomes
     done = api.get(f"/billing/jobs/{job['id']}", key=t.key).body
@@ -163,14 +163,14 @@ def test_a_unit_that_keeps_failing_lands_in_the_dead_letter_queue_and_the_job_re
     t = clock_tenant(api, CLOCK)
     names = world(api, t, 9, 1)
     doomed = sorted(names)[5]  # in unit 1
-    real = billing_jobs.bill_customer
+    real = billing_pages._plan
 
-    def fails_for_one(tenant, job, customer, *args, **kw):
+    def fails_for_one(job, customer, *args, **kw):  # the customer's proposal fails
         if customer.id == doomed:
             raise RuntimeError("tax service unavailable")
-        return real(tenant, job, customer, *args, **kw)
+        return real(job, customer, *args, **kw)
 
-    monkeypatch.setattr(billing_jobs, "bill_customer", fails_for_one)
+    monkeypatch.setattr(billing_pages, "_plan", fails_for_one)
     job = run_job(api, t)
     outcomes = drain(api, queues)
     assert outcomes.count("UnitFailed") == 3 and outcomes.count("ok") == 2, outcomes  # 3 deliveries, then DLQ

@@ -12,7 +12,7 @@ import app as app_module
 from chalicelib import observability
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.domain.timeutil import UTC, wall_now
-from chalicelib.services import billing_jobs, fanout
+from chalicelib.services import billing_pages, fanout
 from chalicelib.services import tick as tick_service
 from chalicelib.store import catalog
 from chalicelib.store import jobs as job_store
@@ -175,14 +175,14 @@ def test_a_billing_job_emits_one_emf_document_with_its_counts_and_two_log_lines(
         subscribe(api, t, api.customer(t, name=f"new {n}", billCycleDay=1), product, startDate="2025-01-01")
     failing = api.customer(t, name="failing", billCycleDay=1)
     subscribe(api, t, failing, product, startDate="2025-01-01")
-    real = billing_jobs.bill_customer
+    real = billing_pages._plan
 
-    def fails_for_one(tenant, job, customer, *args, **kw):
+    def fails_for_one(job, customer, *args, **kw):  # the customer's proposal fails
         if customer.id == failing["id"]:
             raise RuntimeError("tax service unavailable")
-        return real(tenant, job, customer, *args, **kw)
+        return real(job, customer, *args, **kw)
 
-    monkeypatch.setattr(billing_jobs, "bill_customer", fails_for_one)
+    monkeypatch.setattr(billing_pages, "_plan", fails_for_one)
     printed(capsys)
     answer = api.post(f"/billing/schedules/{schedule['id']}:run", {"targetDate": "2025-01-25"}, key=t.key)
     job = answer.body
@@ -201,10 +201,13 @@ def test_a_billing_job_emits_one_emf_document_with_its_counts_and_two_log_lines(
     request = [line for line in logs(lines) if line.get("path") == "/billing/schedules/{id}:run"]
     assert doc["requestId"] == request[-1]["requestId"]  # the metrics join the request's log lines
 
-    of_job = [line for line in logs(lines) if line.get("jobId") == job["id"]]  # one per start and finish,
-    assert [line["message"] for line in of_job] == [  # not one per customer
-        f"billing job {job['name']} started (attempt 1)", f"billing job {job['name']} finished: CompletedWithErrors"]
-    assert of_job[1]["counts"] == job["counts"] and of_job[1]["tenantId"] == t.id
+    of_job = [line for line in logs(lines) if line.get("jobId") == job["id"]]  # one per start and finish, and
+    assert [line["message"] for line in of_job] == [  # one per customer that failed (its trace); not one per customer
+        f"billing job {job['name']} started (attempt 1)",
+        f"customer {failing['id']} of billing job {job['name']} failed: RuntimeError('tax service unavailable')",
+        f"billing job {job['name']} finished: CompletedWithErrors"]
+    assert of_job[1]["level"] == "ERROR" and "Traceback" in of_job[1].get("exception", "")
+    assert of_job[2]["counts"] == job["counts"] and of_job[2]["tenantId"] == t.id
     assert all(line["requestId"] == request[-1]["requestId"] for line in of_job)
 
 
@@ -258,14 +261,14 @@ def test_workers_racing_to_finish_a_job_emit_its_metrics_once(api, queues, small
 
 def test_a_unit_that_fails_for_good_counts_once_in_units_failed(api, queues, small_fanout, capsys, monkeypatch):
     t = small_fanout
-    real = billing_jobs.bill_customer
+    real = billing_pages._plan
 
-    def fails_for_one(tenant, job, customer, *args, **kw):
+    def fails_for_one(job, customer, *args, **kw):  # the customer's proposal fails
         if customer.name == "Customer 0005":
             raise RuntimeError("tax service unavailable")
-        return real(tenant, job, customer, *args, **kw)
+        return real(job, customer, *args, **kw)
 
-    monkeypatch.setattr(billing_jobs, "bill_customer", fails_for_one)
+    monkeypatch.setattr(billing_pages, "_plan", fails_for_one)
     job = run_job(api, t)
     [doomed] = [c.id for c in catalog.customers.list(t.id, limit=100)[0] if c.name == "Customer 0005"]
     [unit] = [u.position for u in job_store.units(t.id, job["id"]) if doomed in u.customer_ids]

@@ -130,7 +130,15 @@ def recorded_calls(monkeypatch):
 def _iam_requests(service: str, operation: str, params: dict) -> list[tuple[str, str]]:
     """(action, resource ARN) pairs IAM authorizes for one API call."""
     if service == "dynamodb":
-        arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{params['TableName']}"
+        table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"
+        if operation in ("BatchGetItem", "BatchWriteItem"):  # authorized on each table it names
+            return [(f"dynamodb:{operation}", table + name) for name in params["RequestItems"]]
+        if operation == "TransactWriteItems":  # each action authorized as the single-item call it is
+            verbs = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                     "ConditionCheck": "ConditionCheckItem"}
+            return [(f"dynamodb:{verbs[kind]}", table + op["TableName"])
+                    for action in params["TransactItems"] for kind, op in action.items()]
+        arn = table + params["TableName"]
         return [(f"dynamodb:{operation}", arn + (f"/index/{params['IndexName']}" if "IndexName" in params else ""))]
     if service == "s3":
         action = {"HeadObject": "s3:GetObject", "GetObject": "s3:GetObject", "PutObject": "s3:PutObject",
