@@ -41,6 +41,7 @@ class Order:
     activated_date: datetime | None = None
     version: int = 0
     invoice_schedule_id: str | None = None  # the invoice schedule billing this order (at most one)
+    invoice_schedule_marked: datetime | None = None  # when that schedule's create marked the order (wall clock)
 
 
 @dataclass(frozen=True)

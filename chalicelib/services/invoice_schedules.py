@@ -25,6 +25,9 @@ from .context import RequestContext
 schedules = store.schedules
 log = logging.getLogger("billrun.invoice_schedules")
 ALREADY_EXPIRED = timedelta(seconds=1)  # a new bill run's lease: expired at once, so recovery finds it if unrun
+# A mark naming a schedule that does not exist is a create that died (taken over), or one still writing it: the
+# longest a create can take (the API Lambda's 30 s, with room) tells them apart.
+MARK_STALE = timedelta(minutes=5)
 
 
 def create(ctx: RequestContext, order_ids: list[str], items: list[ItemRequest], account_key: str | None,
@@ -32,7 +35,7 @@ def create(ctx: RequestContext, order_ids: list[str], items: list[ItemRequest], 
     """An order is billed by at most one invoice schedule: each order is marked with the schedule's id (a
     conditional write), then the schedule is written, then the marks are checked again (a concurrent create that
     took an order over loses here and deletes its schedule). A mark left by a create that died before writing
-    its schedule names a schedule that does not exist: the next create takes the order over."""
+    its schedule names a schedule that does not exist: a create after MARK_STALE takes the order over."""
     tenant_id = ctx.tenant.id
     if account_key is not None:
         customers.get(tenant_id, account_key, "accountKey")
@@ -75,6 +78,9 @@ def _free_orders(tenant_id: str, found, schedule_id: str) -> dict[str, str]:
         if holder is not None:
             raise conflict(f"order {order.id} is already billed by invoice schedule {holder.number}",
                            field_name=f"orders[{index}]")
+        marked = order.invoice_schedule_marked
+        if marked is not None and wall_now() - marked < MARK_STALE:  # its create may still be writing it
+            raise _taken(index)
         gone[order.id] = holder_id
     return gone
 
@@ -82,7 +88,7 @@ def _free_orders(tenant_id: str, found, schedule_id: str) -> dict[str, str]:
 def _mark_orders(tenant_id: str, found, schedule_id: str, gone: dict[str, str]) -> None:
     marked = []
     for index, order in enumerate(found):
-        if not mark_scheduled(tenant_id, order.id, schedule_id, gone.get(order.id)):
+        if not mark_scheduled(tenant_id, order.id, schedule_id, gone.get(order.id), now=wall_now()):
             _unmark_orders(tenant_id, marked, schedule_id)
             raise _taken(index)
         marked.append(order.id)

@@ -1,4 +1,6 @@
 """Owns the customers, products, orders and subscriptions tables (all keyed tenantId, id)."""
+from datetime import datetime
+
 from .models import CustomerModel, OrderModel, ProductModel, SubscriptionModel
 from .repository import TenantRepository, update_if
 
@@ -39,22 +41,24 @@ orders = TenantRepository(OrderModel, "order")
 subscriptions = SubscriptionRepository()
 
 
-def mark_scheduled(tenant_id: str, order_id: str, schedule_id: str, replacing: str | None = None) -> bool:
-    """The order is billed by this invoice schedule: set once (conditional), or taken over from `replacing` (a
-    schedule the caller found gone). False when another schedule holds the order."""
+def mark_scheduled(tenant_id: str, order_id: str, schedule_id: str, replacing: str | None = None, *,
+                   now: datetime) -> bool:
+    """The order is billed by this invoice schedule (marked at `now`): set once (conditional), or taken over from
+    `replacing` (a schedule the caller found gone). False when another schedule holds the order."""
     M = OrderModel
     free = M.invoice_schedule_id.does_not_exist() | (M.invoice_schedule_id == schedule_id)
     if replacing is not None:
         free = free | (M.invoice_schedule_id == replacing)
-    return _update_order(tenant_id, order_id, [M.invoice_schedule_id.set(schedule_id), M.version.add(1)],
+    return _update_order(tenant_id, order_id, [M.invoice_schedule_id.set(schedule_id),
+                                               M.invoice_schedule_marked.set(now), M.version.add(1)],
                          M.id.exists() & free)
 
 
 def unmark_scheduled(tenant_id: str, order_id: str, schedule_id: str) -> bool:
     """The schedule no longer bills the order (it was deleted); a mark of another schedule is left alone."""
     M = OrderModel
-    return _update_order(tenant_id, order_id, [M.invoice_schedule_id.remove(), M.version.add(1)],
-                         M.invoice_schedule_id == schedule_id)
+    return _update_order(tenant_id, order_id, [M.invoice_schedule_id.remove(), M.invoice_schedule_marked.remove(),
+                                               M.version.add(1)], M.invoice_schedule_id == schedule_id)
 
 
 def _update_order(tenant_id: str, order_id: str, actions, condition) -> bool:

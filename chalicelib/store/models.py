@@ -203,6 +203,7 @@ class OrderModel(Mapped, Model):
     last_modified_date = UTCDateTimeAttribute()
     version = NumberAttribute(default=0)
     invoice_schedule_id = UnicodeAttribute(null=True)
+    invoice_schedule_marked = UTCDateTimeAttribute(null=True)
 
 
 class QuantityChangeMap(Mapped, MapAttribute):
