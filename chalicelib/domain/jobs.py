@@ -65,6 +65,7 @@ class WorkUnit:
     job_id: str
     position: int
     customer_ids: tuple[str, ...]
+    subscription_ids: tuple[str, ...] | None = None  # the scope's subscriptions of these customers at the split
     state: UnitState = UnitState.PENDING
     receives: int = 0
     error: str | None = None

@@ -77,12 +77,14 @@ def _record(entity) -> dict:
 
 
 def find_scope(tenant_id: str, job: BillingJob) -> Scope:
-    """Subscriptions the job may bill, grouped by customer, through its filters (or explicit ids)."""
+    """Subscriptions the job may bill, grouped by customer, through its filters (or explicit ids); the customers,
+    products, orders and invoice schedules they need are read in batches."""
     scope = Scope()
     customer_f = parse_filter(job.customer_filter, CUSTOMER_FILTER, "customerFilter")
     chosen_customers = index_plan(customer_f).equals.get("id")
     if job.subscription_ids is not None:
-        candidates = [s for s in (subscriptions.find(tenant_id, i) for i in job.subscription_ids) if s]
+        found = subscriptions.find_many(tenant_id, job.subscription_ids)
+        candidates = [found[i] for i in job.subscription_ids if i in found]
     elif chosen_customers is not None:  # {id: {_in: [...]}}: read those customers' subscriptions only
         candidates = [s for c in sorted(set(chosen_customers)) for s in subscriptions.of_customer(tenant_id, c)]
     else:
@@ -90,21 +92,21 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
     order_f = parse_filter(job.order_filter, ORDER_FILTER, "orderFilter")
     product_f = parse_filter(job.product_filter, PRODUCT_FILTER, "productFilter")
     cycle_days = bill_cycle_days(job.bill_cycle_day_filter)
-    cache: dict = {}
+    known = customers.find_many(tenant_id, [s.customer_id for s in candidates])
+    candidates = [s for s in candidates if s.customer_id in known and evaluate(customer_f, _record(known[s.customer_id]))]
+    catalog = products.find_many(tenant_id, [s.product_id for s in candidates])
+    sold = orders.find_many(tenant_id, [s.order_id for s in candidates])
+    schedules = invoice_schedules.schedules.find_many(
+        tenant_id, [o.invoice_schedule_id for o in sold.values() if o.invoice_schedule_id])
     for sub in candidates:
-        customer = _cached(cache, customers, tenant_id, sub.customer_id)
-        if customer is None or not evaluate(customer_f, _record(customer)):
-            continue
+        customer, product, order = known[sub.customer_id], catalog.get(sub.product_id), sold.get(sub.order_id)
         scope.customers[customer.id] = customer
-        product = _cached(cache, products, tenant_id, sub.product_id)
-        order = _cached(cache, orders, tenant_id, sub.order_id)
         if product is not None:
             scope.product_names[product.id] = product.name
-        if order is not None and order.invoice_schedule_id is not None:
-            schedule = _cached(cache, invoice_schedules.schedules, tenant_id, order.invoice_schedule_id)
-            if schedule is not None:  # the schedule bills this order's total: billing jobs leave it alone
-                scope.scheduled[customer.id] = schedule.number
-                continue
+        schedule = schedules.get(order.invoice_schedule_id) if order and order.invoice_schedule_id else None
+        if schedule is not None:  # the schedule bills this order's total: billing jobs leave it alone
+            scope.scheduled[customer.id] = schedule.number
+            continue
         keep = (cycle_days is None or sub.bill_cycle_day in cycle_days) and (
             job.product_filter is None or (product is not None and evaluate(product_f, _record(product)))) and (
             job.order_filter is None or (order is not None and evaluate(order_f, _record(order))))
@@ -115,18 +117,13 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
     return scope
 
 
-def restricted(job: BillingJob, customer_ids) -> BillingJob:
-    """The job narrowed to these customers (a work unit): its own filters AND the ids, served by the index."""
+def restricted(job: BillingJob, customer_ids, subscription_ids=None) -> BillingJob:
+    """The job narrowed to these customers (a work unit): its own filters AND the ids, served by the index; or,
+    given the unit's subscriptions, those read by id in batches."""
     chosen = f"{{id: {{_in: {json.dumps(sorted(customer_ids))}}}}}"
     own = job.customer_filter if job.customer_filter and job.customer_filter.strip("{} \n") else None
-    return replace(job, customer_filter=f"{{_and: [{own}, {chosen}]}}" if own else chosen)
-
-
-def _cached(cache: dict, repository, tenant_id: str, ident: str):
-    key = (repository.what, ident)
-    if key not in cache:
-        cache[key] = repository.find(tenant_id, ident)
-    return cache[key]
+    narrowed = replace(job, customer_filter=f"{{_and: [{own}, {chosen}]}}" if own else chosen)
+    return narrowed if subscription_ids is None else replace(narrowed, subscription_ids=tuple(subscription_ids))
 
 
 # --- the job ---------------------------------------------------------------------------------------------

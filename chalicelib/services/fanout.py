@@ -4,8 +4,9 @@ SQS workers (app.worker) bill, so no single Lambda invocation has to bill the wh
 - The job's runner (it holds the lease) finds the scope, records "filtered out" decisions, writes the units
   (slices of the sorted customer ids: the same units on every re-run), sets units_total and sends one
   message per unit still Pending. The job stays Running, in the `unfinished` index.
-- A worker bills its unit's customers with the same page code (billing_pages) as a single-process run. A unit already
-  Done or Failed is a no-op (a redelivered message). A customer that fails makes the whole message fail after
+- A worker bills its unit's customers with the same page code (billing_pages) as a single-process run,
+  reading the subscriptions the unit names (the scope's at the split: one added later is the next job's) by
+  id. A unit already Done or Failed is a no-op (a redelivered message). A customer that fails makes the whole message fail after
   the others were tried, so SQS delivers it again (billing is idempotent per customer: what was billed stays
   billed once). On the last delivery (max_receives) the unit is marked Failed with the reasons, as Error
   decisions, and the message is still failed so it lands in the dead-letter queue.
@@ -39,7 +40,8 @@ def dispatch(tenant: Tenant, job: BillingJob, scope: billing_jobs.Scope, owner: 
         if not scope.subscriptions.get(customer_id):
             job_store.record_decision(tenant.id, job.id, scope.skipped(customer_id))
     slices = split([c for c in scope.customers if scope.subscriptions.get(c)], settings().unit_customers)
-    units = [job_store.save_unit(tenant.id, WorkUnit(job.id, i, ids)) for i, ids in enumerate(slices)]
+    units = [job_store.save_unit(tenant.id, WorkUnit(job.id, i, ids, tuple(
+        s.id for c in ids for s in scope.subscriptions[c]))) for i, ids in enumerate(slices)]
     if not job_store.start_units(tenant.id, job.id, owner, len(units), wall_now()):
         return job_store.jobs.get(tenant.id, job.id)  # another runner took the job over
     pending = _send_pending(tenant.id, job.id, units, now)
@@ -91,7 +93,8 @@ class UnitFailed(Exception):
 def bill_unit(tenant: Tenant, job: BillingJob, unit: WorkUnit, now: datetime) -> dict[str, str]:
     """Bills the unit's customers (scope re-read for exactly these customers) as a single-process job bills a
     page; {customerId: error} of those that failed (their Error decisions are written on the last delivery)."""
-    scope = billing_jobs.find_scope(tenant.id, billing_jobs.restricted(job, unit.customer_ids))
+    # a unit split before it knew its subscriptions (subscription_ids None) finds them by customer
+    scope = billing_jobs.find_scope(tenant.id, billing_jobs.restricted(job, unit.customer_ids, unit.subscription_ids))
     gone = [c for c in unit.customer_ids if not scope.subscriptions.get(c)]  # changed since the split
     if gone:
         job_store.record_decisions(tenant.id, job.id, [scope.skipped(c) for c in gone])

@@ -154,6 +154,7 @@ class WorkUnitModel(Mapped, Model):
     job_id = UnicodeAttribute()
     position = NumberAttribute()
     customer_ids = ListAttribute(of=UnicodeAttribute)
+    subscription_ids = ListAttribute(of=UnicodeAttribute, null=True)
     state = EnumAttribute(UnitState)
     receives = NumberAttribute(default=0)
     error = UnicodeAttribute(null=True)

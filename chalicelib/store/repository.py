@@ -7,6 +7,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from ..domain.errors import conflict, not_found
 from . import tables
+from .batch import get_many
 from .paging import check_limit, decode_token, encode_token, query_fingerprint
 
 MAX_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
@@ -59,6 +60,12 @@ class TenantRepository:
             return self.model.get(tenant_id, ident, consistent_read=True).to_entity()
         except DoesNotExist:
             return None
+
+    def find_many(self, tenant_id: str, idents) -> dict:
+        """{id: entity} of those that exist, in BatchGetItems of 100 (ids DynamoDB could not hold are none)."""
+        keys = [(tenant_id, i) for i in dict.fromkeys(idents)
+                if isinstance(i, str) and 0 < len(i.encode()) <= MAX_KEY_BYTES]
+        return {item.id: item.to_entity() for item in get_many(self.model, keys)}
 
     def get(self, tenant_id: str, ident: str, field_name: str | None = None):
         entity = self.find(tenant_id, ident)
