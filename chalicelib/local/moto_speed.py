@@ -21,9 +21,16 @@ an action fails: a transaction costs the tables' size (45 s for 25 puts on a 20,
 items the transaction names are copied beforehand, and those are put back on failure: the same all-or-nothing
 outcome, at the cost of the transaction's own items.
 
+moto 5.2.5 also serializes every response through botocore's shapes, one attribute value at a time (a value
+picker, a path, a method lookup per member): a Query or BatchGetItem answering 100 items spends most of its time
+there. Here an item's attribute values (DynamoDB's AttributeValue structures, already in their wire form inside
+moto) are written as they are, binary values base64-encoded as moto's serializer encodes them.
+
 Results are identical, item for item and page for page: tests/unit/test_moto_speed.py compares Queries with
-and without this on random tables, items built both ways, and random transactions (conditions failing or not)
-applied both ways. Only the local stack and the tests install it; Lambda never imports it."""
+and without this on random tables, items built both ways, random transactions (conditions failing or not)
+applied both ways, and responses carrying random items serialized both ways. Only the local stack and the tests
+install it; Lambda never imports it."""
+import base64
 import copy
 import inspect
 import logging
@@ -33,6 +40,7 @@ from contextlib import contextmanager
 
 import moto
 import moto.dynamodb.models as dynamodb_models
+from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
@@ -46,6 +54,7 @@ _original_all_items = Table.all_items
 _original_query = Table.query
 _original_item_init = Item.__init__
 _original_transact = DynamoDBBackend.transact_write_items
+_original_structure = BaseJSONSerializer._serialize_type_structure
 _transaction = threading.local()
 ITEM_SIZE_LIMIT = 405_000  # LimitedSizeDict's own limit (between DynamoDB's measured 409 and 410 KB)
 _query_signature = inspect.signature(_original_query)
@@ -149,6 +158,43 @@ def _transact_write_items(self, transact_items):
         _transaction.active = False
 
 
+_SCALARS = {"S", "N", "BOOL", "NULL"}
+_STRING_SETS = {"SS", "NS"}
+
+
+def _wire(value: dict) -> dict:
+    """An AttributeValue as moto's shape-by-shape serializer writes it: its known members that are not None, strings
+    as str, binary base64-encoded, maps and lists recursively."""
+    out = {}
+    for kind, member in value.items():
+        if member is None:
+            continue
+        if kind in _SCALARS:
+            out[kind] = str(member) if kind in ("S", "N") and member not in ({}, []) else member
+        elif kind in _STRING_SETS:
+            out[kind] = [str(v) for v in member]
+        elif kind == "B":
+            out[kind] = _b64(member)
+        elif kind == "BS":
+            out[kind] = [_b64(v) for v in member]
+        elif kind == "M":
+            out[kind] = {k: _wire(v) for k, v in member.items()}
+        elif kind == "L":
+            out[kind] = [_wire(v) for v in member]
+    return out
+
+
+def _b64(value) -> str:
+    return base64.b64encode(value.encode("utf-8") if isinstance(value, str) else value).strip().decode("utf-8")
+
+
+def _serialize_type_structure(self, serialized, value, shape, key):
+    if key and shape.name == "AttributeValue" and isinstance(value, dict):
+        self._default_serialize(serialized, _wire(value), shape, key)
+        return
+    _original_structure(self, serialized, value, shape, key)
+
+
 def install() -> bool:
     """Idempotent. False (and moto left alone) on a moto version this was not checked against."""
     if moto.__version__ != MOTO_VERSION:
@@ -159,6 +205,7 @@ def install() -> bool:
     Item.__init__ = _item_init
     dynamodb_models.copy = types.SimpleNamespace(deepcopy=_deepcopy)
     DynamoDBBackend.transact_write_items = _transact_write_items
+    BaseJSONSerializer._serialize_type_structure = _serialize_type_structure
     return True
 
 
@@ -168,6 +215,7 @@ def uninstall() -> None:
     Item.__init__ = _original_item_init
     dynamodb_models.copy = copy
     DynamoDBBackend.transact_write_items = _original_transact
+    BaseJSONSerializer._serialize_type_structure = _original_structure
 
 
 @contextmanager
