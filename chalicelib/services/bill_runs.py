@@ -1,16 +1,15 @@
 """Bill runs: execute one invoice schedule item, exactly once.
 
-Exactly-once, by design (SPEC guarantee 1), with no multi-item transaction:
 1. The right to invoice an item is claimed on the schedule by compare-and-set: Pending -> Executing with the
    bill run's id (an execute request does it before answering; the tick before running its own bill run). Of
    an execute request and the tick racing for an item, one wins; the other gets a 409 (or ends in Error).
-2. Only the holder of the bill run's lease runs it. The item's invoice has an id derived from (schedule, item):
-   it is written `building` (invisible), then finished, each step create-once or conditional.
-3. The item then goes Executing -> Processed with the invoice, and the bill run Completed with it.
-A crash after any single write leaves the run unfinished in the `unfinished` index with its item Executing;
-when its lease has run out the tick runs it again from the start, which finds its own invoice (building or
-finished) and its own claim, and completes the same work: whichever write a crash interrupts, re-running
-converges on what a clean run writes."""
+2. Only the holder of the bill run's lease runs it. The item's invoice has an id derived from (schedule, item)
+   and is written by store/documents.write_once in one transaction with the item's move Executing -> Processed
+   (a compare-and-set on the schedule's version): the invoice exists exactly when its item is Processed.
+3. The bill run then goes Completed with the invoice.
+A crash after any single write leaves the run unfinished in the `unfinished` index with its item Executing or
+Processed; when its lease has run out the tick runs it again, which finds the item Processed with its invoice (or
+writes both), and completes the run."""
 import logging
 import uuid
 from datetime import datetime
@@ -18,7 +17,7 @@ from datetime import datetime
 from .. import observability
 from ..domain import invoice_schedules as rules
 from ..domain.bill_runs import BillRun
-from ..domain.errors import BillrunError
+from ..domain.errors import BillrunError, conflict
 from ..domain.invoice_schedules import InvoiceSchedule, ItemStatus, ScheduleItem
 from ..domain.invoices import Invoice
 from ..domain.numbering import human_number
@@ -27,6 +26,7 @@ from ..domain.timeutil import wall_now
 from ..store import bill_runs as store
 from ..store import counters, documents
 from ..store.catalog import customers, orders, products
+from ..store import invoice_schedules as store_schedules
 from ..store.invoice_schedules import schedules
 from . import quotas
 from .ids import derived_id
@@ -102,27 +102,29 @@ def execute(tenant: Tenant, bill_run: BillRun, now: datetime) -> Invoice:
     item = schedule.item(bill_run.item_id)
     if item.status is ItemStatus.PROCESSED:  # an earlier attempt of this run finished everything but the run
         return documents.invoices.get(tenant.id, item.invoice_id)
-    invoice = write_invoice(tenant, schedule, item, bill_run, now)
-    schedules.change(tenant.id, schedule.id, lambda s: rules.processed(s, item.id, bill_run.id, invoice.id,
-                                                                        invoice.name))
-    return invoice
+    return write_invoice(tenant, schedule, item, bill_run, now)
 
 
 def write_invoice(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem, bill_run: BillRun,
                   now: datetime) -> Invoice:
-    """building -> finished, each step safe to repeat; the number is drawn once, before the first write."""
+    """The item's invoice and the item Processed, in one transaction (store/documents.py); on a lost race for the
+    schedule (another change landed), read it again: an item another attempt processed answers its invoice."""
     invoice_id = invoice_id_of(schedule.id, item.id)
-    repository = documents.invoices
-    state = repository.building(tenant.id, invoice_id)
-    if state is not None and state[1] is None:
-        return state[0]  # finished by an earlier attempt
-    name = state[0].name if state else human_number("INV", counters.next_value(tenant.id, "INV"))
-    invoice = _invoice(tenant, schedule, item, bill_run, invoice_id, name, now)
-    if state is None and not repository.start(tenant.id, invoice, []):
-        return write_invoice(tenant, schedule, item, bill_run, now)  # a concurrent attempt started it
-    if not repository.finish(tenant.id, invoice):
-        return repository.get(tenant.id, invoice_id)
-    return invoice
+    name = human_number("INV", counters.next_value(tenant.id, "INV"))
+    for _ in range(store_schedules.MAX_ATTEMPTS):
+        invoice = _invoice(tenant, schedule, item, bill_run, invoice_id, name, now)
+        processed = rules.processed(schedule, item.id, bill_run.id, invoice.id, invoice.name)
+        done, _ = documents.write_once(
+            tenant.id, invoice, lambda transaction: schedules.replace_in(transaction, tenant.id, processed, schedule))
+        if done is documents.Outcome.WRITTEN:
+            return invoice
+        if done is documents.Outcome.STORED:
+            return documents.invoices.get(tenant.id, invoice_id)
+        schedule = schedules.get(tenant.id, schedule.id)
+        item = schedule.item(item.id)
+        if item is not None and item.status is ItemStatus.PROCESSED and item.bill_run_id == bill_run.id:
+            return documents.invoices.get(tenant.id, item.invoice_id)
+    raise conflict("the invoice schedule kept changing while its item was invoiced", "ConcurrentModification")
 
 
 def _invoice(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem, bill_run: BillRun, invoice_id: str,

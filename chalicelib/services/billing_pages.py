@@ -2,17 +2,14 @@
 proposal computed in memory, each customer's documents and ledger claims written in a transaction it shares with
 other customers of the page, and the page's decisions in batched writes.
 
-Exactly once (SPEC guarantee 1), the whole argument:
-1. A customer's invoice and credit memo in a job have ids derived from (job, customer), and a document is only
-   put if no item has its id: it is written once, whoever runs the job and however often.
-2. A customer's documents and the ledger claims of their lines (each a compare-and-set on its period entry's
-   version) are actions of one transaction: all of them happen, or none. A crash leaves either nothing of the
-   customer's or everything.
-3. Proposals count the job's own documents as unbilled. A re-run (a crash, an expired lease, a redelivered unit)
-   proposes the same lines; its transaction is refused at the document put, and what is stored stands. A run
-   whose claim lost a period's compare-and-set to another job reads that customer's ledger again and proposes
-   again: the other job's claim now counts as billed.
-4. A customer with more actions than a transaction holds (batch.MAX_ACTIONS) writes some claims in transactions
+Exactly once is store/documents.py's argument (a document with a derived id, put only if absent, in one
+transaction with what records it); here, what records a billing job's documents:
+1. A customer's invoice and credit memo have ids derived from (job, customer); their transaction holds the ledger
+   claims of their lines, each a compare-and-set on its period entry's version. Proposals count the job's own
+   documents as unbilled, so a re-run proposes the same documents and is refused at their put.
+2. A run whose claim lost a period's compare-and-set to another job reads that customer's ledger again and
+   proposes again: the other job's claim now counts as billed.
+3. A customer with more actions than a transaction holds (batch.MAX_ACTIONS) writes some claims in transactions
    of their own first, and its documents with the rest last. Until then those claims name documents nobody can
    see, and a re-run skips the claims it finds its documents already holding (and releases those its new
    proposal no longer wants), so every claim ends backed by a written document.
@@ -31,6 +28,7 @@ from ..domain.numbering import human_number
 from ..domain.subscriptions import Subscription
 from ..domain.tenants import Tenant
 from ..store import counters, documents, ledger
+from ..store.documents import DOCUMENT
 from ..store.batch import MAX_ACTIONS, Transaction
 from ..store import jobs as job_store
 from .ids import derived_id
@@ -38,7 +36,7 @@ from .ids import derived_id
 log = logging.getLogger("billrun.billing_jobs")
 PAGE = 50  # customers whose ledger is read, proposed and written together
 ROUNDS = 5  # proposals of one customer in one run while other jobs keep winning its periods; then an error
-DOCUMENT, CLAIM = "document", "claim"  # what a refused action was: a document already written, or a claim lost
+CLAIM = "claim"  # a refused claim was lost to another job (DOCUMENT: the document was written already)
 
 
 @dataclass(frozen=True)

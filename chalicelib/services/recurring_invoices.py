@@ -1,16 +1,13 @@
 """Recurring invoices (BILL dialect, seed 003): templates (create, change, archive, restore), and the tick's source
 that generates their invoices.
 
-Exactly once per (template, due date), with no multi-item transaction:
-1. The invoice id derives from (template, due date). Its number (the due date, suffixed when the customer
-   already has one) is claimed first, by a conditional put owned by that invoice id (store/invoice_numbers.py).
-2. The invoice is written `building` (invisible) by a conditional put, then finalized (store/documents.py):
-   the lines are those of the template as the generator read it.
-3. The template's watermark (nextDueDate) moves past the due date by compare-and-set on its version.
-A re-run after a crash at any step finds its own number claim, its own building or finished invoice, and
-moves the watermark once; concurrent generators share one invoice id, so one writes it and the other finishes
-or finds it, and one of them moves the watermark. A PATCH or PUT holding a version read before the move gets a
-409, never writing an old watermark back."""
+Exactly once per (template, due date): the invoice's id derives from (template, due date), and it is written by
+store/documents.write_once in one transaction with its number's claim (the due date, suffixed when the customer
+already has one: store/invoice_numbers.py) and the template's watermark (nextDueDate) moved past the due date by
+compare-and-set on the template's version. A re-run after a crash, or a concurrent generator, finds the invoice
+written and the watermark moved with it; a number someone else holds is refused and the next one is tried; a
+PATCH or PUT that landed meanwhile is read and the invoice proposed again from it. A PATCH or PUT holding a
+version read before the move gets a 409, never writing an old watermark back."""
 import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -19,7 +16,7 @@ from ..config import settings
 from ..domain import recurring_invoices as rules
 from ..domain.catalog import Customer
 from ..domain.catch_up import require_recent_if_set
-from ..domain.errors import BillrunError
+from ..domain.errors import BillrunError, conflict
 from ..domain.invoices import DocumentLine, Invoice, InvoiceSource, InvoiceStatus, PaymentStatus, totals
 from ..domain.quotas import RECURRING_INVOICES
 from ..domain.recurring_invoices import RecurringInvoice
@@ -148,51 +145,59 @@ def build_invoice(template: RecurringInvoice, customer: Customer, due: date, inv
         is_catch_up=is_catch_up, bill_to_contact_id=customer.bill_to_contact_id, recurring_invoice_id=template.id)
 
 
-def _write_invoice(tenant: Tenant, template: RecurringInvoice, customer: Customer, due: date,
-                   until: datetime) -> Invoice:
-    """number claim -> building -> finished, each step safe to repeat (see the module docstring)."""
-    invoice_id = invoice_id_for(template.id, due)
-    state = documents.invoices.building(tenant.id, invoice_id)
-    if state is not None and state[1] is None:
-        return state[0]  # finished by an earlier run
-    if state is None:
-        number = invoice_numbers.claim(tenant.id, customer.id, rules.invoice_numbers(due), invoice_id)
-        at = store.start_of(rules.generation_date(due, template.days_in_advance), customer.timezone)
-        live = tenant.clock_domain == LIVE_CLOCK
-        # A test clock replays time: the invoice is dated as if the tick had fired when it fell due (or when the
-        # template was last changed, e.g. restored or moved into the past, if that was later).
-        now = wall_now() if live else max(at, template.last_modified_date)
-        draft = build_invoice(template, customer, due, invoice_id, number, now,
-                              is_catch_up=live and at < until - CATCH_UP_GRACE)
-        if not documents.invoices.start(tenant.id, draft, []):
-            return _write_invoice(tenant, template, customer, due, until)  # a concurrent generator started it
-    else:
-        draft = state[0]  # a crashed run's: finished with the lines it was started with
-    if not documents.invoices.finish(tenant.id, draft):
-        return documents.invoices.get(tenant.id, invoice_id)
-    return draft
+NUMBER, TEMPLATE = "number", "template"  # tags of the invoice transaction's other actions
+MAX_ATTEMPTS = 20  # lost races for one due date in one run (a template being changed meanwhile); then an error
 
 
 def generate(tenant: Tenant, template_id: str, due: date, until: datetime) -> bool:
-    """The invoice of one due date, then the watermark past it. True when this run moved the watermark; False,
-    doing nothing, when the template is no longer at that due date (another generator moved it, or it was
+    """The invoice of one due date and the watermark past it, in one transaction. True when this run wrote them;
+    False, doing nothing, when the template is no longer at that due date (another generator moved it, or it was
     archived or changed) or the date is not due in the customer's zone."""
     template = templates.find(tenant.id, template_id)
-    if template is None or template.archived or template.next_due_date != due:
+    if template is None:
         return False
     customer = customers.get(tenant.id, template.customer_id)
-    if rules.generation_date(due, template.days_in_advance) > local_date(until, customer.timezone):
-        return False
-    _write_invoice(tenant, template, customer, due, until)
-    while True:
+    invoice_id, numbers = invoice_id_for(template.id, due), rules.invoice_numbers(due)
+    number = next(numbers)
+    for _ in range(MAX_ATTEMPTS):
+        if template.archived or template.next_due_date != due or \
+                rules.generation_date(due, template.days_in_advance) > local_date(until, customer.timezone):
+            return False
+        draft = _draft(tenant, template, customer, due, until, invoice_id, number)
         moved = replace(template, next_due_date=rules.following(due, template.period, template.frequency,
                                                                 template.anchor_day),
                         last_due_date=due, zone=customer.timezone)
-        if store.advance(tenant.id, template, moved):
+
+        def changes(transaction, template=template, moved=moved, number=number):
+            invoice_numbers.claim_in(transaction, tenant.id, customer.id, number, invoice_id, NUMBER)
+            store.advance_in(transaction, tenant.id, template, moved, TEMPLATE)
+
+        done, refused = documents.write_once(tenant.id, draft, changes)
+        if done is documents.Outcome.WRITTEN:
             return True
-        template = templates.get(tenant.id, template_id)  # a PATCH, PUT or archive landed meanwhile
-        if template.next_due_date != due:
-            return False  # another generator moved it (or a PUT re-anchored the series)
+        if done is documents.Outcome.STORED:
+            return False  # another generator wrote it, and moved the watermark with it
+        if NUMBER in refused:
+            number = next(numbers, None)
+            if number is None:
+                raise conflict(f"no free invoice number left for customer {customer.id}", "InvoiceNumbersExhausted")
+        if TEMPLATE in refused or NUMBER not in refused:  # changed meanwhile (or a conflict): read it again
+            template = templates.find(tenant.id, template_id)
+            if template is None:
+                return False
+    raise conflict(f"recurring invoice {template_id} kept changing while its {due} invoice was written",
+                   "ConcurrentModification")
+
+
+def _draft(tenant: Tenant, template: RecurringInvoice, customer: Customer, due: date, until: datetime,
+           invoice_id: str, number: str) -> Invoice:
+    at = store.start_of(rules.generation_date(due, template.days_in_advance), customer.timezone)
+    live = tenant.clock_domain == LIVE_CLOCK
+    # A test clock replays time: the invoice is dated as if the tick had fired when it fell due (or when the
+    # template was last changed, e.g. restored or moved into the past, if that was later).
+    now = wall_now() if live else max(at, template.last_modified_date)
+    return build_invoice(template, customer, due, invoice_id, number, now,
+                         is_catch_up=live and at < until - CATCH_UP_GRACE)
 
 
 def _rekey(tenant_id: str, template: RecurringInvoice, zone_name: str) -> None:

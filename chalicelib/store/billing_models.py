@@ -303,8 +303,6 @@ class InvoiceModel(Mapped, Model):
     last_modified_by_id = UnicodeAttribute()
     created_date = UTCDateTimeAttribute()
     last_modified_date = UTCDateTimeAttribute()
-    building = BooleanAttribute(default=False)  # True while a billing job is still writing it: never shown
-    claims = ListAttribute(of=UnicodeAttribute, null=True)  # ledger keys the document holds while building
     customer_key = UnicodeAttribute()
     status_key = UnicodeAttribute()
     invoice_schedule_id = UnicodeAttribute(null=True)
@@ -334,8 +332,6 @@ class CreditMemoModel(Mapped, Model):
     lines = ListAttribute(of=DocumentLineMap, default=list)
     reason = UnicodeAttribute()
     billing_job_id = UnicodeAttribute(null=True)
-    building = BooleanAttribute(default=False)
-    claims = ListAttribute(of=UnicodeAttribute, null=True)
     created_by_id = UnicodeAttribute()
     created_date = UTCDateTimeAttribute()
 

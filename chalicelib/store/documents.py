@@ -1,90 +1,65 @@
-"""Owns the invoices and credit-memos tables.
+"""Owns the invoices and credit-memos tables, and the one way a generated document is written.
 
-A billing job writes a document in two steps: first `building` (invisible to every read and index
-query the API makes, carrying the ledger claims it holds), then finalized with the lines it won. A crash
-in between leaves a building document that the job's re-run picks up and finishes."""
+Exactly once (SPEC guarantee 1), for every document the engine generates (a billing job's invoice and credit memo,
+a bill run's invoice, a recurring invoice), the whole argument:
+1. The document's id derives from what it is for: (job, customer), (invoice schedule, item), (template, due date).
+2. It is written only as an action of a transaction (store/batch.Transaction) that puts it on condition that no
+   item has its id, beside the changes that record it was made: its ledger claims, its schedule item marked
+   Processed, its template's watermark moved and its number claimed. All of them happen, or none: a crash
+   leaves either nothing of the document or everything.
+3. A re-run (a crash, an expired lease, a redelivered unit, a concurrent runner) proposes the same document
+   under the same id; its transaction is refused at the document's put (`STORED`): what is stored stands, and
+   the changes that came with it stand too. A transaction refused for another of its actions (`LOST`: another
+   writer changed the schedule, the template or a ledger entry first) wrote nothing; the caller reads again
+   and decides again.
+Human numbers are drawn before the transaction, so a refused or crashed attempt leaves a gap (allowed), never a
+duplicate. Nothing is ever half-written, so every read sees finished documents only."""
 from __future__ import annotations  # `list` is also a method name in these classes
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from enum import Enum
 
-from ..domain.invoices import CreditMemo, Invoice, InvoiceStatus
+from pynamodb.exceptions import UpdateError
+
+from ..domain.invoices import Invoice, InvoiceStatus
 from . import tables
+from .batch import Refusal, Transaction
 from .billing_models import CreditMemoModel, InvoiceModel
 from .repository import TenantRepository, condition_failed
 
 
+class Outcome(Enum):
+    WRITTEN = "written"  # the document and the changes beside it are in
+    STORED = "stored"  # an earlier or concurrent writer's document has this id: it stands
+    LOST = "lost"  # another action was refused: nothing was written
+
+
+DOCUMENT = "document"  # the tag of a document's put in write_once's transaction
+
+
+def outcome(refusals: list[Refusal], document_tag=DOCUMENT) -> Outcome:
+    """What a document's transaction came to, by its refusals (point 3 of the module docstring)."""
+    if not refusals:
+        return Outcome.WRITTEN
+    if any(r.tag == document_tag and r.code == "ConditionalCheckFailed" for r in refusals):
+        return Outcome.STORED
+    return Outcome.LOST
+
+
+def write_once(tenant_id: str, document, changes) -> tuple[Outcome, set]:
+    """Puts one document, with `changes(transaction)` adding the actions that record it, in one transaction:
+    what came of it, and the tags of the actions refused."""
+    transaction = Transaction()
+    repository = invoices if isinstance(document, Invoice) else credit_memos
+    repository.add(transaction, tenant_id, document, DOCUMENT)
+    changes(transaction)
+    refusals = transaction.commit()
+    return outcome(refusals), {r.tag for r in refusals}
+
+
 class DocumentRepository(TenantRepository):
-    """Finalized documents only; `building` ones are the job's business."""
-
-    def find(self, tenant_id: str, ident: str):
-        item = self._raw(tenant_id, ident)
-        return None if item is None or item.building else item.to_entity()
-
-    def _raw(self, tenant_id: str, ident: str):
-        if not isinstance(ident, str) or not 0 < len(ident.encode()) <= 1024:
-            return None
-        tables.bind()
-        try:
-            return self.model.get(tenant_id, ident, consistent_read=True)
-        except DoesNotExist:
-            return None
-
-    def list(self, tenant_id: str, **options):
-        return super().list(tenant_id, building=False, **options)
-
-    def building(self, tenant_id: str, ident: str):
-        """(entity, claims) of a document still being written, (entity, None) when finalized, or None."""
-        item = self._raw(tenant_id, ident)
-        if item is None:
-            return None
-        return item.to_entity(), (list(item.claims or []) if item.building else None)
-
-    def start(self, tenant_id: str, document, claims: list[str]) -> bool:
-        """Writes the building document once; False when it already exists (a re-run)."""
-        tables.bind()
-        item = self._item(tenant_id, document)
-        item.building, item.claims = True, claims
-        if isinstance(item, InvoiceModel):
-            item.status_key = f"{tenant_id}#Building"
-        try:
-            item.save(condition=self.model.id.does_not_exist())
-            return True
-        except PutError as error:
-            if not condition_failed(error):
-                raise
-            return False
-
-    def set_claims(self, tenant_id: str, ident: str, claims: list[str]) -> None:
-        tables.bind()
-        self.model(tenant_id=tenant_id, id=ident).update(actions=[self.model.claims.set(claims)],
-                                                         condition=self.model.building == True)  # noqa: E712
-
-    def finish(self, tenant_id: str, document) -> bool:
-        """Building -> final, once; False when another run finished it first."""
-        tables.bind()
-        item = self._item(tenant_id, document)
-        item.building, item.claims = False, None
-        try:
-            item.save(condition=self.model.building == True)  # noqa: E712
-            return True
-        except PutError as error:
-            if not condition_failed(error):
-                raise
-            return False
-
-    def discard(self, tenant_id: str, ident: str) -> None:
-        """A building document that ended up with no lines is deleted, leaving no trace."""
-        tables.bind()
-        try:
-            self.model(tenant_id=tenant_id, id=ident).delete(condition=self.model.building == True)  # noqa: E712
-        except DeleteError as error:
-            if not condition_failed(error):
-                raise
-
-
     def add(self, transaction, tenant_id: str, document, tag) -> None:
-        """The finished document's put as an action of `transaction`: refused (ConditionalCheckFailed) when an
-        item with its id exists, so a document with a derived id is written once whoever writes it."""
+        """The document's put as an action of `transaction`: refused (ConditionalCheckFailed) when an item with its
+        id exists, so a document with a derived id is written once whoever writes it."""
         transaction.put(self._item(tenant_id, document), self.model.id.does_not_exist(), tag)
 
 
@@ -96,11 +71,11 @@ class InvoiceRepository(DocumentRepository):
         """In invoice-date order, from the index that fits: by customer, by status, or all of the tenant's."""
         if customer_id is not None:
             return self.list_by_index(tenant_id, InvoiceModel.by_customer, f"{tenant_id}#{customer_id}",
-                                      status=status, building=False, **options)
+                                      status=status, **options)
         if status is not None:
             return self.list_by_index(tenant_id, InvoiceModel.by_status, f"{tenant_id}#{InvoiceStatus.parse(status).value}",
                                       **options)
-        return self.list_by_index(tenant_id, InvoiceModel.by_date, tenant_id, building=False, **options)
+        return self.list_by_index(tenant_id, InvoiceModel.by_date, tenant_id, **options)
 
     def record_pdf(self, tenant_id: str, invoice: Invoice, key: str) -> None:
         """Remembers where this version's PDF is, without a new version (the invoice itself did not change);
@@ -109,22 +84,19 @@ class InvoiceRepository(DocumentRepository):
         M = InvoiceModel
         try:
             M(tenant_id=tenant_id, id=invoice.id).update(actions=[M.pdf_key.set(key)],
-                                                         condition=(M.version == invoice.version) & (M.building == False))  # noqa: E712
+                                                         condition=M.version == invoice.version)
         except UpdateError as error:
             if not condition_failed(error):
                 raise
 
     def derived(self, tenant_id: str, entity: Invoice) -> dict:
         return {"customer_key": f"{tenant_id}#{entity.customer_id}",
-                "status_key": f"{tenant_id}#{entity.status.value}", "building": False}
+                "status_key": f"{tenant_id}#{entity.status.value}"}
 
 
 class CreditMemoRepository(DocumentRepository):
     def __init__(self):
         super().__init__(CreditMemoModel, "credit memo")
-
-    def derived(self, tenant_id: str, entity: CreditMemo) -> dict:
-        return {"building": False}
 
 
 invoices = InvoiceRepository()

@@ -79,15 +79,25 @@ def oldest_due(clock_domain: str, until: datetime) -> datetime | None:
     return earliest(RecurringInvoiceModel.due, due_partitions(clock_domain), RecurringInvoiceModel.generate_at, until)
 
 
-def advance(tenant_id: str, template: RecurringInvoice, moved: RecurringInvoice) -> bool:
-    """Move the watermark (next_due_date, last_due_date, zone, index keys) from `template` to `moved`, by
-    compare-and-set on the version: of concurrent generators exactly one moves it, and a PATCH or PUT read
-    before the move gets a 409 instead of writing the old watermark back."""
-    tables.bind()
+def _advance(tenant_id: str, template: RecurringInvoice, moved: RecurringInvoice):
+    """(item, actions, condition) of the watermark's move from `template` to `moved`."""
     M = RecurringInvoiceModel
     partition, at = due_partition(moved), generate_at(moved)
     actions = [M.next_due_date.set(moved.next_due_date), M.zone.set(moved.zone), M.version.add(1)]
     actions.append(M.last_due_date.set(moved.last_due_date) if moved.last_due_date else M.last_due_date.remove())
     actions += [M.due_partition.set(partition), M.generate_at.set(at)] if partition else [
         M.due_partition.remove(), M.generate_at.remove()]
-    return update_if(M(tenant_id=tenant_id, id=template.id), actions, M.version == template.version)
+    return M(tenant_id=tenant_id, id=template.id), actions, M.version == template.version
+
+
+def advance(tenant_id: str, template: RecurringInvoice, moved: RecurringInvoice) -> bool:
+    """Move the watermark (next_due_date, last_due_date, zone, index keys) from `template` to `moved`, by
+    compare-and-set on the version: of concurrent writers exactly one moves it, and a PATCH or PUT read before the
+    move gets a 409 instead of writing the old watermark back."""
+    return update_if(*_advance(tenant_id, template, moved))
+
+
+def advance_in(transaction, tenant_id: str, template: RecurringInvoice, moved: RecurringInvoice, tag) -> None:
+    """advance() as an action of `transaction`, refused (ConditionalCheckFailed) when the version moved on."""
+    item, actions, condition = _advance(tenant_id, template, moved)
+    transaction.update(item, actions, condition, tag)

@@ -97,6 +97,13 @@ class TenantRepository:
                            "ConcurrentModification") from None
         return entity
 
+    def replace_in(self, transaction, tenant_id: str, entity, previous, tag=None):
+        """replace() as an action of `transaction` (store/batch.py): the same compare-and-set on the version, refused
+        as ConditionalCheckFailed; answers the entity as it is stored if the transaction goes in."""
+        entity = replace(entity, version=previous.version + 1)
+        transaction.put(self._item(tenant_id, entity), self.model.version == previous.version, tag)
+        return entity
+
     def _key_schema(self) -> dict[str, str]:
         keys = (self.model._hash_key_attribute(), self.model._range_key_attribute())
         return {attr.attr_name: attr.attr_type for attr in keys if attr is not None}
