@@ -115,6 +115,13 @@ def run(args, meter: Meter, moto_pid: int) -> dict:
     empty = scenarios.empty_jobs(*seed.empty_tenant(EMPTY), args.empty_hours, meter)
     progress(f"empty_jobs: {empty.jobs} jobs, {sum(empty.tally.of('dynamodb').values())} DynamoDB requests")
 
+    raw = {}
+    for name, job in (("single_process", single), ("fan_out", fanned)):
+        t = job.tally
+        raw[name] = scenarios.raw_batch_write(t.items_written, t.item_bytes_written // max(1, t.items_written),
+                                              table=f"bench-raw-{name}")
+    progress(f"raw batch writes of the same items: {raw}")
+
     checks = _checks(single_world, single, fanned, lookup, empty, args)
     for failed in (name for name, ok in checks.items() if ok is False):
         progress(f"CHECK FAILED: {failed}")
@@ -126,8 +133,8 @@ def run(args, meter: Meter, moto_pid: int) -> dict:
                        "customers_with_subscriptions": single_world.customers_billed, "schedules": args.schedules,
                        "due": args.due, "workers": args.workers, "fanout_customers": args.fanout_customers,
                        "unit_customers": args.unit_customers},
-        "jobs": {"single_process": _job(single, None, SINGLE),
-                 "fan_out": _job(fanned, fanned.job.units_total, FAN_OUT)},
+        "jobs": {"single_process": _job(single, None, SINGLE, raw["single_process"]),
+                 "fan_out": _job(fanned, fanned.job.units_total, FAN_OUT, raw["fan_out"])},
         "due_schedules": _due(lookup, args, expected),
         "empty_jobs": _empty(empty, args.empty_hours),
         "checks": {**checks, "passed": all(checks.values())},
@@ -154,6 +161,10 @@ NOTES = {
                   "is a further half-hour advance in which no slot falls, subtracted in "
                   "requests_per_job_beyond_idle_advance. The schedule's first slot is the clock's start, hence "
                   "hours + 1 jobs.",
+    "raw_batch": "raw_batch_write_seconds: the job's items_written (items put, updated or deleted by its successful "
+                 "write requests, batches and transactions counted item by item), each of the job's average item "
+                 "size, written by BatchWriteItem (25 a request, one boto3 client, one thread) into a table of "
+                 "their own on the same moto server, after the job; ratio_to_raw_batch = job seconds / that.",
     "requests": "dynamodb and sqs requests counted with botocore hooks on every client of this process, during "
                 "the job only; sqs includes the worker loops' start (GetQueueUrl, GetQueueAttributes), receives (empty "
                 "long polls too) and deletes.",
@@ -178,7 +189,7 @@ def _per(value: float, invoices: int, digits: int = 2) -> float | None:
     return round(value / invoices, digits) if invoices else None
 
 
-def _job(run: scenarios.JobRun, units: int | None, tables: str) -> dict:
+def _job(run: scenarios.JobRun, units: int | None, tables: str, raw_seconds: float) -> dict:
     t: Tally = run.tally
     dynamodb = t.of("dynamodb")
     requests = sum(dynamodb.values())
@@ -189,6 +200,9 @@ def _job(run: scenarios.JobRun, units: int | None, tables: str) -> dict:
         "seconds": round(run.seconds, 1),
         "invoices_per_second": round(run.invoices / run.seconds, 2) if run.seconds else None,
         "units": units,
+        "items_written": t.items_written,
+        "raw_batch_write_seconds": round(raw_seconds, 2),
+        "ratio_to_raw_batch": round(run.seconds / raw_seconds, 2) if raw_seconds else None,
         "dynamodb": {
             "requests": requests,
             "requests_per_invoice": _per(requests, run.invoices),

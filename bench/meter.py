@@ -26,6 +26,8 @@ class Tally:
     capacity: dict = field(default_factory=dict)
     moto_reported_units: float = 0.0  # what moto answered in ConsumedCapacity
     unpriced: Counter = field(default_factory=Counter)  # DynamoDB requests moto's server did not price
+    items_written: int = 0  # items put, updated or deleted by successful write requests
+    item_bytes_written: int = 0  # their size as sent (the JSON of their attribute values)
 
     @property
     def read_units(self) -> float:
@@ -95,13 +97,15 @@ class Meter:
         finally:
             self._local.paused = False
 
-    def _ask_for_capacity(self, params, model, **_):
+    def _ask_for_capacity(self, params, model, context=None, **_):
         if self._tally is None or getattr(self._local, "paused", False):
             return
         if "ReturnConsumedCapacity" in model.input_shape.members:
             params["ReturnConsumedCapacity"] = "INDEXES"
+        if context is not None:
+            context["bench_written"] = _written(model.name, params)
 
-    def _count(self, http_response, parsed, model, **_):
+    def _count(self, http_response, parsed, model, context=None, **_):
         tally = self._tally
         if tally is None or getattr(self._local, "paused", False):
             return
@@ -122,6 +126,10 @@ class Meter:
                 tally.unpriced[operation] += 1
             tally.moto_reported_units += _reported(parsed.get("ConsumedCapacity"))
             tally.items_read += _items_read(operation, parsed)
+            if http_response.status_code < 300 and context:
+                items, size = context.get("bench_written", (0, 0))
+                tally.items_written += items
+                tally.item_bytes_written += size
 
 
 def _reported(consumed) -> float:
@@ -140,3 +148,20 @@ def _items_read(operation: str, parsed: dict) -> int:
     if operation == "BatchGetItem":
         return sum(len(items) for items in parsed.get("Responses", {}).values())
     return 0
+
+
+def _written(operation: str, params: dict) -> tuple[int, int]:
+    """(items, bytes) a write request carries: its puts' items, its updates' and deletes' keys."""
+    if operation == "PutItem":
+        bodies = [params.get("Item", {})]
+    elif operation in ("UpdateItem", "DeleteItem"):
+        bodies = [params.get("Key", {})]
+    elif operation == "BatchWriteItem":
+        bodies = [r.get("PutRequest", {}).get("Item") or r.get("DeleteRequest", {}).get("Key", {})
+                  for requests in params.get("RequestItems", {}).values() for r in requests]
+    elif operation == "TransactWriteItems":
+        bodies = [op.get("Item") or op.get("Key", {}) for action in params.get("TransactItems", [])
+                  for kind, op in action.items() if kind != "ConditionCheck"]
+    else:
+        return 0, 0
+    return len(bodies), sum(len(json.dumps(body, default=str)) for body in bodies)

@@ -202,6 +202,30 @@ def empty_jobs(tenant, schedule, hours: int, meter: Meter) -> EmptyJobs:
     return EmptyJobs(len(jobs), len(empty), len({job.name for job in jobs}) == len(jobs), tally, seconds, idle, done)
 
 
+def raw_batch_write(items: int, item_bytes: int, table: str = "bench-raw") -> float:
+    """Seconds to write `items` items of about `item_bytes` each by BatchWriteItem, 25 a request, one after the
+    other from one boto3 client, to the same endpoint: what the store itself takes for a job's writes."""
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=os.environ["DYNAMODB_ENDPOINT_URL"])
+    if table not in client.list_tables()["TableNames"]:
+        client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                  {"AttributeName": "sk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                       {"AttributeName": "sk", "KeyType": "RANGE"}])
+    payload = "x" * max(0, item_bytes - 60)  # the keys and names carry the rest
+    started = time.perf_counter()
+    for first in range(0, items, 25):
+        requests = [{"PutRequest": {"Item": {"pk": {"S": f"raw#{n % 97}"}, "sk": {"S": f"{n:09d}"},
+                                             "payload": {"S": payload}}}}
+                    for n in range(first, min(first + 25, items))]
+        while requests:
+            answer = client.batch_write_item(RequestItems={table: requests})
+            requests = answer.get("UnprocessedItems", {}).get(table, [])
+    return time.perf_counter() - started
+
+
 def moto_peak_rss_mib(pid: int) -> float | None:
     return _vm_hwm_mib(pid)
 

@@ -13,6 +13,7 @@ class Settings:
     work_queue: str  # the SQS queue a large billing job's work units go to
     fanout_customers: int  # a job whose scope has more customers than this is split into work units
     unit_customers: int  # customers per work unit
+    page_threads: int  # pages of one job (or work unit) billed at once: one page's requests wait while another computes
     max_receives: int  # deliveries of one unit before SQS moves it to the dead-letter queue (infra's redrive)
     # Bounds on the work one request, schedule or template can buy (docs/limits.md says each, and why).
     min_slot_interval_seconds: int  # a billing schedule's cron slots are at least this far apart
@@ -38,6 +39,7 @@ def settings() -> Settings:
         work_queue=os.environ.get("BILLRUN_WORK_QUEUE") or f"{prefix}-work",
         fanout_customers=_number("BILLRUN_FANOUT_CUSTOMERS", 500),
         unit_customers=_number("BILLRUN_UNIT_CUSTOMERS", 100),
+        page_threads=_number("BILLRUN_PAGE_THREADS", 2),
         max_receives=_number("BILLRUN_MAX_RECEIVES", 3),
         min_slot_interval_seconds=_number("BILLRUN_MIN_SLOT_INTERVAL_SECONDS", 3600),
         max_catch_up_days=_number("BILLRUN_MAX_CATCH_UP_DAYS", 400),

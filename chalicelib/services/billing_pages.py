@@ -16,9 +16,12 @@ transaction with what records it); here, what records a billing job's documents:
 Decisions are then written as batched puts keyed by (job, customer): a re-run writes the same facts again."""
 import logging
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from .. import observability
+from ..config import settings
 from ..domain import billing
 from ..domain.billing import PeriodChange, Proposal, ProposedLine
 from ..domain.catalog import Customer
@@ -94,20 +97,38 @@ class _Run:
 def bill(tenant: Tenant, job: BillingJob, customers: list[tuple[Customer, list[Subscription]]],
          product_names: dict[str, str], now: datetime, *, dry_run: bool = False,
          record_errors: bool = True) -> list[CustomerRun]:
-    """Bills the customers (each with its subscriptions in scope) page by page and logs their decisions; a dry run
-    writes nothing. A page that fails is billed again one customer at a time, so one customer's failure is that
-    customer's Error decision alone."""
-    run, runs = _Run(tenant, job, product_names, now, dry_run, record_errors), []
-    for start in range(0, len(customers), PAGE):
-        page = customers[start:start + PAGE]
+    """Bills the customers (each with its subscriptions in scope) page by page, `page_threads` pages at once (pages
+    share no customer, so their writes are independent), and logs their decisions; a dry run writes nothing. A page
+    that fails is billed again one customer at a time, so one customer's failure is that customer's Error decision
+    alone. Runs come back in the customers' order."""
+    run = _Run(tenant, job, product_names, now, dry_run, record_errors)
+    pages = [customers[start:start + PAGE] for start in range(0, len(customers), PAGE)]
+    threads = min(settings().page_threads, len(pages))
+    if threads <= 1:
+        return [one for page in pages for one in _bill_page(run, page)]
+    keys = observability.current()  # log lines of the pages' threads carry the job's keys too
+
+    def bill_page(page):
+        with observability.correlated(**keys):
+            return _bill_page(run, page)
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="billing-page") as pool:
+        futures = [pool.submit(bill_page, page) for page in pages]
         try:
-            runs += _page(run, page)
-        except Exception as error:
-            if len(page) == 1:
-                runs.append(_error(run, page[0][0], error))
-                continue
-            runs += [_alone(run, one) for one in page]  # which customer failed, and the others billed
-    return runs
+            return [one for future in futures for one in future.result()]
+        except BaseException:  # the process is going down (a crash, a timeout): start no further page
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _bill_page(run: _Run, page) -> list[CustomerRun]:
+    try:
+        return _page(run, page)
+    except Exception as error:
+        if len(page) == 1:
+            return [_error(run, page[0][0], error)]
+        return [_alone(run, one) for one in page]  # which customer failed, and the others billed
 
 
 def _alone(run: _Run, one) -> CustomerRun:

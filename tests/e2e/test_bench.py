@@ -55,6 +55,16 @@ def test_requests_and_capacity_are_counted_per_invoice(report):
         assert job["memory"]["peak_rss_mib"] is None or job["memory"]["peak_rss_mib"] > 0
 
 
+def test_each_job_is_compared_with_raw_batch_writes_of_its_items(report):
+    for job in report["jobs"].values():
+        # per customer at least its invoice, 5 ledger entries, its ledger head and its decision
+        assert job["items_written"] >= 12 * 8
+        assert job["raw_batch_write_seconds"] > 0
+        # ratio = job seconds / raw seconds, both reported rounded (0.1 s and 0.01 s)
+        assert abs(job["ratio_to_raw_batch"] * job["raw_batch_write_seconds"] - job["seconds"]) <= 0.06 + \
+            0.005 * job["ratio_to_raw_batch"]
+
+
 def test_finding_the_due_schedules_reads_the_due_ones(report):
     due = report["due_schedules"]
     assert (due["schedules"], due["due"], due["found"]) == (300, 5, 5)

@@ -657,6 +657,7 @@ def test_lease_expiring_mid_job_is_taken_over_only_after_it_expired(wall, meter,
     with fresh_stack("monthly") as api:
         recorded = job_store.record_decisions
         monkeypatch.setattr(billing_pages, "PAGE", 1)  # a page per customer: "after its first customer" is a page
+        monkeypatch.setenv("BILLRUN_PAGE_THREADS", "1")  # one page after the other: the first page is the first
 
         def dies_after_the_first_customer(*args, **kwargs):
             recorded(*args, **kwargs)

@@ -211,6 +211,41 @@ def test_a_billing_job_emits_one_emf_document_with_its_counts_and_two_log_lines(
     assert all(line["requestId"] == request[-1]["requestId"] for line in of_job)
 
 
+def test_a_job_billed_in_concurrent_pages_bills_each_customer_once_and_logs_with_its_keys(api, capsys, monkeypatch):
+    """Pages of 2 customers, 2 at once: every customer decided once, both
+    page threads used, and a failing customer's line logged from a page thread carries the job's keys."""
+    monkeypatch.setattr(billing_pages, "PAGE", 2)
+    monkeypatch.setenv("BILLRUN_PAGE_THREADS", "2")
+    t = clock_tenant(api, "2025-01-01T00:00:00Z")
+    product = api.product(t, price=Decimal("30.00"))
+    customers = [api.customer(t, name=f"c{n}", billCycleDay=1) for n in range(7)]
+    for customer in customers:
+        subscribe(api, t, customer, product, startDate="2025-01-01")
+    failing = customers[5]["id"]
+    real_page, real_plan, threads = billing_pages._page, billing_pages._plan, set()
+
+    def page(run, customers_of_page):
+        threads.add(threading.current_thread().name)
+        return real_page(run, customers_of_page)
+
+    def fails_for_one(job, customer, *args, **kw):
+        if customer.id == failing:
+            raise RuntimeError("tax service unavailable")
+        return real_plan(job, customer, *args, **kw)
+
+    monkeypatch.setattr(billing_pages, "_page", page)
+    monkeypatch.setattr(billing_pages, "_plan", fails_for_one)
+    printed(capsys)
+    job = api.post(f"/billing/schedules/{new_schedule(api, t)['id']}:run", {"targetDate": "2025-01-01"},
+                   key=t.key).body
+    assert job["counts"] == {"customers": 7, "billed": 6, "skipped": 0, "errors": 1, "invoices": 6, "creditMemos": 0}
+    assert len({n for n in threads if n.startswith("billing-page")}) == 2  # 4 pages, 2 threads
+    listed = api.get("/billing/invoices?limit=100", key=t.key).body["data"]
+    assert sorted(i["customerId"] for i in listed) == sorted(c["id"] for c in customers if c["id"] != failing)
+    [failed] = [line for line in logs(printed(capsys)) if line["message"].startswith(f"customer {failing}")]
+    assert (failed["jobId"], failed["tenantId"], failed["level"]) == (job["id"], t.id, "ERROR")
+
+
 @pytest.fixture(name="small_fanout")
 def small_fanout_fixture(api, queues):
     """9 customers over units of 4 (fan-out above 5): 3 work units."""
