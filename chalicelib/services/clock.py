@@ -6,7 +6,9 @@ The request works while `advance_request_seconds` last, then answers 202 and han
 message lets a worker go on (`tick_budget_seconds` a turn, handing on again if need be). Whoever works holds the
 advance's lease, renewed after every pass, so one runner works at a time and only the holder declares the clock
 Ready. A runner that died leaves its lease to run out; the wall-clock tick then takes the advance over
-(ClockAdvanceWork), and sending the same target again resumes it too."""
+(ClockAdvanceWork), and sending the same target again resumes it too. A billing job large enough to fan out
+is billed by the workers meanwhile: the advance waits for it without holding a worker (it is handed on, and
+the job's end sends it on again)."""
 import logging
 import uuid
 from dataclasses import replace
@@ -14,7 +16,8 @@ from datetime import datetime, timedelta
 
 from ..config import settings
 from ..domain import timeutil
-from ..domain.tenants import Tenant, advance_clock
+from ..domain.tenants import LIVE_CLOCK, Tenant, advance_clock
+from ..store import jobs as job_store
 from ..store import tenants as store
 from ..store import work_queue
 from . import tick
@@ -23,6 +26,7 @@ from .budget import Budget
 log = logging.getLogger("billrun.clock")
 LEASE = timedelta(minutes=10)  # longer than any pass: a pass stops starting units once its budget is spent
 MESSAGE_KIND = "clockAdvance"
+WAIT_SECONDS = 2  # an advance waiting for a fanned-out job is handed on this late at most (the job's end is sooner)
 
 
 def advance(tenant: Tenant, to: datetime) -> tuple[Tenant, bool]:
@@ -52,22 +56,43 @@ def take_turn(tenant: Tenant, budget: Budget) -> bool:
 
 
 def work(tenant: Tenant, owner: str, budget: Budget) -> bool:
-    """Passes over the due work until one runs nothing (done: Ready) or the budget is spent (handed on)."""
+    """Passes over the due work until one runs nothing (done: Ready) or the budget is spent (handed on). A pass that
+    runs nothing while a billing job of the domain is with the workers (fanned out) is not the end: the job's
+    next slot waits for it, so the advance is handed on, to go on when the job is done (`job_finished`) or after
+    WAIT_SECONDS. Held is asked before the pass, so a job that finishes during it is never missed."""
     while True:
+        held = job_store.any_unfinished(tenant.clock_domain)
         report = tick.run_domain(tenant.clock_domain, until=tenant.advancing_to, budget=budget)
-        if report.total == 0:  # (finishing checks the lease too)
+        if report.total == 0 and not held:  # (finishing checks the lease too)
             return store.finish_advance(tenant.id, owner)
         if not store.record_advance(tenant.id, owner, report.ran, _lease_end()):
             return False  # our lease ran out and another runner took the advance over: it goes on
+        if report.total == 0:
+            _hand_on(tenant, owner, delay_seconds=WAIT_SECONDS)
+            return False
         if report.out_of_time:
             _hand_on(tenant, owner)
             return False
 
 
-def _hand_on(tenant: Tenant, owner: str) -> None:
+def job_finished(tenant_id: str, clock_domain: str) -> None:
+    """A fanned-out billing job of a test clock's domain finished: its advance (if one waits for it) goes on now."""
+    if clock_domain == LIVE_CLOCK:
+        return
+    tenant = store.find_tenant(tenant_id)
+    if tenant is not None and tenant.advancing_to is not None:
+        _send(tenant)
+
+
+def _hand_on(tenant: Tenant, owner: str, delay_seconds: int = 0) -> None:
     store.hand_on_advance(tenant.id, owner, _wall())
+    _send(tenant, delay_seconds)
+
+
+def _send(tenant: Tenant, delay_seconds: int = 0) -> None:
     try:
-        work_queue.send([{"kind": MESSAGE_KIND, "tenantId": tenant.id, "to": tenant.advancing_to.isoformat()}])
+        work_queue.send([{"kind": MESSAGE_KIND, "tenantId": tenant.id, "to": tenant.advancing_to.isoformat()}],
+                        delay_seconds)
     except Exception:  # the advance is not lost: its lease is free, and the next wall-clock tick takes it
         log.exception("the advance of %s could not be handed to the worker", tenant.id)
 

@@ -58,6 +58,11 @@ def expired(clock_domain: str, now: datetime) -> list[tuple[str, str]]:
     return LEASES.expired(clock_domain, now)
 
 
+def any_unfinished(clock_domain: str) -> bool:
+    """Whether a billing job of the domain is Queued or Running (e.g. its work units are with the workers)."""
+    return LEASES.any_unfinished(clock_domain)
+
+
 def oldest_expired(clock_domain: str, now: datetime) -> datetime | None:
     """When the longest-expired lease of an unfinished job ran out (None: none has)."""
     return LEASES.oldest_expired(clock_domain, now)

@@ -61,6 +61,11 @@ class Leases:
         tables.bind()
         return [(item.tenant_id, item.id) for item in self.index.query(partition, self.model.lease_until <= now)]
 
+    def any_unfinished(self, partition: str) -> bool:
+        """Whether some work of the partition is unfinished, its lease run out or not (one-item index query)."""
+        tables.bind()
+        return any(True for _ in self.index.query(partition, limit=1))
+
     def oldest_expired(self, partition: str, now: datetime) -> datetime | None:
         """When the longest-expired lease of unfinished work ran out (None: no lease has run out)."""
         return earliest(self.index, [partition], self.model.lease_until, now)

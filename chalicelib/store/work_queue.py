@@ -28,14 +28,16 @@ def queue_url(name: str | None = None) -> str:
     return _url(os.environ.get("SQS_ENDPOINT_URL") or None, settings().region, name or settings().work_queue)
 
 
-def send(messages: list[dict]) -> None:
-    """Sends each message (a JSON object) once per call, in batches of 10 (SQS's limit); a failed entry raises,
-    and the caller's retry re-sends: work units are idempotent, so a duplicate is harmless."""
+def send(messages: list[dict], delay_seconds: int = 0) -> None:
+    """Sends each message (a JSON object) once per call, in batches of 10 (SQS's limit), received no sooner than
+    `delay_seconds` from now; a failed entry raises, and the caller's retry re-sends: work units are idempotent,
+    so a duplicate is harmless."""
     sqs, url = client(), queue_url()
     for start in range(0, len(messages), 10):
         batch = messages[start:start + 10]
         answer = sqs.send_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":"))} for i, m in enumerate(batch)])
+            {"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":")), "DelaySeconds": delay_seconds}
+            for i, m in enumerate(batch)])
         if answer.get("Failed"):
             raise RuntimeError(f"SQS refused {len(answer['Failed'])} work units: {answer['Failed'][0]}")
 

@@ -2,6 +2,7 @@
 works while the request's budget lasts, then answers 202 and goes on in the worker (one work-queue message per
 turn) or, if its runner died, in the wall-clock tick; GET /test/clock shows the target and the progress. The
 work done in steps equals the work of one uninterrupted advance."""
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -162,3 +163,29 @@ def test_a_pass_runs_at_most_slots_per_pass_of_each_template_and_schedule(api, m
     passes = [tick.run_domain(domain, at(TO)).ran for _ in range(4)]
     assert [(p["recurringInvoices"], p["billingJobs"]) for p in passes] == [(5, 5), (5, 5), (2, 2), (0, 0)]
     assert len(invoices(api, t)) == 12
+
+
+def test_an_advance_waits_for_fanned_out_jobs_and_bills_every_slot(api, queues, monkeypatch):
+    """Each month's job is large enough to fan out: its next slot waits for it, so a pass runs nothing while the
+    workers bill it. The advance is not Ready then: it is handed on, and goes on when the job is done, until every
+    slot is billed."""
+    from tests.functional.test_fanout import world
+    monkeypatch.setenv("BILLRUN_FANOUT_CUSTOMERS", "5")
+    monkeypatch.setenv("BILLRUN_UNIT_CUSTOMERS", "4")
+    t = api.new_tenant("Fanned", testMode=True, timezone="UTC", currency="USD", clockStart="2025-01-01T00:00:00Z")
+    world(api, t, 6, 1)  # 6 customers: every job fans out into 2 units
+    schedule = api.post("/billing/schedules", {"scheduleType": "Recurring", "recurringSchedule": "0 0 0 1 * ?",
+                                               "scheduleStartDate": "2025-01-01"}, key=t.key).body
+    assert api.post("/billing/schedules:activate", {"scheduleIds": [schedule["id"]]}, key=t.key).status == 200
+    answer = api.post("/test/clock:advance", {"to": "2025-03-15T00:00:00Z"}, key=t.key)
+    assert answer.status == 202 and answer.body["status"] == "Advancing", answer.body  # January's job is fanned out
+    for _ in range(200):  # the worker: units, then the advance's turns (a handed-on message may be delayed)
+        if api.get("/test/clock", key=t.key).body["status"] == "Ready":
+            break
+        if not worker_turn(api, queues):
+            time.sleep(0.2)
+    clock = api.get("/test/clock", key=t.key).body
+    assert clock["status"] == "Ready", clock
+    jobs = api.get(f"/billing/jobs?scheduleId={schedule['id']}&limit=100", key=t.key).body["data"]
+    assert sorted(j["scheduledTime"][:10] for j in jobs) == ["2025-01-01", "2025-02-01", "2025-03-01"]
+    assert all(j["status"] == "Completed" and j["unitsTotal"] == 2 and j["counts"]["billed"] == 6 for j in jobs), jobs
