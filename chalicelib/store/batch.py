@@ -4,11 +4,13 @@ actions, all or nothing, each refused action named by its cancellation reason).
 
 Every request costs milliseconds of client CPU and a round trip whatever it carries, so the billing core reads
 and writes a page of customers in a few of these instead of a few requests per customer."""
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from pynamodb.exceptions import TransactWriteError
 
+from ..config import settings
 from . import tables
 
 MAX_GET = 100  # BatchGetItem
@@ -18,12 +20,19 @@ MAX_ACTIONS = 100  # TransactWriteItems
 
 def get_many(model, keys: Iterable[tuple]) -> list:
     """The items of these (hash, range) or (hash,) keys that exist, strongly consistent, in no particular order.
-    PynamoDB sends them 100 at a time and asks again for the keys DynamoDB left unprocessed."""
-    keys = list(dict.fromkeys(keys))
+    PynamoDB sends them 100 at a time and asks again for the keys DynamoDB left unprocessed; more than 100 keys go
+    out `page_threads` requests at a time (a request's wait overlaps the previous answer's decoding)."""
+    keys = [k if len(k) > 1 else k[0] for k in dict.fromkeys(keys)]
     if not keys:
         return []
     tables.bind()
-    return list(model.batch_get([k if len(k) > 1 else k[0] for k in keys], consistent_read=True))
+    chunks = [keys[start:start + MAX_GET] for start in range(0, len(keys), MAX_GET)]
+    threads = min(settings().page_threads, len(chunks))
+    if threads <= 1:
+        return list(model.batch_get(keys, consistent_read=True))
+    with ThreadPoolExecutor(threads, thread_name_prefix="batch-get") as pool:
+        return [item for found in pool.map(lambda chunk: list(model.batch_get(chunk, consistent_read=True)), chunks)
+                for item in found]
 
 
 def put_many(items: Iterable) -> None:
