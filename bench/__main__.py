@@ -7,7 +7,9 @@ seeds it with batch writes (not measured), then measures:
   2. fan_out: the same data shape in a second tenant, billed by one billing job split into work units (the
      configured thresholds) sent through moto's SQS and billed by app.worker in local worker loops;
   3. due_schedules: S live billing schedules of which D are due; the tick's lookup of the due ones;
-  4. empty_jobs: a test clock advanced H hours over an hourly billing schedule with nothing in scope (H + 1 jobs).
+  4. empty_jobs: a test clock advanced H hours over an hourly billing schedule with nothing in scope (H + 1 jobs);
+  5. year_advance: a test-mode tenant with Y customers (one subscription each) advanced 12 monthly slots, with the
+     worker loops beside it, until its clock reads Ready.
 Both jobs must write one invoice per customer with a subscription, with equal totals, and every empty job must be
 Completed with zero counts: otherwise it exits 1."""
 import argparse
@@ -22,7 +24,7 @@ from . import moto_server, scenarios, seed
 from .meter import Meter, Tally
 
 
-SINGLE, FAN_OUT, DUE, EMPTY = "bench-single", "bench-fanout", "bench-due", "bench-empty"  # tables and tenants
+SINGLE, FAN_OUT, DUE, EMPTY, YEAR = "bench-single", "bench-fanout", "bench-due", "bench-empty", "bench-year"
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -41,6 +43,9 @@ def parse(argv=None) -> argparse.Namespace:
                         help="BILLRUN_UNIT_CUSTOMERS for the fan-out job")
     parser.add_argument("--empty-hours", type=int, default=48,
                         help="hours the empty tenant's test clock advances (one empty billing job per hour)")
+    parser.add_argument("--year-customers", type=int, default=1000,
+                        help="customers (one subscription each) of the tenant whose clock advances 12 monthly slots; "
+                             "0 skips it")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also trace Python allocations during each job (slows the jobs down)")
     args = parser.parse_args(argv)
@@ -115,6 +120,15 @@ def run(args, meter: Meter, moto_pid: int) -> dict:
     empty = scenarios.empty_jobs(*seed.empty_tenant(EMPTY), args.empty_hours, meter)
     progress(f"empty_jobs: {empty.jobs} jobs, {sum(empty.tally.of('dynamodb').values())} DynamoDB requests")
 
+    year = None
+    if args.year_customers:
+        progress(f"year_advance: {args.year_customers} customers, a test clock advanced 12 monthly slots")
+        os.environ["BILLRUN_FANOUT_CUSTOMERS"] = str(args.fanout_customers)
+        scenarios.use_tables(YEAR)
+        year_world = seed.world(YEAR, args.year_customers, args.year_customers)
+        year = scenarios.year_advance(year_world, seed.monthly_schedule(year_world.tenant), 12, meter, args.workers)
+        progress(f"year_advance: {len(year.jobs)} jobs, {year.invoices} invoices in {year.seconds:.1f} s")
+
     raw = {}
     for name, job in (("single_process", single), ("fan_out", fanned)):
         t = job.tally
@@ -122,7 +136,7 @@ def run(args, meter: Meter, moto_pid: int) -> dict:
                                               table=f"bench-raw-{name}")
     progress(f"raw batch writes of the same items: {raw}")
 
-    checks = _checks(single_world, single, fanned, lookup, empty, args)
+    checks = _checks(single_world, single, fanned, lookup, empty, args, year)
     for failed in (name for name, ok in checks.items() if ok is False):
         progress(f"CHECK FAILED: {failed}")
     return {
@@ -137,6 +151,7 @@ def run(args, meter: Meter, moto_pid: int) -> dict:
                  "fan_out": _job(fanned, fanned.job.units_total, FAN_OUT, raw["fan_out"])},
         "due_schedules": _due(lookup, args, expected),
         "empty_jobs": _empty(empty, args.empty_hours),
+        "year_advance": _year(year, args.year_customers),
         "checks": {**checks, "passed": all(checks.values())},
         "memory": {"process_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
         "seeding_seconds": timings,
@@ -260,8 +275,23 @@ def _empty(run: scenarios.EmptyJobs, hours: int) -> dict:
                 "unpriced_requests": dict(t.unpriced)}}
 
 
-def _checks(world: seed.World, single, fanned, lookup, empty, args) -> dict:
+def _year(run, customers: int) -> dict | None:
+    if run is None:
+        return None
+    dynamodb = run.tally.of("dynamodb")
+    return {"customers": customers, "slots": len(run.jobs), "invoices": run.invoices, "seconds": round(run.seconds, 1),
+            "invoices_per_second": round(run.invoices / run.seconds, 2) if run.seconds else None,
+            "jobs_fanned_out": sum(1 for job in run.jobs if job.units_total), "dynamodb_requests": sum(dynamodb.values()),
+            "requests_per_invoice": _per(sum(dynamodb.values()), run.invoices),
+            "job_invoices": [(job.counts or {}).get("invoices") for job in run.jobs]}
+
+
+def _checks(world: seed.World, single, fanned, lookup, empty, args, year=None) -> dict:
     return {
+        "year_advance_billed_every_slot": year is None or (
+            len(year.jobs) == 12 and all(job.status.value == "Completed" for job in year.jobs)
+            and year.invoices == sum((job.counts or {}).get("invoices", 0) for job in year.jobs)
+            and all((job.counts or {}).get("billed") == args.year_customers for job in year.jobs)),
         "single_process_completed": single.job.status.value == "Completed",
         "fan_out_completed": fanned.job.status.value == "Completed",
         "invoices_equal_customers_billed": single.invoices == fanned.invoices == world.customers_billed,

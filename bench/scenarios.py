@@ -21,6 +21,7 @@ from chalicelib.services.ids import derived_id
 from chalicelib.store import documents
 from chalicelib.store import jobs as job_store
 from chalicelib.store import schedules as schedule_store
+from chalicelib.store import tenants as tenant_store
 
 from . import seed
 from .meter import Meter, Tally
@@ -200,6 +201,48 @@ def empty_jobs(tenant, schedule, hours: int, meter: Meter) -> EmptyJobs:
         empty = [job for job in jobs if job.status.value == "Completed" and job.name.startswith("BJ-")
                  and not any(job.counts.values()) and not job_store.decisions(tenant.id, job.id)]
     return EmptyJobs(len(jobs), len(empty), len({job.name for job in jobs}) == len(jobs), tally, seconds, idle, done)
+
+
+@dataclass
+class YearAdvance:
+    jobs: list  # the schedule's billing jobs, in slot order
+    invoices: int
+    seconds: float
+    tally: Tally
+
+
+def year_advance(world: seed.World, schedule, months: int, meter: Meter, workers: int,
+                 poll_seconds: float = 0.2) -> YearAdvance:
+    """The world's test clock advanced `months` months over its monthly schedule, as POST /test/clock:advance does
+    with `make run`'s worker loops beside it (a job above the fan-out threshold goes to them, and so does an advance
+    that outlasts its request): timed from the request until the clock reads Ready."""
+    stop = threading.Event()
+    loops = [threading.Thread(target=run_worker_loop, args=(stop,), kwargs={"on_error": _stderr},
+                              name=f"bench-year-worker-{n}", daemon=True) for n in range(workers)]
+    for loop in loops:
+        loop.start()
+    to = world.tenant.clock.replace(year=world.tenant.clock.year + (world.tenant.clock.month - 1 + months) // 12,
+                                    month=(world.tenant.clock.month - 1 + months) % 12 + 1) - timedelta(seconds=1)
+    try:
+        with meter.measuring() as tally:
+            started = time.perf_counter()
+            moved, done = clock.advance(world.tenant, to)
+            with meter.paused():
+                while moved.advancing_to is not None:
+                    time.sleep(poll_seconds)
+                    moved = tenant_store.get_tenant(world.tenant.id)
+            seconds = time.perf_counter() - started
+    finally:
+        _stop(stop, loops)
+    with meter.paused():
+        jobs, _ = job_store.jobs.list(world.tenant.id, schedule_id=schedule.id, limit=1000)
+        invoices, token = 0, None
+        while True:
+            page, token = documents.invoices.list(world.tenant.id, limit=1000, next_token=token)
+            invoices += len(page)
+            if token is None:
+                break
+    return YearAdvance(sorted(jobs, key=lambda job: job.scheduled_time), invoices, seconds, tally)
 
 
 def raw_batch_write(items: int, item_bytes: int, table: str = "bench-raw") -> float:

@@ -8,7 +8,8 @@ exactly as the repositories store them (each repository's derived index keys inc
 - billing schedules: S active live schedules spread over tenants and the live due index's shards, D of them due
   (their next slot at or before DUE_AT), the others up to a year later;
 - an empty tenant: a test-mode tenant with no customers and an active hourly billing schedule over the whole tenant,
-  so each slot's billing job has nothing in scope."""
+  so each slot's billing job has nothing in scope;
+- a year's tenant: a world with one subscription per customer and an active monthly billing schedule."""
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -136,3 +137,16 @@ def empty_tenant(name: str) -> tuple[Tenant, BillingSchedule]:
         clock_domain=tenant.clock_domain, created_by_id="bench", last_modified_by_id="bench", created_date=CLOCK,
         last_modified_date=CLOCK, recurring_schedule=HOURLY)
     return tenant, schedule_store.schedules.create(tenant.id, schedule_rules.activate(schedule, CLOCK))
+
+
+MONTHLY = "0 0 0 1 * ?"  # Quartz: at midnight on the first of every month
+
+
+def monthly_schedule(tenant: Tenant) -> BillingSchedule:
+    """An active monthly billing schedule over the whole tenant, starting at its clock (its first slot)."""
+    schedule = BillingSchedule(
+        id=_id(tenant.id, "monthly"), name="BS-00000001", schedule_type=ScheduleType.RECURRING,
+        status=ScheduleStatus.DRAFT, zone_id="UTC", schedule_start_date=CLOCK.date(),
+        clock_domain=tenant.clock_domain, created_by_id="bench", last_modified_by_id="bench", created_date=CLOCK,
+        last_modified_date=CLOCK, recurring_schedule=MONTHLY)
+    return schedule_store.schedules.create(tenant.id, schedule_rules.activate(schedule, CLOCK))

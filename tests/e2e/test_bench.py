@@ -11,7 +11,8 @@ import pytest
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--subscriptions", "60", "--customers", "12", "--schedules", "300", "--due", "5",
-        "--fanout-customers", "5", "--unit-customers", "4", "--workers", "2", "--empty-hours", "24"]
+        "--fanout-customers", "5", "--unit-customers", "4", "--workers", "2", "--empty-hours", "24",
+        "--year-customers", "6"]
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,13 @@ def test_each_job_is_compared_with_raw_batch_writes_of_its_items(report):
         # ratio = job seconds / raw seconds, both reported rounded (0.1 s and 0.01 s)
         assert abs(job["ratio_to_raw_batch"] * job["raw_batch_write_seconds"] - job["seconds"]) <= 0.06 + \
             0.005 * job["ratio_to_raw_batch"]
+
+
+def test_a_test_clock_advanced_twelve_monthly_slots_bills_every_customer_each_month(report):
+    year = report["year_advance"]
+    assert (year["customers"], year["slots"], year["invoices"]) == (6, 12, 72)
+    assert year["job_invoices"] == [6] * 12 and year["jobs_fanned_out"] == 12  # 6 customers > the threshold of 5
+    assert year["seconds"] > 0 and year["requests_per_invoice"] > 0
 
 
 def test_finding_the_due_schedules_reads_the_due_ones(report):
