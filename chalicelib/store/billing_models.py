@@ -10,8 +10,9 @@ Index design (cost grows with the work that is due, not with the data that exist
 - invoices `by-customer` / `by-status` / `by-date`: (tenantId#customerId | tenantId#status | tenantId,
   invoiceDate): every invoice list is an index query in invoice-date order. They hold the keys only (by-customer
   also `status`, which its list filters on), not the invoice: a write then costs each index one small entry, and
-  an update that changes no key (a payment, a comment, a PDF key) none at all. A list reads a page of keys, then
-  the invoices by BatchGetItem (TenantRepository.list_by_index). docs/tables.md: changing a deployed index."""
+  an update that changes neither an index key nor the status (a payment, a comment, a PDF key) none at all. A
+  list reads a page of keys, then the invoices by BatchGetItem (TenantRepository.list_by_index). Changing a
+  deployed index: docs/tables.md."""
 from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute,
                                  UnicodeSetAttribute, UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
