@@ -8,10 +8,14 @@ Index design (cost grows with the work that is due, not with the data that exist
   the tick finds jobs whose lease expired (a crashed run) without reading finished ones; `by-time` and
   `by-schedule` list jobs newest first.
 - invoices `by-customer` / `by-status` / `by-date`: (tenantId#customerId | tenantId#status | tenantId,
-  invoiceDate): every invoice list is an index query in invoice-date order."""
+  invoiceDate): every invoice list is an index query in invoice-date order. They hold the keys only (by-customer
+  also `status`, which its list filters on), not the invoice: a write then costs each index one small entry, and
+  an update that changes neither an index key nor the status (a payment, a comment, a PDF key) none at all. A
+  list reads a page of keys, then the invoices by BatchGetItem (TenantRepository.list_by_index). Changing a
+  deployed index: docs/tables.md."""
 from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute,
                                  UnicodeSetAttribute, UTCDateTimeAttribute)
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from ..domain.billing_schedules import (BillingSchedule, IncrementSign, IncrementUnit, ScheduleStatus,
@@ -238,7 +242,7 @@ class CommentMap(Mapped, MapAttribute):
 class InvoicesByCustomer(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-customer"
-        projection = AllProjection()
+        projection = IncludeProjection(["status"])
 
     customer_key = UnicodeAttribute(hash_key=True)
     invoice_date = DateAttribute(range_key=True)
@@ -247,7 +251,7 @@ class InvoicesByCustomer(GlobalSecondaryIndex):
 class InvoicesByStatus(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-status"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     status_key = UnicodeAttribute(hash_key=True)
     invoice_date = DateAttribute(range_key=True)
@@ -256,7 +260,7 @@ class InvoicesByStatus(GlobalSecondaryIndex):
 class InvoicesByDate(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-date"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     tenant_id = UnicodeAttribute(hash_key=True)
     invoice_date = DateAttribute(range_key=True)

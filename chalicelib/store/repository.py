@@ -3,6 +3,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import reduce
 
+from pynamodb.constants import ALL
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from ..domain.errors import conflict, not_found
@@ -122,27 +123,76 @@ class TenantRepository:
     def list_by_index(self, tenant_id: str, index, hash_value: str, *, limit=None, next_token=None,
                       newest_first: bool = False, **filters):
         """A page from a GSI whose partition belongs to this tenant (the caller builds hash_value from it),
-        in the index's sort order (reversed when newest_first)."""
+        in the index's sort order (reversed when newest_first). An index that does not project ALL attributes
+        names the items, which are then read by BatchGetItem (_listed)."""
         keys = [a for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
         schema = {**self._key_schema(), **{a.attr_name: a.attr_type for a in keys}}
         return self._page(tenant_id, f"{index.Meta.index_name}/{hash_value}/{newest_first}", schema,
                           lambda **q: index.query(hash_value, scan_index_forward=not newest_first, **q),
-                          limit, next_token, filters)
+                          limit, next_token, filters, None if _projects_all(index) else index)
 
     def list(self, tenant_id: str, *, limit=None, next_token=None, **filters):
         """A page of this tenant's items, optionally filtered by attribute equality."""
         return self._page(tenant_id, "table", self._key_schema(),
                           lambda **q: self.model.query(tenant_id, **q), limit, next_token, filters)
 
-    def _page(self, tenant_id: str, source: str, key_schema: dict, query, limit, next_token, filters: dict):
+    def _page(self, tenant_id: str, source: str, key_schema: dict, query, limit, next_token, filters: dict,
+              keys_of=None):
+        """keys_of: the index whose Query answered only entries naming the items (not ALL projected). Its Query
+        filters on what it holds; every filter is checked again on the items read afterwards. The token goes on
+        after the last entry the Query answered, whatever was dropped."""
         tables.bind()
         limit = check_limit(limit)
         wanted = {k: v for k, v in filters.items() if v is not None}
         fingerprint = query_fingerprint(f"{self.model.Meta.table_name}/{source}", wanted)
         start = decode_token(next_token, tenant_id, fingerprint, key_schema)
-        conditions = [getattr(self.model, name) == value for name, value in wanted.items()]
-        condition = reduce(lambda a, b: a & b, conditions) if conditions else None
+        held = None if keys_of is None else _held(keys_of, self.model)
+        condition = _equal(self.model, {k: v for k, v in wanted.items()
+                                        if held is None or getattr(self.model, k).attr_name in held})
         results = query(filter_condition=condition, limit=limit, last_evaluated_key=start, page_size=max(limit, 100))
-        items = [item.to_entity() for item in results]
-        last_key = results.last_evaluated_key if len(items) == limit else None
-        return items, encode_token(tenant_id, fingerprint, last_key)
+        found = list(results)
+        last_key = results.last_evaluated_key if len(found) == limit else None
+        if keys_of is not None:
+            found = self._listed(keys_of, found, wanted)
+        return [item.to_entity() for item in found], encode_token(tenant_id, fingerprint, last_key)
+
+    def _listed(self, index, entries: list, filters: dict) -> list:
+        """The items these index entries name, read by BatchGetItem (100 keys a request), in the entries' order.
+        An index lags behind its table: an item deleted since, or whose index keys or filtered attributes have
+        changed since its entry was written, is left out (the entry for its new keys is listed where they sort)."""
+        keys = [(entry.tenant_id, entry.id) for entry in entries]
+        items = {(item.tenant_id, item.id): item for item in get_many(self.model, keys)}
+        index_keys = [name for name, a in index.Meta.attributes.items() if a.is_hash_key or a.is_range_key]
+        listed = []
+        for entry, key in zip(entries, keys):
+            item = items.get(key)
+            if item is not None and all(getattr(item, n) == getattr(entry, n) for n in index_keys) \
+                    and _matches(self.model, item, filters):
+                listed.append(item)
+        return listed
+
+
+def _projects_all(index) -> bool:
+    return index.Meta.projection.projection_type == ALL
+
+
+def _held(index, model) -> set[str]:
+    """The attribute names (as stored) an index of `model` holds: the table's keys, its own and those it includes."""
+    table_keys = (model._hash_key_attribute(), model._range_key_attribute())
+    return ({a.attr_name for a in table_keys if a is not None} | {a.attr_name for a in index.Meta.attributes.values()}
+            | set(index.Meta.projection.non_key_attributes or ()))
+
+
+def _equal(model, values: dict):
+    """The filter condition: each attribute equals its value (None: no filter)."""
+    conditions = [getattr(model, name) == value for name, value in values.items()]
+    return reduce(lambda a, b: a & b, conditions) if conditions else None
+
+
+def _matches(model, item, values: dict) -> bool:
+    """What the filter condition would say of this item, compared as DynamoDB compares: stored forms."""
+    for name, value in values.items():
+        attribute, actual = getattr(model, name), getattr(item, name)
+        if actual is None or attribute.serialize(actual) != attribute.serialize(value):
+            return False
+    return True

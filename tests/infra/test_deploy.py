@@ -58,6 +58,10 @@ def stack(packaged, monkeypatch):
     tables.bind(force=True)
 
 
+def _projection(projection: dict) -> tuple:
+    return projection["ProjectionType"], frozenset(projection.get("NonKeyAttributes", ()))
+
+
 def test_deployed_tables_are_the_models(stack):
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     assert set(dynamodb.list_tables()["TableNames"]) == {tables.table_name(m) for m in ALL_MODELS}
@@ -66,10 +70,10 @@ def test_deployed_tables_are_the_models(stack):
         schema = model._get_schema()
         assert {(k["AttributeName"], k["KeyType"]) for k in described["KeySchema"]} == {
             (k["AttributeName"], k["KeyType"]) for k in schema["key_schema"]}
-        assert {(i["IndexName"], frozenset((k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]))
-                for i in described.get("GlobalSecondaryIndexes", [])} == {
-            (i["index_name"], frozenset((k["AttributeName"], k["KeyType"]) for k in i["key_schema"]))
-            for i in schema["global_secondary_indexes"]}
+        assert {(i["IndexName"], frozenset((k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]),
+                 _projection(i["Projection"])) for i in described.get("GlobalSecondaryIndexes", [])} == {
+            (i["index_name"], frozenset((k["AttributeName"], k["KeyType"]) for k in i["key_schema"]),
+             _projection(i["projection"])) for i in schema["global_secondary_indexes"]}
         assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     # moto's CloudFormation skips TimeToLiveSpecification and PointInTimeRecoverySpecification, and reports no
     # SSEDescription: test_generated.py checks them in the template
