@@ -11,7 +11,6 @@ from pynamodb.connection.base import Connection
 
 from chalicelib.domain.invoices import InvoiceStatus
 from chalicelib.store import batch, documents, repository
-from chalicelib.store.billing_models import InvoiceModel
 from tests.functional.test_billing_api import clock_tenant, listed
 from tests.functional.test_graphql import gql
 from tests.functional.test_invoice_management import CLOCK, billed
@@ -228,15 +227,3 @@ def test_an_invoice_deleted_or_moved_after_indexing_is_left_out(api, twelve, mon
     # left out of the first page, where the index named it at its old date; listed once, where it sorts now
     assert ran and pages == [ids(invoices[0:1] + invoices[2:3] + invoices[4:6]), ids(invoices[6:11]),
                              ids(invoices[11:] + [moved])]
-
-
-def test_an_invoice_still_being_written_is_not_listed(api, twelve):
-    """The indexes name a `building` invoice (by-date and by-customer: its keys are set); the invoice read says it
-    is not finished."""
-    t, invoices, people = twelve
-    unfinished = replace(invoices[2], id="inv-building", name="INV-building")
-    assert documents.invoices.start(t.id, unfinished, [])
-    assert InvoiceModel.get(t.id, "inv-building").customer_key == f"{t.id}#{unfinished.customer_id}"
-    assert ids(listed(api, t, "/billing/invoices?limit=2")) == ids(invoices)
-    assert ids(listed(api, t, f"/billing/invoices?customerId={people['bob']}&limit=1")) == ids(
-        of(invoices, people["bob"]))
