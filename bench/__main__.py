@@ -165,7 +165,9 @@ NOTES = {
                 "reads; writes per 1 KB of the larger of the item before and after; one index write per entry "
                 "put, changed or removed, two when an index key changes; a failed conditional write costs the "
                 "existing item). moto_reported_units is what moto 5.2.5 answered to ReturnConsumedCapacity: "
-                "constants per operation, whatever the items.",
+                "constants per operation, whatever the items. minimum_write_units_per_invoice: the same items and "
+                "index entries written once each outside transactions (which double an item's units); "
+                "write_units_over_minimum = (write_units + index_write_units) / that.",
     "memory": "peak_rss_mib: this process's resident-set high-water mark during the job (Linux VmHWM, reset "
               "before the job), i.e. billrun with its workers; moto runs in a child process "
               "(moto_server_peak_rss_mib). tracemalloc_peak_mib: Python allocations' peak during the job, only "
@@ -228,6 +230,9 @@ def _job(run: scenarios.JobRun, units: int | None, tables: str, raw_seconds: flo
             "read_units_per_invoice": _per(t.read_units, run.invoices),
             "write_units_per_invoice": _per(t.write_units, run.invoices),
             "index_write_units_per_invoice": _per(t.index_write_units, run.invoices),
+            "minimum_write_units_per_invoice": _per(t.minimum_write_units, run.invoices),
+            "write_units_over_minimum": round((t.write_units + t.index_write_units) / t.minimum_write_units, 2)
+            if t.minimum_write_units else None,
             "units_per_invoice_by_table": _by_table(t, run.invoices, tables),
             "moto_reported_units_per_invoice": _per(t.moto_reported_units, run.invoices),
             "unpriced_requests": dict(t.unpriced),
@@ -243,7 +248,7 @@ def _by_table(t: Tally, invoices: int, tables: str) -> dict:
     prefix = f"{tables}-"
     return {name.removeprefix(prefix): {"read": _per(r, invoices), "write": _per(w, invoices),
                                         "index_write": _per(i, invoices)}
-            for name, (r, w, i) in sorted(t.capacity.items())}
+            for name, (r, w, i, _) in sorted(t.capacity.items())}
 
 
 def _due(lookup: scenarios.DueLookup, args, expected: set) -> dict:

@@ -41,12 +41,14 @@ _request = threading.local()
 class _Tally:
     operation: str
     reads: list = field(default_factory=list)  # (table name, total size in bytes, consistent or None)
-    writes: dict = field(default_factory=dict)  # table name -> [table write units, index write units]
+    # table name -> [table write units, index write units, table write units had no write been transactional]
+    writes: dict = field(default_factory=dict)
 
-    def write(self, table_name: str, units: int, index_units: int = 0) -> None:
-        spent = self.writes.setdefault(table_name, [0, 0])
+    def write(self, table_name: str, units: int, index_units: int = 0, plain_units: int | None = None) -> None:
+        spent = self.writes.setdefault(table_name, [0, 0, 0])
         spent[0] += units
         spent[1] += index_units
+        spent[2] += units if plain_units is None else plain_units
 
 
 def _units(size: int, unit: int) -> int:
@@ -132,7 +134,7 @@ def _write(original, keyed_by: str):
             tally.write(table_name, _units(before.size if before else 0, WRITE_UNIT))
             raise
         units, index_units = _price_write(table, before, _image(table, _current(self, table_name, keys)[1]))
-        tally.write(table_name, units * (2 if tally.operation == "TransactWriteItems" else 1), index_units)
+        tally.write(table_name, units * (2 if tally.operation == "TransactWriteItems" else 1), index_units, units)
         return result
     priced.__wrapped__ = original
     return priced
@@ -183,13 +185,15 @@ def _read_many(original, operation: str, projection: str):
 
 
 def _priced(tally: _Tally, body: dict) -> dict:
-    """{table name: [read units, write units, index write units]} of one request."""
-    tables = {name: [0.0, float(units), float(index_units)] for name, (units, index_units) in tally.writes.items()}
+    """{table name: [read units, write units, index write units, write units without transactions]} of one
+    request."""
+    tables = {name: [0.0, float(units), float(index_units), float(plain)]
+              for name, (units, index_units, plain) in tally.writes.items()}
     for table_name, size, consistent in tally.reads:
         if consistent is None:  # GetItem / BatchGetItem: as the request asked
             asked = body if tally.operation == "GetItem" else body.get("RequestItems", {}).get(table_name, {})
             consistent = bool(asked.get("ConsistentRead"))
-        tables.setdefault(table_name, [0.0, 0.0, 0.0])[0] += _units(size, READ_UNIT) * (1.0 if consistent else 0.5)
+        tables.setdefault(table_name, [0.0, 0.0, 0.0, 0.0])[0] += _units(size, READ_UNIT) * (1.0 if consistent else 0.5)
     return tables
 
 

@@ -22,7 +22,8 @@ class Tally:
     requests: Counter = field(default_factory=Counter)  # "dynamodb.Query" -> count
     errors: Counter = field(default_factory=Counter)  # answered with an error (e.g. a failed conditional write)
     items_read: int = 0
-    # by DynamoDB's rules (bench/capacity.py): table name -> [read units, write units, index write units]
+    # by DynamoDB's rules (bench/capacity.py): table name -> [read units, write units, index write units, write units
+    # had no write been transactional]
     capacity: dict = field(default_factory=dict)
     moto_reported_units: float = 0.0  # what moto answered in ConsumedCapacity
     unpriced: Counter = field(default_factory=Counter)  # DynamoDB requests moto's server did not price
@@ -37,6 +38,11 @@ class Tally:
     def write_units(self) -> float:
         """The tables' own writes."""
         return sum(units[1] for units in self.capacity.values())
+
+    @property
+    def minimum_write_units(self) -> float:
+        """What the same items and index entries cost written once each, none in a transaction (which doubles)."""
+        return sum(units[3] + units[2] for units in self.capacity.values())
 
     @property
     def index_write_units(self) -> float:
@@ -119,7 +125,7 @@ class Meter:
                 return
             if priced:
                 for table_name, units in json.loads(priced).items():
-                    spent = tally.capacity.setdefault(table_name, [0.0, 0.0, 0.0])
+                    spent = tally.capacity.setdefault(table_name, [0.0, 0.0, 0.0, 0.0])
                     for i, value in enumerate(units):
                         spent[i] += value
             elif operation not in ("CreateTable", "DescribeTable", "UpdateTimeToLive", "ListTables"):

@@ -53,6 +53,12 @@ def test_requests_and_capacity_are_counted_per_invoice(report):
         # each of a customer's 5 subscriptions has one January period, claimed once in the customer's transaction:
         # 5 entries and the customer's head, each < 1 KB, each write 2 units in a transaction
         assert dynamodb["units_per_invoice_by_table"]["billing-ledger"]["write"] == 12.0
+        # transactions double their items' units: written once each outside one, the same items cost less, and at
+        # most half of the table units are saved (the invoices' index entries are no transaction's)
+        write, index = dynamodb["write_units_per_invoice"], dynamodb["index_write_units_per_invoice"]
+        minimum = dynamodb["minimum_write_units_per_invoice"]
+        assert index + write / 2 - 0.02 <= minimum < write + index
+        assert dynamodb["write_units_over_minimum"] == pytest.approx((write + index) / minimum, abs=0.02)
         assert job["memory"]["peak_rss_mib"] is None or job["memory"]["peak_rss_mib"] > 0
 
 
