@@ -209,7 +209,7 @@ class PartialBatches:
     rest only (not at all when nothing is left of it), and the answer names the rest unprocessed, as DynamoDB's
     would: the client has to send them again. Installed on PynamoDB's low-level call, which every app request
     passes; `cut` lists (operation, entries processed, entries left) of each request answered in part, `pending`
-    the entries left and not sent again (yet)."""
+    the entries left and not sent again (yet), `requests` counts the batch requests by operation."""
 
     OPERATIONS = ("BatchWriteItem", "BatchGetItem")
 
@@ -217,9 +217,7 @@ class PartialBatches:
         from pynamodb.connection.base import Connection
 
         self.times, self.on = times, True
-        self.tries: Counter = Counter()  # entry -> the requests it was left unprocessed by
-        self.cut: list[tuple[str, int, int]] = []
-        self.pending: set = set()
+        self.reset()
         original = Connection._make_api_call
         partial = self
 
@@ -230,8 +228,15 @@ class PartialBatches:
 
         monkeypatch.setattr(Connection, "_make_api_call", call)
 
+    def reset(self) -> None:
+        self.tries: Counter = Counter()  # entry -> the requests it was left unprocessed by
+        self.cut: list[tuple[str, int, int]] = []
+        self.pending: set = set()
+        self.requests: Counter = Counter()  # batch requests by operation, cut or not
+
     def _answer(self, send, connection, operation: str, kwargs: dict) -> dict:
         reads = operation == "BatchGetItem"
+        self.requests[operation] += 1
         entries = [(table, entry) for table, request in kwargs["RequestItems"].items()
                    for entry in (request["Keys"] if reads else request)]
         fingerprint = lambda table, entry: (operation, table, simplejson.dumps(entry, sort_keys=True, default=str))  # noqa: E731
