@@ -20,7 +20,8 @@ Constraints.html and CapacityUnitCalculations.html):
 The check runs in moto's request handler, which every DynamoDB request passes in process (mock_aws) and in
 moto's server (the local stack's, the bench's): it sees the request as DynamoDB would, with the tables' key
 schemas. It never refuses anything itself: a report goes to the innermost `recording()` (the tests fail the
-test at its end: an exception inside the app could be caught by the app) or, outside one, to the log."""
+test at its end: an exception inside the app could be caught by the app) or, outside one, to the log as a
+warning starting with REFUSED (the local stack's and the bench's moto server: their tests look for it)."""
 import json
 import logging
 import sysconfig
@@ -41,6 +42,7 @@ MAX_ITEM_BYTES = 400 * 1024  # "KB" in DynamoDB's documentation is 1,024 bytes
 MAX_PAGE_BYTES = 1024 * 1024
 MAX_QUERY_LIMIT = 1000  # not DynamoDB's (it has none): the API's largest page; more is a loop in one request
 
+REFUSED = "DynamoDB would refuse this request"  # what a report outside a recording is logged with
 ROOT = Path(__file__).resolve().parents[2]
 _STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()
 log = logging.getLogger("billrun.local")
@@ -270,7 +272,7 @@ def report(message: str) -> None:
         if _recordings:
             _recordings[-1].append(message)
             return
-    log.warning("DynamoDB would refuse this request: %s", message)
+    log.warning("%s: %s", REFUSED, message)
 
 
 def _call_site() -> str:
