@@ -239,7 +239,9 @@ class PartialBatches:
         self.requests[operation] += 1
         entries = [(table, entry) for table, request in kwargs["RequestItems"].items()
                    for entry in (request["Keys"] if reads else request)]
-        fingerprint = lambda table, entry: (operation, table, simplejson.dumps(entry, sort_keys=True, default=str))  # noqa: E731
+        def fingerprint(table, entry):
+            return operation, table, simplejson.dumps(entry, sort_keys=True, default=str)
+
         eligible = [e for e in entries if self.tries[fingerprint(*e)] < self.times]
         left = eligible[len(eligible) // 2:]
         left_prints = {fingerprint(*e) for e in left}

@@ -45,6 +45,7 @@ MAX_QUERY_LIMIT = 1000  # not DynamoDB's (it has none): the API's largest page; 
 REFUSED = "DynamoDB would refuse this request"  # what a report outside a recording is logged with
 ROOT = Path(__file__).resolve().parents[2]
 _STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()
+_HERE = Path(__file__).resolve().parent  # chalicelib/local: moto's helpers, not a caller
 log = logging.getLogger("billrun.local")
 _recordings: list[list[str]] = []
 _recordings_lock = threading.Lock()
@@ -208,7 +209,7 @@ def _comparable(value: dict):
     kind, member = next(iter(value.items()))
     if kind == "N":
         return kind, Decimal(member).normalize()  # 1.0 and 1 are one key
-    return kind, b64decode(member) if kind == "B" and isinstance(member, str) else member
+    return kind, (b64decode(member) if kind == "B" and isinstance(member, str) else member)
 
 
 # --- after the request: what it left stored, what it answered ---------------------------------------------------
@@ -280,7 +281,7 @@ def _call_site() -> str:
     test's); in moto's server, the request came from another process."""
     for frame in reversed(traceback.extract_stack()):
         path = Path(frame.filename)
-        if "site-packages" in path.parts or path.is_relative_to(_STDLIB) or path.is_relative_to(ROOT / "chalicelib" / "local"):
+        if "site-packages" in path.parts or path.is_relative_to(_STDLIB) or path.is_relative_to(_HERE):
             continue
         return f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name}:{frame.lineno} {frame.name}"
     return "another process"
@@ -298,12 +299,13 @@ def install() -> None:
         operation, params = self._get_action(), getattr(self, "params", None) or {}
         for message in _safely(violations, operation, params, self.dynamodb_backend):
             report(message)
+        after = []
         with _LOCK:  # what the request stored is read before another request changes it
             answer = original(self, *args, **kwargs)
-            if answer[0] < 300:
+            if answer[0] < 300:  # applied (a refused request stored nothing)
                 after = _safely(stored_violations, operation, params, self.dynamodb_backend)
                 after += _safely(page_violations, operation, params, answer[2])
-        for message in after if answer[0] < 300 else ():
+        for message in after:
             report(message)
         return answer
 

@@ -212,4 +212,5 @@ def test_a_request_over_a_limit_fails_its_test_at_the_end(pytester):
     result.assert_outcomes(passed=1, errors=1)  # the call passed; its teardown failed it
     result.stdout.fnmatch_lines([
         "*1 DynamoDB request(s) over real DynamoDB's limits:*",
-        "BatchWriteItem: 26 put/delete requests in one request; the limit is 25 [[]test_inner.py:5 test_writes_26_decisions]"])
+        "BatchWriteItem: 26 put/delete requests in one request; the limit is 25 "
+        "[[]test_inner.py:5 test_writes_26_decisions]"])
