@@ -61,7 +61,12 @@ def test_the_stack_reports_a_request_real_dynamodb_would_refuse(stack):
     so the suite's check of the stack's output finds nothing after it)."""
     import boto3
 
-    endpoint = next(line.split("moto server at ")[1].split()[0] for line in stack.output if "moto server at " in line)
+    deadline, endpoint = time.monotonic() + 10, None
+    while endpoint is None and time.monotonic() < deadline:  # printed just after the ready line
+        endpoint = next((line.split("moto server at ")[1].split()[0] for line in list(stack.output)
+                         if "moto server at " in line), None)
+        time.sleep(0.05)
+    assert endpoint, "\n".join(stack.output[-10:])
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local",
                           aws_secret_access_key="local")
     client.batch_write_item(RequestItems={"billrun-local-billing-decisions": [
