@@ -1,4 +1,5 @@
-"""Fake AWS credentials and region are set before anything imports boto3; moto stands in for AWS."""
+"""Fake AWS credentials and region are set before anything imports boto3; moto stands in for AWS, and every
+DynamoDB request a test makes is held to real DynamoDB's limits (chalicelib/local/dynamodb_limits.py)."""
 import os
 
 os.environ.update({
@@ -13,14 +14,36 @@ os.environ.pop("S3_ENDPOINT_URL", None)
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from chalicelib.local import moto_speed  # noqa: E402
+from chalicelib.local import dynamodb_limits, moto_speed  # noqa: E402
 from chalicelib.local.atomic import serialize_dynamodb_requests  # noqa: E402
 from chalicelib.store import tables  # noqa: E402
 
 serialize_dynamodb_requests()  # threads in tests meet DynamoDB's per-request atomicity, as on AWS
 moto_speed.install()  # a Query costs its partition, not the table (same answers: tests/unit/test_moto_speed.py)
+dynamodb_limits.install()
 
 ADMIN_KEY = "test-admin-key"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dynamodb_within_limits_outside_tests():
+    """The same for requests made outside any test (a module's or a session's fixture)."""
+    with dynamodb_limits.recording() as refused:
+        yield refused
+    if refused:
+        pytest.fail(f"{len(refused)} DynamoDB request(s) over real DynamoDB's limits outside tests:\n"
+                    + "\n".join(refused), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def dynamodb_within_limits():
+    """Fails the test, at its end, when a request it made (the app's or its own) is one real DynamoDB refuses:
+    moto accepts it, and an error raised inside the app could be caught by the app."""
+    with dynamodb_limits.recording() as refused:
+        yield refused
+    if refused:
+        pytest.fail(f"{len(refused)} DynamoDB request(s) over real DynamoDB's limits:\n" + "\n".join(refused),
+                    pytrace=False)
 
 
 @pytest.fixture

@@ -199,3 +199,78 @@ def due_reads(monkeypatch, due, now):
             found = due(domain, now)
         return found, tally
     return measure
+
+
+class PartialBatches:
+    """Real DynamoDB may answer a BatchWriteItem with UnprocessedItems and a BatchGetItem with UnprocessedKeys (a
+    throttled partition, a response over 16 MB); moto never does. While `on`, each put/delete request and each key
+    of a batch is left unprocessed the first `times` requests that carry it: of those still to be left, the second
+    half of the request's (all of a request of one), so a request partly succeeds. The request reaches moto with the
+    rest only (not at all when nothing is left of it), and the answer names the rest unprocessed, as DynamoDB's
+    would: the client has to send them again. Installed on PynamoDB's low-level call, which every app request
+    passes; `cut` lists (operation, entries processed, entries left) of each request answered in part, `pending`
+    the entries left and not sent again (yet), `requests` counts the batch requests by operation."""
+
+    OPERATIONS = ("BatchWriteItem", "BatchGetItem")
+
+    def __init__(self, monkeypatch, times: int = 1):
+        from pynamodb.connection.base import Connection
+
+        self.times, self.on = times, True
+        self.reset()
+        original = Connection._make_api_call
+        partial = self
+
+        def call(connection, operation_name, operation_kwargs):
+            if not partial.on or operation_name not in PartialBatches.OPERATIONS:
+                return original(connection, operation_name, operation_kwargs)
+            return partial._answer(original, connection, operation_name, operation_kwargs)
+
+        monkeypatch.setattr(Connection, "_make_api_call", call)
+
+    def reset(self) -> None:
+        self.tries: Counter = Counter()  # entry -> the requests it was left unprocessed by
+        self.cut: list[tuple[str, int, int]] = []
+        self.pending: set = set()
+        self.requests: Counter = Counter()  # batch requests by operation, cut or not
+
+    def _answer(self, send, connection, operation: str, kwargs: dict) -> dict:
+        reads = operation == "BatchGetItem"
+        self.requests[operation] += 1
+        entries = [(table, entry) for table, request in kwargs["RequestItems"].items()
+                   for entry in (request["Keys"] if reads else request)]
+        def fingerprint(table, entry):
+            return operation, table, simplejson.dumps(entry, sort_keys=True, default=str)
+
+        eligible = [e for e in entries if self.tries[fingerprint(*e)] < self.times]
+        left = eligible[len(eligible) // 2:]
+        left_prints = {fingerprint(*e) for e in left}
+        processed = [e for e in entries if fingerprint(*e) not in left_prints]
+        self.pending -= {fingerprint(*e) for e in processed}
+        if not left:
+            return send(connection, operation, kwargs)
+        self.tries.update(left_prints)
+        self.pending |= left_prints
+        self.cut.append((operation, len(processed), len(left)))
+        data = send(connection, operation, {**kwargs, "RequestItems": self._requests(kwargs, processed, reads)}) \
+            if processed else {}
+        if reads:
+            data.setdefault("Responses", {})
+            for table in kwargs["RequestItems"]:
+                data["Responses"].setdefault(table, [])
+            data["UnprocessedKeys"] = self._requests(kwargs, left, reads)
+        else:
+            data["UnprocessedItems"] = self._requests(kwargs, left, reads)
+        return data
+
+    @staticmethod
+    def _requests(kwargs: dict, entries: list, reads: bool) -> dict:
+        """RequestItems (or Unprocessed*) carrying just these entries, each table's read parameters kept."""
+        out: dict = {}
+        for table, entry in entries:
+            if reads:
+                out.setdefault(table, {**{k: v for k, v in kwargs["RequestItems"][table].items() if k != "Keys"},
+                                       "Keys": []})["Keys"].append(entry)
+            else:
+                out.setdefault(table, []).append(entry)
+        return out

@@ -34,11 +34,12 @@ def start_moto(port: int):
 
     from moto.server import ThreadedMotoServer
 
-    from . import moto_speed
+    from . import dynamodb_limits, moto_speed
     from .atomic import serialize_dynamodb_requests
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per DynamoDB call drowns the rest
     serialize_dynamodb_requests()
     moto_speed.install()  # a Query costs its partition, not the whole table (moto 5.2.5 sorts every item)
+    dynamodb_limits.install()  # a warning for each request real DynamoDB would refuse (moto accepts more)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server

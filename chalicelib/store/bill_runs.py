@@ -13,6 +13,7 @@ from ..domain.bill_runs import UNFINISHED, BillRun, BillRunStatus
 from ..domain.errors import not_found
 from ..domain.tenants import LIVE_CLOCK
 from . import tables
+from .batch import get_many
 from .invoice_schedule_models import BillRunModel
 from .leases import LEASE, Leases  # noqa: F401  (LEASE is part of this module's interface)
 from .repository import TenantRepository, update_if
@@ -54,11 +55,9 @@ LEASES = Leases(BillRunModel, waiting=BillRunStatus.PENDING, running=BillRunStat
 
 
 def statuses(tenant_id: str, run_ids) -> dict[str, BillRunStatus]:
-    """{id: status} of those of the runs that exist (BatchGetItem, at most 100 keys a request: PynamoDB pages)."""
-    tables.bind()
+    """{id: status} of those of the runs that exist (BatchGetItem, at most 100 keys a request)."""
     keys = [(tenant_id, run_id) for run_id in run_ids]
-    return {item.id: item.status for item in BillRunModel.batch_get(keys, consistent_read=True,
-                                                                    attributes_to_get=["id", "status"])}
+    return {item.id: item.status for item in get_many(BillRunModel, keys, attributes=["id", "status"])}
 
 
 def claim(tenant_id: str, run_id: str, owner: str, now: datetime) -> BillRun | None:

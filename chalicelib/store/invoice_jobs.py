@@ -15,6 +15,7 @@ from ..domain.invoice_jobs import (InvoiceJob, InvoiceJobKind, InvoiceJobPhase, 
 from ..domain.errors import invalid
 from ..domain.tenants import LIVE_CLOCK
 from . import tables
+from .batch import get_many
 from .attributes import DateAttribute, EnumAttribute
 from .leases import Leases
 from .mapping import Mapped
@@ -95,11 +96,9 @@ LEASES = Leases(InvoiceJobModel, waiting=InvoiceJobStatus.QUEUED, running=Invoic
 
 
 def statuses(tenant_id: str, job_ids) -> dict[str, InvoiceJobStatus]:
-    """{id: status} of those of the jobs that exist (BatchGetItem, at most 100 keys a request: PynamoDB pages)."""
-    tables.bind()
+    """{id: status} of those of the jobs that exist (BatchGetItem, at most 100 keys a request)."""
     keys = [(tenant_id, job_id) for job_id in job_ids]
-    return {item.id: item.status for item in InvoiceJobModel.batch_get(keys, consistent_read=True,
-                                                                       attributes_to_get=["id", "status"])}
+    return {item.id: item.status for item in get_many(InvoiceJobModel, keys, attributes=["id", "status"])}
 
 
 def advance(tenant_id: str, job_id: str, owner: str, now: datetime, *, cursor: str | None = None,

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.local.dynamodb_limits import REFUSED
+
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"^billrun ready: (http://127\.0\.0\.1:\d+) api-key=(\S+) admin-key=(\S+)$")
 
@@ -21,6 +23,13 @@ class Stack:
     api_key: str
     admin_key: str
     output: list
+    checked: int = 0  # lines of output already searched for requests over DynamoDB's limits
+
+    def refused(self) -> list[str]:
+        """The stack's reports of requests real DynamoDB would refuse (chalicelib/local/dynamodb_limits.py) printed
+        since the last call."""
+        lines, self.checked = self.output[self.checked:], len(self.output)
+        return [line for line in lines if REFUSED in line]
 
 
 @pytest.fixture(scope="session")
@@ -50,9 +59,30 @@ def stack():
             process.kill()
             pytest.fail("the stack did not print its ready line:\n" + "\n".join(output[-40:]))
     match = found["match"]
-    yield Stack(match.group(1), match.group(2), match.group(3), output)
+    stack_ = Stack(match.group(1), match.group(2), match.group(3), output)
+    yield stack_
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+    _fail_on_refused(stack_, "after the last test")
+
+
+@pytest.fixture(autouse=True)
+def stack_within_dynamodb_limits(request):
+    """Fails a test that used the stack when the stack reported a request over real DynamoDB's limits meanwhile (its
+    tick loop runs all along: a report is the current test's, or at worst the next one's)."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    stack = request.getfixturevalue("stack")
+    yield
+    _fail_on_refused(stack, "during this test")
+
+
+def _fail_on_refused(stack: Stack, when: str) -> None:
+    refused = stack.refused()
+    if refused:
+        pytest.fail(f"the stack made {len(refused)} DynamoDB request(s) over real DynamoDB's limits {when}:\n"
+                    + "\n".join(refused), pytrace=False)

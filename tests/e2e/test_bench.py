@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.local.dynamodb_limits import REFUSED
+
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--subscriptions", "60", "--customers", "12", "--schedules", "300", "--due", "5",
@@ -16,12 +18,22 @@ TINY = ["--subscriptions", "60", "--customers", "12", "--schedules", "300", "--d
 
 
 @pytest.fixture(scope="module")
-def report() -> dict:
+def bench_run() -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BILLRUN_", "DYNAMODB_", "SQS_", "S3_"))}
     done = subprocess.run([sys.executable, "-m", "bench", *TINY], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)  # the whole of stdout is one JSON object (progress went to stderr)
+    return done
+
+
+@pytest.fixture(scope="module")
+def report(bench_run) -> dict:
+    return json.loads(bench_run.stdout)  # the whole of stdout is one JSON object (progress went to stderr)
+
+
+def test_no_request_of_the_bench_is_one_real_dynamodb_refuses(bench_run):
+    """The bench's moto server logs each request over real DynamoDB's limits (chalicelib/local/dynamodb_limits.py)."""
+    assert [line for line in bench_run.stderr.splitlines() if REFUSED in line] == []
 
 
 def test_both_jobs_write_one_invoice_per_customer_with_equal_totals(report):

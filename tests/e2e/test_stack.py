@@ -56,6 +56,31 @@ def test_requests_are_logged_as_json_lines_and_the_ready_line_stays_plain(stack)
     assert not [line for line in json_lines(stack.output) if isinstance(line, dict) and "_aws" in line]  # no EMF
 
 
+def test_the_stack_reports_a_request_real_dynamodb_would_refuse(stack):
+    """moto's server stores a BatchWriteItem of 26 puts; the stack prints a warning for it (which this test takes,
+    so the suite's check of the stack's output finds nothing after it)."""
+    import boto3
+
+    deadline, endpoint = time.monotonic() + 10, None
+    while endpoint is None and time.monotonic() < deadline:  # printed just after the ready line
+        endpoint = next((line.split("moto server at ")[1].split()[0] for line in list(stack.output)
+                         if "moto server at " in line), None)
+        time.sleep(0.05)
+    assert endpoint, "\n".join(stack.output[-10:])
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local",
+                          aws_secret_access_key="local")
+    client.batch_write_item(RequestItems={"billrun-local-billing-decisions": [
+        {"PutRequest": {"Item": {"job_key": {"S": "e2e#limits"}, "customer_id": {"S": f"c{i}"}}}} for i in range(26)]})
+    deadline, refused = time.monotonic() + 10, []
+    while not refused and time.monotonic() < deadline:
+        refused = stack.refused()
+        time.sleep(0.1)
+    assert len(refused) == 1 and "BatchWriteItem: 26 put/delete requests in one request; the limit is 25" in refused[0]
+    stored = client.query(TableName="billrun-local-billing-decisions", KeyConditionExpression="job_key = :k",
+                          ExpressionAttributeValues={":k": {"S": "e2e#limits"}})
+    assert stored["Count"] == 26  # moto accepted it
+
+
 def test_demo_tenant_is_test_mode_with_a_clock(stack):
     headers = {"x-api-key": stack.api_key}
     clock = requests.get(f"{stack.url}/test/clock", headers=headers, timeout=10)

@@ -8,7 +8,9 @@ Human numbers may have gaps after a crash; they must stay unique.
 
 Faults are injected where they really happen: PynamoDB's low-level call (`Connection._make_api_call`), which
 every DynamoDB request of the app passes through, counts successful writes and raises `SimulatedCrash` (a
-BaseException, like a Lambda being killed: no `except Exception` can swallow it) right after the N-th one.
+BaseException, like a Lambda being killed: no `except Exception` can swallow it) right after the N-th one; and,
+on the same call, batches are answered in part, the rest UnprocessedItems or UnprocessedKeys, as real DynamoDB may
+answer them (tests.support.PartialBatches).
 The wall clock (leases, the live tick) is a fake the tests move, so "after the lease expired" is exact.
 
 Speed: a "fresh moto state" is moto's in-memory DynamoDB tables swapped for a saved copy (empty, or a
@@ -32,13 +34,14 @@ from chalicelib.services import billing_jobs, billing_pages, billing_schedules
 from chalicelib.services import clock as clock_service
 from chalicelib.services.ids import derived_id
 from chalicelib.services import tick
+from chalicelib.store import batch
 from chalicelib.store import jobs as job_store
 from chalicelib.store import ledger, tables
 from chalicelib.store import schedules as schedule_store
 from chalicelib.store import tenants as tenant_store
 from chalicelib.store.billing_models import CreditMemoModel, InvoiceModel
 from chalicelib.store.catalog import subscriptions as subscription_store
-from tests.support import Api
+from tests.support import Api, PartialBatches
 
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 START = "2025-01-01"
@@ -620,33 +623,93 @@ def test_overlapping_jobs_racing_for_the_same_periods(wall, monkeypatch):
 
 # --- 3. a crash after every single DynamoDB write, then the next tick ---------------------------------------
 
-def test_crash_after_every_single_write_then_rerun_converges(wall, meter, capsys):
+@pytest.fixture
+def partial(monkeypatch):
+    """Batches answered as DynamoDB may: part of each unprocessed on its first try (tests.support.PartialBatches),
+    installed after `meter`, so the meter counts what reaches moto; off until a test turns it on (clean runs are
+    clean). The pauses before resends are test_batch's."""
+    monkeypatch.setattr(batch, "sleep", lambda seconds: None)
+    partial = PartialBatches(monkeypatch)
+    partial.on = False
+    return partial
+
+
+def test_batches_partly_unprocessed_on_their_first_try_bill_exactly(wall, meter, partial):
+    """Every BatchGetItem and BatchWriteItem of the job's tick leaves part of its keys or items unprocessed on its
+    first try: they are asked and sent again, and the outcome is the clean run's."""
+    t, _ = monthly_template(wall)
+    clean, clean_slots = clean_monthly(wall, FEB)
+    with fresh_stack("monthly") as api:
+        meter.reset()
+        partial.on = True
+        advance_clock(t.id, FEB)
+        partial.on = False
+        cut, requests = Counter(operation for operation, _, _ in partial.cut), Counter(partial.requests)
+        assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
+    # the scope's customers, products and orders, the ledger's heads and entries; the page's decisions
+    assert (cut["BatchGetItem"], cut["BatchWriteItem"]) == (5, 1)
+    assert requests == {op: 2 * n for op, n in cut.items()}  # each first try cut, each resend whole
+    assert partial.pending == set()  # every key and item left was sent again
+    assert Counter(w.split()[0] for w in meter.writes)["BatchWriteItem"] == 2  # part of the decisions, then the rest
+
+
+@pytest.mark.parametrize("batches", ["whole", "partly-unprocessed"])
+def test_crash_after_every_single_write_then_rerun_converges(wall, meter, request, monkeypatch, capsys, batches):
+    """The job's tick is run once per DynamoDB write request it makes, dying right after that request each time,
+    and then the next tick runs: every end state is the clean run's. A position is each write request that reached
+    moto, whatever its kind: PutItem, UpdateItem and DeleteItem, each BatchWriteItem (a page's decisions) and each
+    TransactWriteItems (a page's documents and ledger claims), in the order a clean run makes them: 14 in all.
+    partly-unprocessed: batches of 2 (so the page's 3 decisions take two BatchWriteItems, its reads several
+    BatchGetItems), each batch leaving part of its keys or items unprocessed on its first try, in the crashed run
+    and the re-run alike. The decisions' 1 position becomes 3: right after a batch write that only partly succeeded
+    (1 decision of 3 written, the one left never sent again), after its resend (2 written: between the two
+    batches), and after the second batch's resend (none of it was processed on its first try: not a position)."""
+    partial = request.getfixturevalue("partial") if batches == "partly-unprocessed" else None
+    if partial:
+        monkeypatch.setattr(batch, "MAX_WRITE", 2)
+        monkeypatch.setattr(batch, "MAX_GET", 2)
     t, _ = monthly_template(wall)
     with fresh_stack("monthly") as api:
         meter.reset()
+        if partial:
+            partial.on = True
         advance_clock(t.id, FEB)  # the clean run, metered: one tick, one slot, one job
         positions = list(meter.writes)
+        if partial:
+            partial.on = False
         clean, clean_slots = snapshot(api, t), job_slots(api, t)
     assert (clean, clean_slots) == clean_monthly(wall, FEB)
     assert len(clean["creditMemos"]) == 1 and len(clean["invoices"]) == 6
     assert {table for w in positions for table in w.split()[1].split("+")} >= {
         "invoices", "credit-memos", "billing-ledger", "billing-jobs", "billing-decisions"}
+    writes = Counter(w.split()[0] for w in positions)
+    assert (writes["TransactWriteItems"], writes["BatchWriteItem"], len(positions)) == (
+        (1, 3, 16) if partial else (1, 1, 14))
 
+    decisions_at_crash = []  # decisions stored when the run died right after a BatchWriteItem
     for n in range(1, len(positions) + 1):
         with fresh_stack("monthly") as api:
             wall.now = RUN_WALL
+            if partial:
+                partial.reset()
+                partial.on = True
             meter.reset(crash_after=n)
             with pytest.raises(SimulatedCrash):
                 advance_clock(t.id, FEB)
             assert meter.crashed_at == positions[n - 1], "a clean run and a crashed run write in the same order"
+            if positions[n - 1].startswith("BatchWriteItem"):
+                decisions_at_crash.append(len(the_job(api, t, "2025-02-01")["decisions"]))
             meter.reset()
             wall.now = AFTER_LEASE  # the next tick after the lease ran out (the clock route re-runs the domain)
             advance_clock(t.id, FEB)
+            if partial:
+                partial.on = False
             assert snapshot(api, t) == clean, f"crash after write #{n} ({positions[n - 1]})"
             assert job_slots(api, t) == clean_slots, f"crash after write #{n} ({positions[n - 1]})"
+    assert decisions_at_crash == ([1, 2, 3] if partial else [3])
     with capsys.disabled():
-        print(f"\n[exactly-once] crash positions covered: {len(positions)} writes of one job's tick "
-              f"({', '.join(f'{k} x{v}' for k, v in sorted(Counter(positions).items()))})")
+        print(f"\n[exactly-once] crash positions covered ({batches} batches): {len(positions)} writes of one job's "
+              f"tick ({', '.join(f'{k} x{v}' for k, v in sorted(Counter(positions).items()))})")
 
 
 # --- 4. a lease that expires mid-job -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from chalicelib.local import dynamodb_limits
 from chalicelib.local.moto_speed import moto_speed
 
 PARTITIONS = ["a", "b", "c"]
@@ -219,13 +220,16 @@ def _transact_item(name: str, action: dict, sort_key: bool) -> dict:
 
 
 def _outcome(client, name: str, actions: list, sort_key: bool):
-    try:
-        client.transact_write_items(TransactItems=[_transact_item(name, a, sort_key) for a in actions])
-        result = "ok"
-    except client.exceptions.TransactionCanceledException as error:
-        result = [r["Code"] for r in error.response["CancellationReasons"]]
-    except client.exceptions.ClientError as error:
-        result = error.response["Error"]["Code"]
+    with dynamodb_limits.recording() as refused:  # draws name one item twice on purpose: moto refuses those too
+        try:
+            client.transact_write_items(TransactItems=[_transact_item(name, a, sort_key) for a in actions])
+            result = "ok"
+        except client.exceptions.TransactionCanceledException as error:
+            result = [r["Code"] for r in error.response["CancellationReasons"]]
+        except client.exceptions.ClientError as error:
+            result = error.response["Error"]["Code"]
+    items_named = {a["key"] if sort_key else a["key"][0] for a in actions}
+    assert bool(refused) == (len(items_named) < len(actions)) == (result == "ValidationException"), refused
     items = client.scan(TableName=name, ConsistentRead=True)["Items"]
     return result, sorted((i["pk"]["S"], i.get("sk", {}).get("S"), i.get("n", {}).get("N")) for i in items)
 
