@@ -212,8 +212,8 @@ def test_a_billing_job_emits_one_emf_document_with_its_counts_and_two_log_lines(
 
 
 def test_a_job_billed_in_concurrent_pages_bills_each_customer_once_and_logs_with_its_keys(api, capsys, monkeypatch):
-    """Pages of 2 customers, 2 at once: every customer decided once, both
-    page threads used, and a failing customer's line logged from a page thread carries the job's keys."""
+    """Pages of 2 customers, 2 at once (the first two wait for each other): every customer decided once, and a
+    failing customer's line logged from a page thread carries the job's keys."""
     monkeypatch.setattr(billing_pages, "PAGE", 2)
     monkeypatch.setenv("BILLRUN_PAGE_THREADS", "2")
     t = clock_tenant(api, "2025-01-01T00:00:00Z")
@@ -222,10 +222,13 @@ def test_a_job_billed_in_concurrent_pages_bills_each_customer_once_and_logs_with
     for customer in customers:
         subscribe(api, t, customer, product, startDate="2025-01-01")
     failing = customers[5]["id"]
-    real_page, real_plan, threads = billing_pages._page, billing_pages._plan, set()
+    real_page, real_plan, threads = billing_pages._page, billing_pages._plan, []
+    together = threading.Barrier(2, timeout=10)  # the first two pages wait for each other: they run at once
 
     def page(run, customers_of_page):
-        threads.add(threading.current_thread().name)
+        threads.append(threading.current_thread().name)
+        if len(threads) <= 2:
+            together.wait()
         return real_page(run, customers_of_page)
 
     def fails_for_one(job, customer, *args, **kw):
@@ -239,7 +242,8 @@ def test_a_job_billed_in_concurrent_pages_bills_each_customer_once_and_logs_with
     job = api.post(f"/billing/schedules/{new_schedule(api, t)['id']}:run", {"targetDate": "2025-01-01"},
                    key=t.key).body
     assert job["counts"] == {"customers": 7, "billed": 6, "skipped": 0, "errors": 1, "invoices": 6, "creditMemos": 0}
-    assert len({n for n in threads if n.startswith("billing-page")}) == 2  # 4 pages, 2 threads
+    # 4 pages, and the failing page again one customer at a time; the first two on two threads at once
+    assert len(threads) == 6 and len(set(threads[:2])) == 2 and all(n.startswith("billing-page") for n in threads)
     listed = api.get("/billing/invoices?limit=100", key=t.key).body["data"]
     assert sorted(i["customerId"] for i in listed) == sorted(c["id"] for c in customers if c["id"] != failing)
     [failed] = [line for line in logs(printed(capsys)) if line["message"].startswith(f"customer {failing}")]
