@@ -8,8 +8,8 @@ seeds it with batch writes (not measured), then measures:
      configured thresholds) sent through moto's SQS and billed by app.worker in local worker loops;
   3. due_schedules: S live billing schedules of which D are due; the tick's lookup of the due ones;
   4. empty_jobs: a test clock advanced H hours over an hourly billing schedule with nothing in scope (H + 1 jobs);
-  5. year_advance: a test-mode tenant with Y customers (one subscription each) advanced 12 monthly slots, with the
-     worker loops beside it, until its clock reads Ready.
+  5. year_advance: a test-mode tenant with Y customers (one subscription each) advanced 12 monthly slots, with one
+     worker loop beside it and the deployments' fan-out settings (as `make run` has them), until its clock reads Ready.
 Both jobs must write one invoice per customer with a subscription, with equal totals, and every empty job must be
 Completed with zero counts: otherwise it exits 1."""
 import argparse
@@ -37,8 +37,9 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--schedules", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=100)
     parser.add_argument("--workers", type=int, default=4, help="local worker loops for the fan-out job")
-    parser.add_argument("--fanout-customers", type=int, default=defaults.fanout_customers,
-                        help="BILLRUN_FANOUT_CUSTOMERS for the fan-out job")
+    parser.add_argument("--fanout-customers", type=int, default=500,
+                        help="BILLRUN_FANOUT_CUSTOMERS for the fan-out job (below the deployments' default, so the "
+                             "default 2,000 customers fan out)")
     parser.add_argument("--unit-customers", type=int, default=defaults.unit_customers,
                         help="BILLRUN_UNIT_CUSTOMERS for the fan-out job")
     parser.add_argument("--empty-hours", type=int, default=48,
@@ -123,10 +124,11 @@ def run(args, meter: Meter, moto_pid: int) -> dict:
     year = None
     if args.year_customers:
         progress(f"year_advance: {args.year_customers} customers, a test clock advanced 12 monthly slots")
-        os.environ["BILLRUN_FANOUT_CUSTOMERS"] = str(args.fanout_customers)
+        for name in ("BILLRUN_FANOUT_CUSTOMERS", "BILLRUN_UNIT_CUSTOMERS"):
+            os.environ.pop(name, None)  # a deployment's defaults, as `make run` has them
         scenarios.use_tables(YEAR)
         year_world = seed.world(YEAR, args.year_customers, args.year_customers)
-        year = scenarios.year_advance(year_world, seed.monthly_schedule(year_world.tenant), 12, meter, args.workers)
+        year = scenarios.year_advance(year_world, seed.monthly_schedule(year_world.tenant), 12, meter, workers=1)
         progress(f"year_advance: {len(year.jobs)} jobs, {year.invoices} invoices in {year.seconds:.1f} s")
 
     raw = {}
