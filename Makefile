@@ -28,7 +28,7 @@ TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
-# A benchmark, not a test (README: Benchmark): one JSON object on stdout, everything else on stderr (the venv
+# A benchmark, not a test (docs/benchmark.md): one JSON object on stdout, everything else on stderr (the venv
 # is made first, as for run and test). N subscriptions (default 10,000); ARGS: any other `python -m bench` option.
 bench:
 	@$(MAKE) --no-print-directory $(STAMP) >&2

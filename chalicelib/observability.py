@@ -28,7 +28,7 @@ SERVICE = "billrun"
 NAMESPACE = "billrun"  # infra/alarms.py alarms on this namespace (a test checks they agree)
 STAGE_DIMENSION = "Stage"
 
-# The metrics billrun emits (README, Observability): name -> unit
+# The metrics billrun emits (docs/operations.md, Observability): name -> unit
 TICK_LAG = "TickLagSeconds"
 JOB_DURATION = "JobDurationSeconds"
 INVOICES = "Invoices"

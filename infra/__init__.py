@@ -1,2 +1,3 @@
 """Deployable infrastructure generated from the code's own definitions: `python -m infra` (`make infra`) writes
-infra/merge-<stage>.json, which `make package` merges into Chalice's SAM template (see README, Deploying to AWS)."""
+infra/merge-<stage>.json, which `make package` merges into Chalice's SAM template (docs/operations.md: Deploying
+to AWS)."""

@@ -1,4 +1,4 @@
-"""The README's billing-schedule walk-through, run as printed against the embedded stack over HTTP."""
+"""docs/billing.md's billing-schedule walk-through, run as printed against the embedded stack over HTTP."""
 import json
 import re
 import subprocess
@@ -12,28 +12,28 @@ ROOT = Path(__file__).resolve().parents[2]
 SECTION = "## Billing schedules: a worked example"
 
 
-def readme_section() -> str:
-    text = (ROOT / "README.md").read_text()
-    assert SECTION in text, "README has no billing-schedule example"
+def doc_section() -> str:
+    text = (ROOT / "docs/billing.md").read_text()
+    assert SECTION in text, "docs/billing.md has no billing-schedule example"
     return text.split(SECTION, 1)[1].split("\n## ", 1)[0]
 
 
 def billing_example() -> str:
     match = re.search(r"<!-- billing-example:start -->\s*```sh\n(.*?)```\s*<!-- billing-example:end -->",
-                      readme_section(), re.S)
-    assert match, "README has no marked billing example"
+                      doc_section(), re.S)
+    assert match, "docs/billing.md has no marked billing example"
     return match.group(1)
 
 
 def stated_output() -> str:
-    """The expected output the README prints after the block (the first plain ``` block that follows it)."""
-    after = readme_section().split("<!-- billing-example:end -->", 1)[1]
+    """The expected output the doc prints after the block (the first plain ``` block that follows it)."""
+    after = doc_section().split("<!-- billing-example:end -->", 1)[1]
     match = re.search(r"```\n(.*?)```", after, re.S)
-    assert match, "README states no expected output for the billing example"
+    assert match, "docs/billing.md states no expected output for the billing example"
     return match.group(1)
 
 
-def test_readme_billing_example_bills_three_months_as_printed(stack):
+def test_the_documented_billing_example_bills_three_months_as_printed(stack):
     env = {"PATH": "/usr/bin:/bin:/usr/local/bin", "BILLRUN": stack.url, "KEY": stack.api_key,
            "ADMIN": stack.admin_key}
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", billing_example()], env=env, capture_output=True,
@@ -52,4 +52,4 @@ def test_readme_billing_example_bills_three_months_as_printed(stack):
         ("INV-00000002", "2025-02-01", "2025-02-01", "2025-02-28", Decimal("104.94")),
         ("INV-00000003", "2025-03-01", "2025-03-01", "2025-03-31", Decimal("104.94")),
     ]
-    assert result.stdout == stated_output()  # the README's stated output is exactly what the block prints
+    assert result.stdout == stated_output()  # docs/billing.md's stated output is exactly what the block prints

@@ -1,4 +1,4 @@
-"""The embedded stack over real HTTP: moto server, chalice local, the tick loop, the README's examples."""
+"""The embedded stack over real HTTP: moto server, chalice local, the tick loop, the README's example."""
 import json
 import re
 import subprocess

@@ -379,6 +379,6 @@ def test_tick_lag_is_the_metric_the_late_schedules_alarm_watches(api, capsys, mo
         d["Name"]: d["Value"] for d in alarm["Dimensions"]}
     [metric] = [m for m in cw["Metrics"] if m["Name"] == alarm["MetricName"]]
     assert metric["Unit"] == alarm.get("Unit", "Seconds") and "StorageResolution" not in metric  # 60 s resolution
-    # what TickLagSeconds is defined against (README, Observability): the worst lag per period; emitted every
+    # what TickLagSeconds is defined against (docs/operations.md, Observability): the worst lag per period; emitted every
     # tick, so no data means no tick: breaching
     assert (alarm["Statistic"], alarm["TreatMissingData"]) == ("Maximum", "breaching")
