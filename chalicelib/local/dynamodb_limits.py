@@ -118,10 +118,9 @@ def _batch_write(params, backend) -> list[str]:
                 key = _key(backend, table_name, item)
             else:
                 key = _key(backend, table_name, request.get("DeleteRequest", {}).get("Key", {}))
-            if key is not None and key in seen:
+            if _again(seen, key):
                 found.append(f"BatchWriteItem: two requests on one item of {table_name} ({dict(key[1])}); "
                              "DynamoDB refuses the batch (ValidationException)")
-            seen.add(key)
     if requests > MAX_BATCH_WRITE:
         found.append(f"BatchWriteItem: {requests} put/delete requests in one request; the limit is {MAX_BATCH_WRITE}")
     return found
@@ -133,10 +132,9 @@ def _batch_get(params, backend) -> list[str]:
         for given in request.get("Keys", []):
             keys += 1
             key = _key(backend, table_name, given)
-            if key is not None and key in seen:
+            if _again(seen, key):
                 found.append(f"BatchGetItem: one key of {table_name} asked twice ({dict(key[1])}); "
                              "DynamoDB refuses the batch (ValidationException)")
-            seen.add(key)
     if keys > MAX_BATCH_GET:
         found.append(f"BatchGetItem: {keys} keys in one request; the limit is {MAX_BATCH_GET}")
     return found
@@ -154,10 +152,9 @@ def _transaction(operation: str):
                 found += _too_large(operation, table_name, size)
                 put_bytes += size
             key = _key(backend, table_name, op["Item"] if kind == "Put" else op.get("Key", {}))
-            if key is not None and key in seen:
+            if _again(seen, key):
                 found.append(f"{operation}: two actions on one item of {table_name} ({dict(key[1])}); DynamoDB "
                              "refuses the transaction (ValidationException)")
-            seen.add(key)
         if len(actions) > MAX_TRANSACTION_ACTIONS:
             found.append(f"{operation}: {len(actions)} actions in one transaction; the limit is "
                          f"{MAX_TRANSACTION_ACTIONS}")
@@ -186,6 +183,16 @@ _CHECKS = {"BatchWriteItem": _batch_write, "BatchGetItem": _batch_get, "PutItem"
            "TransactWriteItems": _transaction("TransactWriteItems"),
            "TransactGetItems": _transaction("TransactGetItems"),
            "Query": _read_page("Query"), "Scan": _read_page("Scan")}
+
+
+def _again(seen: set, key) -> bool:
+    """Whether one request named this item before (a key moto refuses anyway, None, never counts); now seen."""
+    if key is None:
+        return False
+    if key in seen:
+        return True
+    seen.add(key)
+    return False
 
 
 def _too_large(operation: str, table_name, size: int) -> list[str]:

@@ -36,11 +36,11 @@ class Outcome(Enum):
 DOCUMENT = "document"  # the tag of a document's put in write_once's transaction
 
 
-def outcome(refusals: list[Refusal], document_tag=DOCUMENT) -> Outcome:
+def outcome(refusals: list[Refusal]) -> Outcome:
     """What a document's transaction came to, by its refusals (point 3 of the module docstring)."""
     if not refusals:
         return Outcome.WRITTEN
-    if any(r.tag == document_tag and r.code == "ConditionalCheckFailed" for r in refusals):
+    if any(r.tag == DOCUMENT and r.code == "ConditionalCheckFailed" for r in refusals):
         return Outcome.STORED
     return Outcome.LOST
 

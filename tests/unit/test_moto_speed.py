@@ -326,26 +326,28 @@ def _written(client, attrs) -> tuple[str, list]:
     return name, written
 
 
+def _served(attrs, *speed_ups) -> tuple[str, list, list]:
+    """(table, the items written, the answers read back with the speed-up on or off, in the order asked)."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        name, written = _written(client, attrs)
+        answers = []
+        for on in speed_ups:
+            with moto_speed(on):
+                answers.append(_answers(client, name))
+    return name, written, answers
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(attrs=st.lists(st.dictionaries(ATTRIBUTE, wire_values(PLAIN_KEY), max_size=6), min_size=1, max_size=4))
 def test_responses_carrying_items_are_the_same_with_and_without_the_speed_up(attrs):
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        name, _ = _written(client, attrs)
-        with moto_speed(False):
-            expected = _answers(client, name)
-        with moto_speed(True):
-            got = _answers(client, name)
+    _, _, (expected, got) = _served(attrs, False, True)
     assert got == expected
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(attrs=st.lists(st.dictionaries(ATTRIBUTE, wire_values(ANY_KEY), max_size=6), min_size=1, max_size=4))
 def test_with_the_speed_up_every_answer_carries_exactly_the_items_written(attrs):
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        name, written = _written(client, attrs)
-        with moto_speed(True):
-            got = _answers(client, name)
+    name, written, (got,) = _served(attrs, True)
     assert got[0]["Item"] == written[0] and got[1]["Items"] == got[3]["Items"] == written
     assert got[2]["Responses"][name] == [written[0]]
