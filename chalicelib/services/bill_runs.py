@@ -26,8 +26,7 @@ from ..domain.timeutil import wall_now
 from ..store import bill_runs as store
 from ..store import counters, documents
 from ..store.catalog import customers, orders, products
-from ..store import invoice_schedules as store_schedules
-from ..store.invoice_schedules import schedules
+from ..store.invoice_schedules import MAX_ATTEMPTS, schedules
 from . import quotas
 from .ids import derived_id
 
@@ -111,7 +110,7 @@ def write_invoice(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem,
     schedule (another change landed), read it again: an item another attempt processed answers its invoice."""
     invoice_id = invoice_id_of(schedule.id, item.id)
     name = human_number("INV", counters.next_value(tenant.id, "INV"))
-    for _ in range(store_schedules.MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS):
         invoice = _invoice(tenant, schedule, item, bill_run, invoice_id, name, now)
         processed = rules.processed(schedule, item.id, bill_run.id, invoice.id, invoice.name)
         done, _ = documents.write_once(
