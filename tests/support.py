@@ -138,6 +138,7 @@ class Reads:
     items: int = 0
     calls: Counter = field(default_factory=Counter)
     scans: list = field(default_factory=list)
+    by_table: Counter = field(default_factory=Counter)  # items read, per table
 
 
 class ReadMeter:
@@ -162,14 +163,18 @@ class ReadMeter:
     @staticmethod
     def _count(r: Reads, operation: str, kwargs: dict, data: dict) -> None:
         r.calls[operation] += 1
+        found: dict[str, int] = {}
         if operation in ("Query", "Scan"):
-            r.items += data.get("ScannedCount", data.get("Count", 0))
+            found[kwargs.get("TableName")] = data.get("ScannedCount", data.get("Count", 0))
         if operation == "Scan":
             r.scans.append(kwargs.get("TableName"))
         elif operation == "GetItem":
-            r.items += 1 if data.get("Item") else 0
+            found[kwargs.get("TableName")] = 1 if data.get("Item") else 0
         elif operation == "BatchGetItem":
-            r.items += sum(len(items) for items in data.get("Responses", {}).values())
+            found = {table: len(items) for table, items in data.get("Responses", {}).items()}
+        for table, count in found.items():
+            r.items += count
+            r.by_table[table] += count
 
     @contextmanager
     def measuring(self):

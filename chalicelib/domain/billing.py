@@ -30,7 +30,13 @@ Rules of propose():
 8. Order: subscriptions by id, periods by start, lines by start date. Same input, same proposal.
 9. Money: Decimal only. prorate rounds HALF_UP once per piece at the currency's minor units; products,
    differences and sums are exact (an inexact operation raises instead of rounding silently).
+10. settled: {subscription id: a date} for subscriptions whose every period starting on or before that date is
+   billed at what it is worth under the subscription's terms as they are (its fingerprint() has not changed since;
+   the caller's ledger head vouches for it, see settled_through()). Those periods are left out unread: only later
+   ones are proposed, and a subscription with none of them is "already billed". The proposal equals the one
+   computed from all the subscription's entries, save that a period billed at zero reads as "already billed".
 """
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -259,11 +265,14 @@ def _due(sub: Subscription, target: date) -> dict[date, Period]:
 
 
 def _propose_subscription(sub: Subscription, entries: Mapping[date, LedgerEntry], target: date, product: str,
-                          own: frozenset[str]) -> tuple[list[ProposedLine], list[PeriodChange], str | None]:
+                          own: frozenset[str], through: date | None
+                          ) -> tuple[list[ProposedLine], list[PeriodChange], str | None]:
     due = _due(sub, target)
     lines, changes, zero_only = [], [], False
     # Ledger periods are visited even when no longer generated: a cancellation may owe them a credit.
     for start in sorted(set(due) | set(entries)):
+        if through is not None and start <= through:
+            continue  # settled (rule 10)
         entry = entries.get(start)
         if entry is None or entry.billed_only_by(own):
             if start not in due:
@@ -278,7 +287,7 @@ def _propose_subscription(sub: Subscription, entries: Mapping[date, LedgerEntry]
             lines += period_lines
     if lines:
         return lines, changes, None
-    reason = ZERO_AMOUNT if zero_only else ALREADY_BILLED if due or entries else NOTHING_DUE
+    reason = ZERO_AMOUNT if zero_only else ALREADY_BILLED if due or entries or through else NOTHING_DUE
     return [], [], reason
 
 
@@ -290,18 +299,47 @@ def _entries_by_subscription(ledger: Mapping[tuple[str, date], LedgerEntry]) -> 
 
 
 def propose(subscriptions: Sequence[Subscription], ledger: Mapping[tuple[str, date], LedgerEntry], target: date,
-            product_names: Mapping[str, str], own_documents: Collection[str] = ()) -> Proposal:
+            product_names: Mapping[str, str], own_documents: Collection[str] = (),
+            settled: Mapping[str, date] | None = None) -> Proposal:
     """What a billing job should charge and credit up to target (rules in the module docstring)."""
-    own = frozenset(own_documents)
+    own, settled = frozenset(own_documents), settled or {}
     entries = _entries_by_subscription(ledger)
     lines: list[ProposedLine] = []
     changes: list[PeriodChange] = []
     skipped: list[tuple[str, str]] = []
     for sub in sorted(subscriptions, key=lambda s: s.id):
         product = product_names.get(sub.product_id, sub.product_id)
-        sub_lines, sub_changes, reason = _propose_subscription(sub, entries.get(sub.id, {}), target, product, own)
+        sub_lines, sub_changes, reason = _propose_subscription(sub, entries.get(sub.id, {}), target, product, own,
+                                                               settled.get(sub.id))
         lines += sub_lines
         changes += sub_changes
         if reason is not None:
             skipped.append((sub.id, reason))
     return Proposal(tuple(lines), tuple(changes), tuple(skipped))
+
+
+# --- what a ledger head vouches for (rule 10) --------------------------------------------------------------
+
+def fingerprint(sub: Subscription) -> str:
+    """A digest of every term propose() reads from a subscription: while it is unchanged, so is every period's
+    worth, and periods billed at their worth stay settled."""
+    terms = (sub.start_date, sub.end_date, sub.billing_period.value, sub.bill_cycle_day, sub.billing_timing.value,
+             sub.unit_price, sub.initial_quantity, sub.currency,
+             tuple((c.effective_date, c.quantity) for c in sub.quantity_changes))
+    return hashlib.blake2b(repr(terms).encode(), digest_size=8).hexdigest()
+
+
+def settled_through(sub: Subscription, entries: Mapping[date, LedgerEntry], changed: Collection[date], target: date,
+                    previous: date | None, own_documents: Collection[str] = ()) -> date | None:
+    """Once a proposal for sub at target is claimed (changing the periods starting on `changed`), the latest date
+    through which every period of sub is billed at its worth: the latest of the previous mark, the starts of the
+    entries the proposal read or changed, and the starts of the periods due at target. None when there is no such
+    date: sub has no entry, or an entry it read stays unbilled at a worth above zero (released, and not due yet),
+    which only reading it again can tell."""
+    due = _due(sub, target)
+    own = frozenset(own_documents)
+    if any(start not in changed and entry.billed_only_by(own) and should_amount(sub, due.get(start, entry.period))
+           for start, entry in entries.items()):
+        return None
+    starts = [*entries, *changed, *due, *([previous] if previous else [])]
+    return max(starts) if entries or changed or previous else None

@@ -1,18 +1,22 @@
-"""Bills a billing job's customers a page at a time: the page's ledger read in two batched requests, every
-proposal computed in memory, each customer's documents and ledger claims written in a transaction it shares with
-other customers of the page, and the page's decisions in batched writes.
+"""Bills a billing job's customers a page at a time: the page's ledger read in batched requests (store/ledger.py),
+every proposal computed in memory, each customer's documents, ledger claims and ledger head written in a transaction
+it shares with other customers of the page, and the page's decisions in batched writes.
 
 Exactly once is store/documents.py's argument (a document with a derived id, put only if absent, in one
 transaction with what records it); here, what records a billing job's documents:
 1. A customer's invoice and credit memo have ids derived from (job, customer); their transaction holds the ledger
-   claims of their lines, each a compare-and-set on its period entry's version. Proposals count the job's own
-   documents as unbilled, so a re-run proposes the same documents and is refused at their put.
-2. A run whose claim lost a period's compare-and-set to another job reads that customer's ledger again and
-   proposes again: the other job's claim now counts as billed.
-3. A customer with more actions than a transaction holds (batch.MAX_ACTIONS) writes some claims in transactions
-   of their own first, and its documents with the rest last. Until then those claims name documents nobody can
-   see, and a re-run skips the claims it finds its documents already holding (and releases those its new
-   proposal no longer wants), so every claim ends backed by a written document.
+   claims of their lines, each a compare-and-set on its period entry's version, and the customer's ledger head,
+   a compare-and-set on the head's version that marks its subscriptions settled (domain.billing rule 10).
+2. A run whose claim or head write lost to another job reads that customer's ledger again and proposes again: the
+   other job's claims now count as billed.
+3. A re-run proposes from the head, which the first run's transaction marked settled: it proposes nothing for a
+   customer the first run billed, and finds that customer's documents by their derived ids (a customer already
+   billed is looked up so, by whoever billed it). Were anything proposed still, the documents' puts are refused.
+4. A customer with more actions than a transaction holds (batch.MAX_ACTIONS) writes some claims in transactions
+   of their own first (with its head, marking their subscriptions unvouched), and its documents with the rest last.
+   Until then those claims name documents nobody can see; a re-run reads those subscriptions' entries in full,
+   counts its own documents' claims as unbilled, so proposes the same, skips the claims it finds its documents
+   already holding (and releases those its new proposal no longer wants): every claim ends backed by a document.
 Decisions are then written as batched puts keyed by (job, customer): a re-run writes the same facts again."""
 import logging
 from collections import defaultdict
@@ -61,6 +65,7 @@ class _Plan:
     credits: list = field(default_factory=list)  # ... negative
     names: dict = field(default_factory=dict)  # "INV" / "CM" -> the number drawn for this run
     claimed: set = field(default_factory=set)  # (document id, subscription, period start) claimed in this run
+    head: ledger.Head | None = None  # the customer's ledger head the proposal was computed from
 
     @property
     def id(self) -> str:
@@ -74,13 +79,24 @@ class _Plan:
     def pending(self, seen) -> list[tuple[str, list[PeriodChange]]]:
         """(document id, the changes it still has to claim) of each wanted document."""
         return [(doc_id, ledger.unclaimed([c for c, _ in pairs if (doc_id, c.subscription_id, c.period.start)
-                                           not in self.claimed], doc_id, seen))
+                                           not in self.claimed], doc_id, seen.entries))
                 for _, doc_id, pairs in self.parts()]
 
     def actions(self, seen) -> int:
-        """Its documents, its claims still to write, and one head per subscription those create entries in."""
-        changes = [c for _, cs in self.pending(seen) for c in cs]
-        return len(self.parts()) + len(changes) + any(not c.expected_version for c in changes)
+        """Its documents, its claims still to write, and its head."""
+        return len(self.parts()) + sum(len(changes) for _, changes in self.pending(seen)) + 1
+
+    def marks(self, target, seen) -> dict[str, str]:
+        """The head's marks once every claim of the proposal is written: each subscription's settled date."""
+        marks = dict(self.head.marks)
+        for sub in self.subs:
+            entries = {start: e for (sub_id, start), e in seen.entries.items() if sub_id == sub.id}
+            changed = [c.period.start for c in self.proposal.changes if c.subscription_id == sub.id]
+            through = billing.settled_through(sub, entries, changed, target, self.head.through(sub),
+                                              {self.invoice_id, self.memo_id})
+            if through is not None or entries or changed or sub.id in marks:  # a subscription with entries
+                marks[sub.id] = ledger.mark(sub, through)
+        return marks
 
 
 @dataclass(frozen=True)
@@ -152,7 +168,7 @@ def _record(run: _Run, decisions: list[Decision]) -> None:
 
 
 def _page(run: _Run, page) -> list[CustomerRun]:
-    seen = ledger.read(run.tenant.id, [customer.id for customer, _ in page])
+    seen = ledger.read(run.tenant.id, {customer.id: subs for customer, subs in page})
     plans = [_plan(run.job, customer, subs, seen, run.product_names) for customer, subs in page]
     if run.dry_run:
         return [_billed(run.job, plan, run.now) for plan in plans]
@@ -165,9 +181,12 @@ def _page(run: _Run, page) -> list[CustomerRun]:
 def _plan(job: BillingJob, customer: Customer, subs, seen, product_names) -> _Plan:
     invoice_id, memo_id = derived_id(job.id, customer.id, "invoice"), derived_id(job.id, customer.id, "credit")
     sub_ids = {s.id for s in subs}
-    entries = {key: entry for key, entry in seen.items() if key[0] in sub_ids}
-    proposal = billing.propose(subs, entries, job.target_date, product_names, own_documents={invoice_id, memo_id})
-    plan = _Plan(customer, subs, proposal, invoice_id, memo_id)
+    head = seen.heads[customer.id]
+    entries = {key: entry for key, entry in seen.entries.items() if key[0] in sub_ids}
+    settled = {sub.id: through for sub in subs if (through := head.through(sub)) is not None}
+    proposal = billing.propose(subs, entries, job.target_date, product_names, own_documents={invoice_id, memo_id},
+                               settled=settled)
+    plan = _Plan(customer, subs, proposal, invoice_id, memo_id, head=head)
     plan.charges, plan.credits = _split(proposal)
     return plan
 
@@ -189,20 +208,16 @@ def _split(proposal: Proposal):
 def _commit(run: _Run, plans: list[_Plan], seen) -> dict[str, CustomerRun]:
     tenant, job, now = run.tenant, run.job, run.now
     runs = {}
-    pending = []
-    for plan in plans:
-        _release_unwanted(tenant, plan, seen)
-        if plan.parts():
-            pending.append(plan)
-        else:
-            runs[plan.id] = CustomerRun(_decision(plan, None, None))
+    pending = [_again(run, plan, seen) if _release_unwanted(tenant, plan, seen) else plan for plan in plans]
     for _ in range(ROUNDS):
+        runs.update(_without_documents(tenant, [plan for plan in pending if not plan.parts()]))
+        pending = [plan for plan in pending if plan.parts()]
         if not pending:
             return runs
         _number(tenant, pending)
         retry = []
-        for pack in _packs(pending, seen, tenant):
-            refused = _write(tenant, job, pack, seen, now)
+        for pack in _packs(pending, seen, run):
+            refused = _write(run, pack, seen)
             for plan in pack:
                 codes = refused.get(plan.id)
                 if codes is None:
@@ -220,13 +235,32 @@ def _commit(run: _Run, plans: list[_Plan], seen) -> dict[str, CustomerRun]:
     return runs
 
 
-def _release_unwanted(tenant, plan: _Plan, seen) -> None:
-    """Claims an earlier, crashed run of this job made for documents the proposal no longer wants there."""
+def _release_unwanted(tenant, plan: _Plan, seen) -> bool:
+    """Releases the claims an earlier, crashed run of this job made for documents the proposal no longer wants
+    there; whether it released any (the plan's head is then behind)."""
     wanted = {(doc_id, c.subscription_id, c.period.start) for _, doc_id, pairs in plan.parts() for c, _ in pairs}
-    for (sub_id, start), entry in seen.items():
+    sub_ids = {s.id for s in plan.subs}
+    unwanted = defaultdict(list)
+    for (sub_id, start), entry in seen.entries.items():
         for doc_id in {doc for doc, _ in entry.documents} & {plan.invoice_id, plan.memo_id}:
-            if sub_id in {s.id for s in plan.subs} and (doc_id, sub_id, start) not in wanted:
-                ledger.release(tenant.id, sub_id, start, doc_id)
+            if sub_id in sub_ids and (doc_id, sub_id, start) not in wanted:
+                unwanted[doc_id].append((sub_id, start))
+    for doc_id, periods in unwanted.items():
+        ledger.release(tenant.id, plan.id, doc_id, periods)
+    return bool(unwanted)
+
+
+def _without_documents(tenant, plans: list[_Plan]) -> dict[str, CustomerRun]:
+    """The runs of plans that propose no document. A customer found already billed may have been billed by this
+    very job (an earlier run that crashed before logging it): its documents, if they exist, are the run's."""
+    billed = [plan for plan in plans if billing.ALREADY_BILLED in {reason for _, reason in plan.proposal.skipped}]
+    invoices = documents.invoices.find_many(tenant.id, [plan.invoice_id for plan in billed]) if billed else {}
+    memos = documents.credit_memos.find_many(tenant.id, [plan.memo_id for plan in billed]) if billed else {}
+    runs = {}
+    for plan in plans:
+        invoice, memo = invoices.get(plan.invoice_id), memos.get(plan.memo_id)
+        runs[plan.id] = CustomerRun(_decision(plan, invoice, memo), invoice, memo)
+    return runs
 
 
 def _number(tenant, plans: list[_Plan]) -> None:
@@ -239,12 +273,12 @@ def _number(tenant, plans: list[_Plan]) -> None:
                 plan.names[prefix] = human_number(prefix, value)
 
 
-def _packs(plans: list[_Plan], seen, tenant):
+def _packs(plans: list[_Plan], seen, run: _Run):
     """The plans grouped so each group's actions fit in one transaction. A plan too large for one has its surplus
     claims written first, in transactions of their own (point 4 of the module docstring)."""
     pack, size = [], 0
     for plan in plans:
-        _claim_surplus(tenant, plan, seen)
+        _claim_surplus(run.tenant, plan, seen)
         actions = plan.actions(seen)
         if pack and size + actions > MAX_ACTIONS:
             yield pack
@@ -259,22 +293,24 @@ def _claim_surplus(tenant, plan: _Plan, seen) -> None:
     while plan.actions(seen) > MAX_ACTIONS:
         doc_id, changes = next((d, c) for d, c in plan.pending(seen) if c)
         batch = changes[:MAX_ACTIONS - 1]  # the claims of a transaction, and its head
+        marks = {**plan.head.marks, **{c.subscription_id: ledger.UNVOUCHED for c in batch}}
         transaction = Transaction()
-        created = ledger.add_claims(transaction, tenant.id, batch, doc_id, seen, (plan.id, CLAIM))
-        ledger.add_head(transaction, tenant.id, plan.id, created, (plan.id, CLAIM))
+        ledger.add_claims(transaction, tenant.id, batch, doc_id, seen.entries, (plan.id, CLAIM))
+        ledger.put_head(transaction, tenant.id, plan.head, marks, (plan.id, CLAIM))
         if transaction.commit():
             raise RuntimeError(f"customer {plan.id}: another job claimed its periods meanwhile")  # billed alone
         plan.claimed |= {(doc_id, c.subscription_id, c.period.start) for c in batch}
+        plan.head = plan.head.written(marks)
 
 
-def _write(tenant, job, pack: list[_Plan], seen, now) -> dict[str, set[str]]:
+def _write(run: _Run, pack: list[_Plan], seen) -> dict[str, set[str]]:
     """One transaction for the pack: {customer id: what of its actions was refused}, {} when all went in."""
+    tenant, job, now = run.tenant, run.job, run.now
     transaction = Transaction()
     for plan in pack:
-        created = set()
         for doc_id, changes in plan.pending(seen):
-            created |= ledger.add_claims(transaction, tenant.id, changes, doc_id, seen, (plan.id, CLAIM))
-        ledger.add_head(transaction, tenant.id, plan.id, created, (plan.id, CLAIM))
+            ledger.add_claims(transaction, tenant.id, changes, doc_id, seen.entries, (plan.id, CLAIM))
+        ledger.put_head(transaction, tenant.id, plan.head, plan.marks(job.target_date, seen), (plan.id, CLAIM))
         invoice, memo = _documents(job, plan, now)
         for repository, document in ((documents.invoices, invoice), (documents.credit_memos, memo)):
             if document is not None:
@@ -289,7 +325,7 @@ def _write(tenant, job, pack: list[_Plan], seen, now) -> dict[str, set[str]]:
 
 
 def _again(run: _Run, plan: _Plan, seen) -> _Plan:
-    seen.update(ledger.read(run.tenant.id, [plan.id]))
+    seen.update(ledger.read(run.tenant.id, {plan.id: plan.subs}))
     again = _plan(run.job, plan.customer, plan.subs, seen, run.product_names)
     again.names, again.claimed = plan.names, plan.claimed
     return again

@@ -157,8 +157,7 @@ def cancel_one(ctx: RequestContext, invoice: Invoice, comment: str | None) -> In
     canceled = rules.cancel(invoice, ctx.today(), ctx.now, ctx.actor_id, ctx.actor_name, comment)
     if canceled is not invoice:
         canceled = invoices.replace(ctx.tenant.id, canceled, invoice)
-    for sub_id, start in periods:
-        ledger.release(ctx.tenant.id, sub_id, start, invoice.id)
+    ledger.release(ctx.tenant.id, invoice.customer_id, invoice.id, periods)
     return canceled
 
 

@@ -200,9 +200,9 @@ class LedgerModel(Model):
     billed_amount = DecimalAttribute(null=True)
     version = NumberAttribute(null=True)
     documents = ListAttribute(of=UnicodeAttribute, null=True)  # "documentId=signedAmount", in order
-    # a customer's head: "subscriptionId@periodStart" of every entry of its subscriptions, so a page of customers'
-    # entries is read by two BatchGetItems (heads, then entries) rather than a Query per subscription
-    starts = UnicodeSetAttribute(null=True)
+    # a customer's head (store/ledger.py): version (above) and, by subscription id, "fingerprint@date" or ""
+    settled = MapAttribute(null=True)
+    starts = UnicodeSetAttribute(null=True)  # a head written before `settled`: "subscriptionId@periodStart" of each entry
 
 
 class DocumentLineMap(Mapped, MapAttribute):

@@ -332,6 +332,16 @@ def job_slots(api: Api, t) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in slots.items()}
 
 
+def decision_logs(api: Api, t) -> dict:
+    """Per job (by slot): its counts and its decision log, with whether each document it names exists (ids are
+    derived from job and customer, so equal across runs; numbers are not: a crashed run leaves gaps)."""
+    stored = {d["id"] for path in ("/billing/invoices", "/billing/credit-memos") for d in everything(api, t, path)}
+    return {job["scheduledTime"]: (job["counts"], sorted(
+        (d["customerId"], d["decision"], d["reason"], d["lines"], d["invoiceId"], d["creditMemoId"],
+         {d["invoiceId"], d["creditMemoId"]} - {None} <= stored) for d in job["decisions"]))
+        for job in job_details(api, t)}
+
+
 def job_details(api: Api, t) -> list[dict]:
     return [api.get(f"/billing/jobs/{j['id']}", key=t.key, check=CHECK_OPENAPI).body
             for j in everything(api, t, "/billing/jobs")]
@@ -595,8 +605,8 @@ def test_overlapping_jobs_racing_for_the_same_periods(wall, monkeypatch):
         original = billing_pages.billing.propose
         bob_in_bc = derived_id(jobs["BC"], ids["Bob"], "invoice")
 
-        def propose(subs, seen, target, names, own_documents=()):
-            proposal = original(subs, seen, target, names, own_documents=own_documents)
+        def propose(subs, seen, target, names, own_documents=(), settled=None):
+            proposal = original(subs, seen, target, names, own_documents=own_documents, settled=settled)
             if bob_in_bc in own_documents and not b_proposed.is_set():  # job BC's first proposal for Bob: hold
                 # it until AB has finished (BC then loses the compare-and-set, reads Bob's ledger and proposes again)
                 assert proposal.lines and not seen
@@ -646,8 +656,9 @@ def test_batches_partly_unprocessed_on_their_first_try_bill_exactly(wall, meter,
         partial.on = False
         cut, requests = Counter(operation for operation, _, _ in partial.cut), Counter(partial.requests)
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
-    # the scope's customers, products and orders, the ledger's heads and entries; the page's decisions
-    assert (cut["BatchGetItem"], cut["BatchWriteItem"]) == (5, 1)
+    # the scope's customers, products and orders, the ledger's heads (which vouch for January: no entry is read);
+    # the page's decisions
+    assert (cut["BatchGetItem"], cut["BatchWriteItem"]) == (4, 1)
     assert requests == {op: 2 * n for op, n in cut.items()}  # each first try cut, each resend whole
     assert partial.pending == set()  # every key and item left was sent again
     assert Counter(w.split()[0] for w in meter.writes)["BatchWriteItem"] == 2  # part of the decisions, then the rest
@@ -656,7 +667,8 @@ def test_batches_partly_unprocessed_on_their_first_try_bill_exactly(wall, meter,
 @pytest.mark.parametrize("batches", ["whole", "partly-unprocessed"])
 def test_crash_after_every_single_write_then_rerun_converges(wall, meter, request, monkeypatch, capsys, batches):
     """The job's tick is run once per DynamoDB write request it makes, dying right after that request each time,
-    and then the next tick runs: every end state is the clean run's. A position is each write request that reached
+    and then the next tick runs: every end state is the clean run's (documents, ledger, jobs and their decision
+    logs). A position is each write request that reached
     moto, whatever its kind: PutItem, UpdateItem and DeleteItem, each BatchWriteItem (a page's decisions) and each
     TransactWriteItems (a page's documents and ledger claims), in the order a clean run makes them: 14 in all.
     partly-unprocessed: batches of 2 (so the page's 3 decisions take two BatchWriteItems, its reads several
@@ -677,7 +689,7 @@ def test_crash_after_every_single_write_then_rerun_converges(wall, meter, reques
         positions = list(meter.writes)
         if partial:
             partial.on = False
-        clean, clean_slots = snapshot(api, t), job_slots(api, t)
+        clean, clean_slots, clean_logs = snapshot(api, t), job_slots(api, t), decision_logs(api, t)
     assert (clean, clean_slots) == clean_monthly(wall, FEB)
     assert len(clean["creditMemos"]) == 1 and len(clean["invoices"]) == 6
     assert {table for w in positions for table in w.split()[1].split("+")} >= {
@@ -706,6 +718,7 @@ def test_crash_after_every_single_write_then_rerun_converges(wall, meter, reques
                 partial.on = False
             assert snapshot(api, t) == clean, f"crash after write #{n} ({positions[n - 1]})"
             assert job_slots(api, t) == clean_slots, f"crash after write #{n} ({positions[n - 1]})"
+            assert decision_logs(api, t) == clean_logs, f"crash after write #{n} ({positions[n - 1]})"
     assert decisions_at_crash == ([1, 2, 3] if partial else [3])
     with capsys.disabled():
         print(f"\n[exactly-once] crash positions covered ({batches} batches): {len(positions)} writes of one job's "

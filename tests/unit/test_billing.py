@@ -6,8 +6,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.billing import (LedgerEntry, PeriodChange, Proposal, ProposedLine, propose,
-                                       should_amount)
+from chalicelib.domain.billing import (ALREADY_BILLED, ZERO_AMOUNT, LedgerEntry, PeriodChange, Proposal,
+                                       ProposedLine, fingerprint, propose, settled_through, should_amount)
 from chalicelib.domain.enums import BillingPeriod, BillingTiming, SubscriptionStatus
 from chalicelib.domain.errors import BillrunError
 from chalicelib.domain.money import round_money
@@ -366,3 +366,90 @@ def test_lines_add_up_to_the_changes_and_hold_only_exact_money(scenario):
         keys = [(l.subscription_id, l.period_start, l.start_date) for l in proposal.lines]
         assert keys == sorted(keys)
         assert floats_in(proposal) == []
+
+
+# --- settled subscriptions (rule 10) ----------------------------------------------------------------
+
+def test_a_settled_subscription_is_proposed_only_its_periods_after_the_mark():
+    sub = subscription(start_date=date(2025, 1, 1))
+    everything = propose([sub], {}, date(2025, 4, 1), NAMES)
+    after_february = propose([sub], {}, date(2025, 4, 1), NAMES, settled={"sub_1": date(2025, 2, 1)})
+    assert [l.start_date for l in after_february.lines] == [date(2025, 3, 1), date(2025, 4, 1)]
+    assert after_february.lines == everything.lines[2:]
+    assert propose([sub], {}, date(2025, 4, 1), NAMES, settled={"sub_1": date(2025, 4, 1)}).skipped == (
+        ("sub_1", ALREADY_BILLED),)
+
+
+def test_the_mark_covers_the_periods_due_the_entries_and_the_previous_mark():
+    sub = subscription(start_date=date(2025, 1, 1))
+    january, may = entry(date(2025, 1, 1), date(2025, 1, 31), "60.00"), entry(date(2025, 5, 1), date(2025, 5, 31), "60.00")
+    assert settled_through(sub, {}, [date(2025, 1, 1)], date(2025, 3, 10), None) == date(2025, 3, 1)
+    assert settled_through(sub, {may.period_start: may}, [], date(2025, 3, 10), None) == date(2025, 5, 1)
+    assert settled_through(sub, {}, [], date(2025, 3, 10), date(2025, 6, 1)) == date(2025, 6, 1)  # a later target's
+    assert settled_through(sub, {}, [], date(2025, 3, 10), None) is None  # no entry: nothing to vouch for
+    released = replace(may, billed_amount=D(0), documents=())  # not due at the target: still to bill
+    assert settled_through(sub, {january.period_start: january, may.period_start: released}, [], date(2025, 3, 10),
+                           None) is None
+    assert settled_through(sub, {may.period_start: released}, [], date(2025, 5, 10), None) is None  # due, unclaimed
+    assert settled_through(sub, {may.period_start: released}, [may.period_start], date(2025, 5, 10),
+                           None) == date(2025, 5, 1)
+
+
+def test_the_fingerprint_changes_with_every_term_billing_reads_and_nothing_else():
+    sub = subscription()
+    changed = [cancel(sub, date(2025, 3, 1), NOW), change_quantity(sub, date(2025, 3, 1), D(3), NOW),
+               replace(sub, unit_price=D("31.00")), replace(sub, start_date=date(2025, 1, 16)),
+               replace(sub, bill_cycle_day=2), replace(sub, billing_period=BillingPeriod.QUARTER),
+               replace(sub, billing_timing=BillingTiming.IN_ARREARS), replace(sub, currency="EUR"),
+               replace(sub, initial_quantity=D(3))]
+    assert len({fingerprint(s) for s in [sub, *changed]}) == len(changed) + 1
+    assert fingerprint(replace(sub, last_modified_date=NOW, version=7)) == fingerprint(sub)
+
+
+def run_with_heads(subs, targets, events, releases):
+    """run()'s billing with a head as the store keeps one: a subscription whose mark's fingerprint still holds is
+    proposed from its mark, its entries unread; a release clears the mark. Yields (summary's, full ledger's)."""
+    ledger, marks, subs = {}, {}, list(subs)
+    for step, target in enumerate(targets):
+        for at, which, kind, offset, quantity in events:
+            if at == step:
+                subs[which] = apply_event(subs[which], kind, offset, quantity)
+        for at, document in releases:  # a canceled document: its amounts taken back out of its periods
+            if at == step:
+                for key, e in ledger.items():
+                    mine = [a for d, a in e.documents if d == document]
+                    if mine:
+                        ledger[key] = replace(e, billed_amount=e.billed_amount - sum(mine, D(0)),
+                                              version=e.version + 1,
+                                              documents=tuple(x for x in e.documents if x[0] != document))
+                        marks[key[0]] = ""
+        settled = {s.id: date.fromisoformat(marks[s.id].split("@")[1]) for s in subs
+                   if marks.get(s.id) and marks[s.id].split("@")[0] == fingerprint(s)}
+        read = {key: e for key, e in ledger.items() if key[0] not in settled}
+        assert all(key[1] <= settled[key[0]] for key in ledger if key[0] in settled)  # nothing unread escapes
+        proposal = propose(subs, read, target, NAMES, settled=settled)
+        yield proposal, propose(subs, ledger, target, NAMES)
+        ledger = claim(ledger, proposal, f"DOC-{step}")
+        if proposal.changes:  # the head is written with the claims
+            for s in subs:
+                entries = {k[1]: e for k, e in read.items() if k[0] == s.id}
+                changed = [c.period.start for c in proposal.changes if c.subscription_id == s.id]
+                through = settled_through(s, entries, changed, target, settled.get(s.id))
+                if through:
+                    marks[s.id] = f"{fingerprint(s)}@{through.isoformat()}"
+                elif entries or changed or s.id in marks:
+                    marks[s.id] = ""  # entries it cannot vouch for: read them all next time
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenarios(), st.permutations(range(5)), st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)),
+                                                        max_size=2))
+def test_a_settled_subscription_is_proposed_what_its_whole_ledger_would_give(scenario, order, releases):
+    subs, targets, events = scenario
+    targets = [targets[i] for i in order if i < len(targets)]  # later jobs may well have earlier targets
+    releases = [(at, f"DOC-{doc}") for at, doc in releases]
+    for proposal, full in run_with_heads(subs, targets, events, releases):
+        assert (proposal.lines, proposal.changes) == (full.lines, full.changes)
+        assert [s for s, _ in proposal.skipped] == [s for s, _ in full.skipped]
+        assert all(mine == theirs or theirs == ZERO_AMOUNT
+                   for (_, mine), (_, theirs) in zip(proposal.skipped, full.skipped))
