@@ -126,3 +126,22 @@ def test_a_customer_too_large_for_one_transaction_is_billed_once_across_a_crash(
     assert (ledger.UNVOUCHED in crashed[2]) == (crash_after == 1)  # the claims' subscriptions are read in full
     billing_pages.bill(tenant, job, customers, names, now)
     assert billed_state(tenant, job, customers) == clean
+
+
+def test_a_head_written_before_marks_is_read_as_unvouched_and_rewritten_by_the_next_claim(api, monkeypatch):
+    """An earlier version's head named every entry ("subscriptionId@start", no version): its subscriptions' entries
+    are read in full, nothing is billed twice, and the next claim writes the head with marks."""
+    t = clock_tenant(api, "2025-01-01T00:00:00Z")
+    customer = api.customer(t, name="Ada", billCycleDay=1)
+    sub_id = subscribe(api, t, customer, api.product(t, name="Pro"), startDate="2025-01-01")["subscription"]
+    schedule = new_schedule(api, t)
+    run(api, t, schedule["id"], targetDate="2025-01-01")
+    LedgerModel(f"{t.id}#{customer['id']}", ledger.HEAD, starts={f"{sub_id}@2025-01-01"}).save()  # the old shape
+    meter = ReadMeter(monkeypatch)
+    with meter.measuring() as measured:
+        february = run(api, t, schedule["id"], targetDate="2025-02-01")
+    assert measured.by_table[tables.table_name(LedgerModel)] == 2  # the head, and January's entry (its Query)
+    invoice = api.get(f"/billing/invoices/{february['decisions'][0]['invoiceId']}", key=t.key).body
+    assert [(l["startDate"], l["endDate"]) for l in invoice["lines"]] == [("2025-02-01", "2025-02-28")]
+    head = LedgerModel.get(f"{t.id}#{customer['id']}", ledger.HEAD)
+    assert head.starts is None and int(head.version) == 1 and list(head.settled.as_dict()) == [sub_id]
