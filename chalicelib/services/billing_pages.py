@@ -66,6 +66,7 @@ class _Plan:
     names: dict = field(default_factory=dict)  # "INV" / "CM" -> the number drawn for this run
     claimed: set = field(default_factory=set)  # (document id, subscription, period start) claimed in this run
     head: ledger.Head | None = None  # the customer's ledger head the proposal was computed from
+    entries: dict = field(default_factory=dict)  # subscription id -> {period start: the entry read}
 
     @property
     def id(self) -> str:
@@ -86,15 +87,16 @@ class _Plan:
         """Its documents, its claims still to write, and its head."""
         return len(self.parts()) + sum(len(changes) for _, changes in self.pending(seen)) + 1
 
-    def marks(self, target, seen) -> dict[str, str]:
+    def marks(self, target) -> dict[str, str]:
         """The head's marks once every claim of the proposal is written: each subscription's settled date."""
-        marks = dict(self.head.marks)
+        marks, changed = dict(self.head.marks), defaultdict(list)
+        for change in self.proposal.changes:
+            changed[change.subscription_id].append(change.period.start)
         for sub in self.subs:
-            entries = {start: e for (sub_id, start), e in seen.entries.items() if sub_id == sub.id}
-            changed = [c.period.start for c in self.proposal.changes if c.subscription_id == sub.id]
-            through = billing.settled_through(sub, entries, changed, target, self.head.through(sub),
+            entries, changes = self.entries.get(sub.id, {}), changed[sub.id]
+            through = billing.settled_through(sub, entries, changes, target, self.head.through(sub),
                                               {self.invoice_id, self.memo_id})
-            if through is not None or entries or changed or sub.id in marks:  # a subscription with entries
+            if through is not None or entries or changes or sub.id in marks:  # a subscription with entries
                 marks[sub.id] = ledger.mark(sub, through)
         return marks
 
@@ -186,7 +188,10 @@ def _plan(job: BillingJob, customer: Customer, subs, seen, product_names) -> _Pl
     settled = {sub.id: through for sub in subs if (through := head.through(sub)) is not None}
     proposal = billing.propose(subs, entries, job.target_date, product_names, own_documents={invoice_id, memo_id},
                                settled=settled)
-    plan = _Plan(customer, subs, proposal, invoice_id, memo_id, head=head)
+    by_sub = defaultdict(dict)
+    for (sub_id, start), entry in entries.items():
+        by_sub[sub_id][start] = entry
+    plan = _Plan(customer, subs, proposal, invoice_id, memo_id, head=head, entries=dict(by_sub))
     plan.charges, plan.credits = _split(proposal)
     return plan
 
@@ -208,7 +213,7 @@ def _split(proposal: Proposal):
 def _commit(run: _Run, plans: list[_Plan], seen) -> dict[str, CustomerRun]:
     tenant, job, now = run.tenant, run.job, run.now
     runs = {}
-    pending = [_again(run, plan, seen) if _release_unwanted(tenant, plan, seen) else plan for plan in plans]
+    pending = [_again(run, plan, seen) if _release_unwanted(tenant, plan) else plan for plan in plans]
     for _ in range(ROUNDS):
         runs.update(_without_documents(tenant, [plan for plan in pending if not plan.parts()]))
         pending = [plan for plan in pending if plan.parts()]
@@ -235,16 +240,16 @@ def _commit(run: _Run, plans: list[_Plan], seen) -> dict[str, CustomerRun]:
     return runs
 
 
-def _release_unwanted(tenant, plan: _Plan, seen) -> bool:
+def _release_unwanted(tenant, plan: _Plan) -> bool:
     """Releases the claims an earlier, crashed run of this job made for documents the proposal no longer wants
     there; whether it released any (the plan's head is then behind)."""
     wanted = {(doc_id, c.subscription_id, c.period.start) for _, doc_id, pairs in plan.parts() for c, _ in pairs}
-    sub_ids = {s.id for s in plan.subs}
     unwanted = defaultdict(list)
-    for (sub_id, start), entry in seen.entries.items():
-        for doc_id in {doc for doc, _ in entry.documents} & {plan.invoice_id, plan.memo_id}:
-            if sub_id in sub_ids and (doc_id, sub_id, start) not in wanted:
-                unwanted[doc_id].append((sub_id, start))
+    for sub_id, entries in plan.entries.items():
+        for start, entry in entries.items():
+            for doc_id in {doc for doc, _ in entry.documents} & {plan.invoice_id, plan.memo_id}:
+                if (doc_id, sub_id, start) not in wanted:
+                    unwanted[doc_id].append((sub_id, start))
     for doc_id, periods in unwanted.items():
         ledger.release(tenant.id, plan.id, doc_id, periods)
     return bool(unwanted)
@@ -310,7 +315,7 @@ def _write(run: _Run, pack: list[_Plan], seen) -> dict[str, set[str]]:
     for plan in pack:
         for doc_id, changes in plan.pending(seen):
             ledger.add_claims(transaction, tenant.id, changes, doc_id, seen.entries, (plan.id, CLAIM))
-        ledger.put_head(transaction, tenant.id, plan.head, plan.marks(job.target_date, seen), (plan.id, CLAIM))
+        ledger.put_head(transaction, tenant.id, plan.head, plan.marks(job.target_date), (plan.id, CLAIM))
         invoice, memo = _documents(job, plan, now)
         for repository, document in ((documents.invoices, invoice), (documents.credit_memos, memo)):
             if document is not None:

@@ -58,7 +58,8 @@ class Crash(BaseException):
 
 def large_customer(api):
     """A customer with 60 monthly subscriptions from Jan 1: billed through Feb 1, 120 claims, more than a
-    transaction's 100 actions. Answers (tenant, the job, its customers and subscriptions to bill, product names)."""
+    transaction's 100 actions. Answers (tenant, the job, its customers and subscriptions to bill, product names, the
+    instant, the tenant's API key)."""
     t = clock_tenant(api, "2025-01-01T00:00:00Z")
     product = api.product(t, name="Pro")
     customer = api.customer(t, name="Big", billCycleDay=1)
@@ -71,7 +72,7 @@ def large_customer(api):
     job = billing_jobs.new_job(tenant, job_id="big-job", scheduled_time=now, target_date=date(2025, 2, 1),
                                invoice_date=date(2025, 2, 1), created_by_id="test", now=now)
     scope = billing_jobs.find_scope(t.id, job)
-    return tenant, job, billing_jobs.billable(scope), scope.product_names, now
+    return tenant, job, billing_jobs.billable(scope), scope.product_names, now, t.key
 
 
 def billed_state(tenant, job, customers):
@@ -108,7 +109,7 @@ def test_a_customer_too_large_for_one_transaction_is_billed_once_across_a_crash(
     """Transaction 1 holds 99 claims and the head (marking their subscriptions unvouched), transaction 2 the
     other 21 claims, the invoice and the head (settled). A crash after either, then a re-run of the job: the
     clean run's invoice, entries, marks and decision."""
-    tenant, job, customers, names, now = large_customer(api)
+    tenant, job, customers, names, now, key = large_customer(api)
     billing_pages.bill(tenant, job, customers, names, now)
     clean = billed_state(tenant, job, customers)
     assert clean[0] == [(120, Decimal("1200.00"))]
@@ -116,7 +117,7 @@ def test_a_customer_too_large_for_one_transaction_is_billed_once_across_a_crash(
     assert len(clean[2]) == 60 and ledger.UNVOUCHED not in clean[2]  # every subscription settled
     assert clean[3] == [("Billed", True, 120)]
 
-    tenant, job, customers, names, now = large_customer(api)  # a second tenant, billed with a crash
+    tenant, job, customers, names, now, key = large_customer(api)  # a second tenant, billed with a crash
     with monkeypatch.context() as patched:
         crashing_after(patched, crash_after)
         with pytest.raises(Crash):
@@ -145,3 +146,30 @@ def test_a_head_written_before_marks_is_read_as_unvouched_and_rewritten_by_the_n
     assert [(l["startDate"], l["endDate"]) for l in invoice["lines"]] == [("2025-02-01", "2025-02-28")]
     head = LedgerModel.get(f"{t.id}#{customer['id']}", ledger.HEAD)
     assert head.starts is None and int(head.version) == 1 and list(head.settled.as_dict()) == [sub_id]
+
+
+def test_claims_a_crashed_run_made_that_its_re_run_no_longer_wants_are_released(api, monkeypatch):
+    """Transaction 1 claimed 99 periods for the invoice, then the run died; before the re-run, 20 subscriptions are
+    canceled from their start (nothing of them is owed). The re-run releases their claims, bills the other 40, and
+    the ledger holds exactly what the invoice says."""
+    tenant, job, customers, names, now, key = large_customer(api)
+    with monkeypatch.context() as patched:
+        crashing_after(patched, 1)
+        with pytest.raises(Crash):
+            billing_pages.bill(tenant, job, customers, names, now)
+    (customer, subs), = customers
+    claimed = {sub_id for (sub_id, _), e in ledger.entries(tenant.id, [s.id for s in subs]).items() if e.documents}
+    leaving = sorted(claimed)[:20]
+    for sub_id in leaving:
+        canceled = api.post(f"/subscriptions/{sub_id}:cancel", {"effectiveDate": "2025-01-01"}, key=key)
+        assert canceled.status == 200, canceled.body
+    scope = billing_jobs.find_scope(tenant.id, job)
+    billing_pages.bill(tenant, job, billing_jobs.billable(scope), scope.product_names, now)
+    (invoice,) = invoices.list(tenant.id, customer_id=customer.id, limit=10)[0]
+    assert len(invoice.lines) == 80 and {l.subscription_id for l in invoice.lines}.isdisjoint(leaving)
+    entries = ledger.entries(tenant.id, [s.id for s in subs])
+    for (sub_id, _), entry in entries.items():
+        assert entry.billed_amount == (0 if sub_id in leaving else Decimal("10.00")), (sub_id, entry)
+        assert [d for d, _ in entry.documents] == ([] if sub_id in leaving else [invoice.id])
+    head = ledger.read(tenant.id, {customer.id: subs}).heads[customer.id]
+    assert all(head.through(s) is not None for s in subs if s.id not in leaving)
