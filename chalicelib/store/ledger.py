@@ -18,8 +18,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable, Mapping
 
-from pynamodb.exceptions import DoesNotExist
-
 from ..domain.billing import LedgerEntry, PeriodChange, fingerprint
 from ..domain.subscriptions import Subscription
 from . import tables
@@ -28,11 +26,6 @@ from .billing_models import LedgerModel
 
 HEAD = "head"  # the head's sort key: after every ISO date, so `period_key < HEAD` reads a partition's entries
 UNVOUCHED = ""  # a head's mark for a subscription whose entries must be read
-
-
-def ledger_key(subscription_id: str, period_start: date) -> str:
-    """A period's name in a document's list of claims."""
-    return f"{subscription_id}#{period_start.isoformat()}"
 
 
 def _item_key(tenant_id: str, subscription_id: str, period_start: date) -> tuple[str, str]:
