@@ -14,9 +14,11 @@ os.environ.pop("S3_ENDPOINT_URL", None)
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from chalicelib.domain import timeutil  # noqa: E402
 from chalicelib.local import dynamodb_limits, moto_speed  # noqa: E402
 from chalicelib.local.atomic import serialize_dynamodb_requests  # noqa: E402
 from chalicelib.store import tables  # noqa: E402
+from tests.clock import Wall  # noqa: E402
 
 serialize_dynamodb_requests()  # threads in tests meet DynamoDB's per-request atomicity, as on AWS
 moto_speed.install()  # a Query costs its partition, not the table (same answers: tests/unit/test_moto_speed.py)
@@ -74,3 +76,15 @@ def tenant(api):
 def other(api):
     """A second tenant, for isolation checks."""
     return api.new_tenant("Globex")
+
+
+@pytest.fixture
+def wall(request):
+    """The wall clock of every module (timeutil.wall_now reads it), held still until the test moves it
+    (`wall.now = ...`). It starts at the instant of the test's `wall` marker, else at the real time."""
+    marker = request.node.get_closest_marker("wall")
+    fake = Wall(timeutil.parse_instant(marker.args[0]) if marker else timeutil.wall_now())
+    # its own patch, so a test's monkeypatch.undo() leaves the clock fake
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(timeutil, "wall_clock", fake)
+        yield fake
