@@ -1,4 +1,5 @@
-# The two commands of the quick start: `make run` and `make test`; `make bench`; and packaging/deploying to AWS (README).
+# The two commands of the quick start: `make run` and `make test`; `make unit`, `make bench`; and packaging/deploying
+# to AWS (README).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -11,7 +12,7 @@ BUILD := build/$(STAGE)
 # `chalice package` needs a region to start, though the template it writes is region-independent.
 PACKAGE_REGION := $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
 
-.PHONY: run test bench install openapi infra package lint-infra deploy clean check-stage check-deploy
+.PHONY: run test unit bench install openapi infra package lint-infra deploy clean check-stage check-deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,10 @@ run: $(STAMP)
 TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
+
+# The pure tests alone (tests/unit: no moto, boto3 or app imported; tests/test_unit_run.py checks it), in one process.
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit
 
 # A benchmark, not a test (docs/benchmark.md): one JSON object on stdout, everything else on stderr (the venv
 # is made first, as for run and test). N subscriptions (default 10,000); ARGS: any other `python -m bench` option.

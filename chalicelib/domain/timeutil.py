@@ -1,6 +1,7 @@
 """Zone-aware time: IANA zones, ISO dates and instants. Naive datetimes are refused."""
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
+from functools import lru_cache, partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 UTC = timezone.utc
@@ -54,7 +55,12 @@ def local_date(instant: datetime, zone_name: str) -> date:
 
 
 def wall_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, a zone-aware UTC instant. It reads `wall_clock` at each call, so a test that replaces `wall_clock` alone
+    (tests/conftest.py `wall`) is read by every module, however the module imported wall_now."""
+    return wall_clock()
+
+
+wall_clock: Callable[[], datetime] = partial(datetime.now, UTC)  # the one place the wall clock is read
 
 
 def days(n: int) -> timedelta:

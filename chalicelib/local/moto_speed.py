@@ -26,7 +26,7 @@ picker, a path, a method lookup per member): a Query or BatchGetItem answering 1
 there. Here an item's attribute values (DynamoDB's AttributeValue structures, already in their wire form inside
 moto) are written as they are, binary values base64-encoded as moto's serializer encodes them.
 
-Results are identical, item for item and page for page: tests/unit/test_moto_speed.py compares Queries with
+Results are identical, item for item and page for page: tests/functional/test_moto_speed.py compares Queries with
 and without this on random tables, items built both ways, random transactions (conditions failing or not)
 applied both ways, and responses carrying random items serialized both ways. Only the local stack and the tests
 install it; Lambda never imports it."""

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.domain import timeutil
 from chalicelib.domain.timeutil import parse_instant
 from chalicelib.local.ticker import sqs_event
 from chalicelib.services import clock as clock_service
@@ -117,7 +116,7 @@ def test_sending_the_same_target_again_helps_an_advance_on(api, queues, monkeypa
     assert not worker_turn(api, queues) or api.get("/test/clock", key=t.key).body["status"] == "Ready"
 
 
-def test_the_wall_tick_takes_over_an_advance_whose_runner_died(api, queues, monkeypatch):
+def test_the_wall_tick_takes_over_an_advance_whose_runner_died(api, queues, wall, monkeypatch):
     t = daily_world(api, "Orphaned")
     real = tick.run_domain
 
@@ -129,11 +128,10 @@ def test_the_wall_tick_takes_over_an_advance_whose_runner_died(api, queues, monk
     monkeypatch.setattr(tick, "run_domain", real)
     assert api.get("/test/clock", key=t.key).body["status"] == "Advancing"
 
-    assert tick.run_wall_tick(datetime.now(timezone.utc)).ran["clockAdvances"] == 0  # its lease still runs
+    assert tick.run_wall_tick(wall.now).ran["clockAdvances"] == 0  # its lease still runs
     assert api.post("/test/clock:advance", {"to": TO}, key=t.key).status == 202  # nor does a request take it
-    later = datetime.now(timezone.utc) + clock_service.LEASE + timedelta(seconds=1)
-    monkeypatch.setattr(timeutil, "wall_now", lambda: later)
-    assert tick.run_wall_tick(later).ran["clockAdvances"] == 1
+    wall.now += clock_service.LEASE + timedelta(seconds=1)
+    assert tick.run_wall_tick(wall.now).ran["clockAdvances"] == 1
     clock = api.get("/test/clock", key=t.key).body
     assert (clock["status"], clock["ran"]["recurringInvoices"]) == ("Ready", 12)
     assert len(invoices(api, t)) == 12

@@ -15,10 +15,9 @@ import pytest
 from pynamodb.connection.base import Connection
 
 from bench.meter import Meter
-from chalicelib.domain import timeutil
 from chalicelib.domain.jobs import counts
 from chalicelib.domain.timeutil import parse_instant
-from chalicelib.services import billing_jobs, billing_schedules, tick
+from chalicelib.services import billing_jobs, tick
 from chalicelib.services import clock as clock_service
 from chalicelib.store import jobs as job_store
 from chalicelib.store import tables
@@ -114,28 +113,11 @@ def test_a_run_answers_the_job_as_stored_and_counts_its_decision_log(api, aws):
     assert done.counts == counts(job_store.decisions(t.id, "second")) and done.counts["invoices"] == 2
 
 
-class Wall:
-    """The wall clock leases are taken by: moved by the test, so "after the lease ran out" is exact."""
-
-    def __init__(self):
-        self.now = parse_instant("2025-06-01T00:00:00Z")
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def wall(monkeypatch):
-    fake = Wall()
-    for module in (billing_jobs, billing_schedules, timeutil):
-        monkeypatch.setattr(module, "wall_now", fake)
-    return fake
-
-
 class Crash(BaseException):
     """The process dies right after a write (a BaseException, as a killed Lambda: no handler swallows it)."""
 
 
+@pytest.mark.wall("2025-06-01T00:00:00Z")  # leases are taken by the fake wall clock, moved past them by the test
 def test_a_crash_after_any_write_of_an_empty_slot_then_the_next_tick_converges(api, aws, wall, monkeypatch):
     """Each hour of the clock brings one slot; each advance dies right after its n-th write (the clock's move, then
     the slot's counter, job, schedule, claim and completion), and the next wall tick, after any lease ran out,

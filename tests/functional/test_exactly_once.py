@@ -41,11 +41,13 @@ from chalicelib.store import schedules as schedule_store
 from chalicelib.store import tenants as tenant_store
 from chalicelib.store.billing_models import CreditMemoModel, InvoiceModel
 from chalicelib.store.catalog import subscriptions as subscription_store
+from tests.clock import Wall
 from tests.support import Api, PartialBatches
 
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 START = "2025-01-01"
 CHECK_OPENAPI = False  # the snapshots read dozens of documents per run; other suites check the answers' shapes
+pytestmark = pytest.mark.wall("2025-01-01T00:00:00Z")  # where the `wall` fixture's clock starts
 
 
 def at(text: str) -> datetime:
@@ -56,28 +58,7 @@ class SimulatedCrash(BaseException):
     """The process dies here (Lambda timeout, OOM, kill): nothing after this line of the code under test runs."""
 
 
-# --- fixtures: a fake wall clock, a DynamoDB write meter, fresh moto states ------------------------------------
-
-class Wall:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def wall(monkeypatch):
-    """Every module that reads the wall clock for leases, the live tick or request time reads this one."""
-    import app as app_module
-    from chalicelib.api import http
-    from chalicelib.domain import timeutil
-
-    fake = Wall(at("2025-01-01T00:00:00Z"))
-    for module in (billing_jobs, billing_schedules, http, app_module, timeutil):
-        monkeypatch.setattr(module, "wall_now", fake)
-    return fake
-
+# --- fixtures: a DynamoDB write meter, fresh moto states ---------------------------------------------------------
 
 def tables_of(kwargs: dict) -> list[str]:
     """The tables a write request writes to (a batch's or a transaction's, sorted), named without the prefix."""

@@ -7,9 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.domain.timeutil import wall_now
 from chalicelib.local.ticker import sqs_event
-from chalicelib.services import billing_jobs, billing_pages, fanout
+from chalicelib.services import billing_jobs, billing_pages
 from chalicelib.store import documents, work_queue
 from chalicelib.store import jobs as job_store
 from chalicelib.store.tenants import get_tenant
@@ -185,7 +184,7 @@ def test_a_unit_that_keeps_failing_lands_in_the_dead_letter_queue_and_the_job_re
     assert names[doomed] not in billed and len(billed) == 8  # the unit's other customers were billed
 
 
-def test_a_lost_message_is_sent_again_when_the_jobs_lease_runs_out(api, queues, monkeypatch):
+def test_a_lost_message_is_sent_again_when_the_jobs_lease_runs_out(api, queues, wall):
     t = clock_tenant(api, CLOCK)
     names = world(api, t, 6, 1)
     job = run_job(api, t)
@@ -195,12 +194,10 @@ def test_a_lost_message_is_sent_again_when_the_jobs_lease_runs_out(api, queues, 
     assert drain(api, queues) == ["ok"]
     assert api.get(f"/billing/jobs/{job['id']}", key=t.key).body["status"] == "Running"
 
-    later = wall_now() + job_store.LEASE + timedelta(seconds=1)
-    monkeypatch.setattr(billing_jobs, "wall_now", lambda: later)
-    monkeypatch.setattr(fanout, "wall_now", lambda: later)
+    wall.now += job_store.LEASE + timedelta(seconds=1)
     tenant = get_tenant(t.id)
-    for tenant_id, job_id in job_store.expired(tenant.clock_domain, later):
-        billing_jobs.run_job(tenant, job_id, later)  # what the tick's recovery does
+    for tenant_id, job_id in job_store.expired(tenant.clock_domain, wall.now):
+        billing_jobs.run_job(tenant, job_id, wall.now)  # what the tick's recovery does
     assert drain(api, queues) == ["ok"]
     done = api.get(f"/billing/jobs/{job['id']}", key=t.key).body
     assert done["status"] == "Completed" and done["counts"]["invoices"] == 6, done

@@ -3,7 +3,7 @@ request handles (MAX_BULK) is answered 202 with a job to poll; the wall-clock ti
 activated invoices pass through PendingActivation. Crashes and lost leases are re-run to the same outcome."""
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,23 +19,7 @@ from tests.functional.test_billing_api import clock_tenant
 from tests.functional.test_invoice_management import CLOCK, billed, get
 
 DRAFTS = {"graphqlFilter": '{status: {_eq: "Draft"}}'}
-
-
-class Wall:
-    def __init__(self):
-        self.now = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def wall(monkeypatch):
-    """The wall clock the request, the runner and the tick read (leases are wall-clock time)."""
-    fake = Wall()
-    for module in (job_service, invoice_service):
-        monkeypatch.setattr(module, "wall_now", fake)
-    return fake
+pytestmark = pytest.mark.wall("2026-11-22T12:00:00Z")  # where the `wall` fixture's clock starts (leases are wall time)
 
 
 def copies(t, template: dict, n: int, status=InvoiceStatus.DRAFT, prefix="bulk") -> list[str]:
@@ -159,8 +143,7 @@ def test_activation_passes_through_pending_activation_and_survives_crashes(api, 
     assert {get(api, t, i)["status"] for i in ids[:2]} == {"PendingActivation"}
     stuck = job_of(api, t, job["id"])
     assert (stuck["status"], stuck["phase"], stuck["attempts"]) == ("Running", "Applying", 1)
-    monkeypatch.undo()
-    monkeypatch.setattr(job_service, "wall_now", wall)
+    monkeypatch.undo()  # the fake wall clock stays (the `wall` fixture's own patch)
     monkeypatch.setattr(job_service, "APPLY_BATCH", 4)
 
     # 2. while its lease runs, nobody else takes the job over

@@ -25,7 +25,8 @@ from chalicelib.store import bill_runs as run_store
 from chalicelib.store import tenants as tenant_store
 from chalicelib.store.billing_models import InvoiceModel
 from chalicelib.store.invoice_schedule_models import BillRunModel
-from tests.functional.test_exactly_once import (SimulatedCrash, Wall, _SAVED, advance_clock, at, concurrently,
+from tests.clock import Wall
+from tests.functional.test_exactly_once import (SimulatedCrash, _SAVED, advance_clock, at, concurrently,
                                                 fresh_stack, meter, save_state)  # noqa: F401  (meter: a fixture)
 from tests.functional.test_invoice_schedules import milestone_order, new_schedule, thirds
 
@@ -34,20 +35,7 @@ T0 = at("2025-01-20T10:00:00Z")  # the wall clock when the request is made and t
 AFTER_LEASE = T0 + run_store.LEASE + timedelta(minutes=1)
 FEB = at("2025-02-01T00:00:00Z")  # item 1's run date (UTC tenant)
 _TENANT: dict = {}
-
-
-@pytest.fixture
-def wall(monkeypatch):
-    """One fake wall clock for leases, the live tick and request times."""
-    import app as app_module
-    from chalicelib.api import http
-    from chalicelib.domain import timeutil
-    from chalicelib.services import billing_jobs, billing_schedules
-
-    fake = Wall(T0)
-    for module in (billing_jobs, billing_schedules, http, app_module, timeutil, schedule_service, bill_run_service):
-        monkeypatch.setattr(module, "wall_now", fake)
-    return fake
+pytestmark = pytest.mark.wall(T0)  # where the `wall` fixture's clock starts
 
 
 def template(wall: Wall):

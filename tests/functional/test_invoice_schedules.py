@@ -709,7 +709,7 @@ def test_an_order_already_billed_by_billing_jobs_cannot_be_put_on_a_schedule(api
     assert new_schedule(api, t, [fresh["id"]], [{"runDate": "2025-02-01", "amount": D("300.00")}])
 
 
-def test_a_mark_of_a_create_still_in_flight_is_not_taken_over_until_it_is_stale(api, monkeypatch):
+def test_a_mark_of_a_create_still_in_flight_is_not_taken_over_until_it_is_stale(api, wall):
     """Create A marks the order, then (before A writes its schedule) create B reads the order: A's schedule does not
     exist yet, yet A is alive. B must not take the order over, or both answer 201 (two schedules bill the order).
     Only a mark older than a create can take (MARK_STALE, its creator died) is taken over."""
@@ -717,11 +717,10 @@ def test_a_mark_of_a_create_still_in_flight_is_not_taken_over_until_it_is_stale(
     from chalicelib.store import catalog
     t = clocked(api, "2025-01-15T00:00:00Z")
     order = milestone_order(api, t)
-    assert catalog.mark_scheduled(t.id, order["id"], "create-a-in-flight", now=service.wall_now())
+    assert catalog.mark_scheduled(t.id, order["id"], "create-a-in-flight", now=wall.now)
     refused = api.post("/v1/invoice-schedules", {"orders": [order["id"]], "scheduleItems": thirds()}, key=t.key)
     assert refused.status == 409 and refused.error_fields == ["orders[0]"], refused.body
-    later = service.wall_now() + service.MARK_STALE + timedelta(seconds=1)
-    monkeypatch.setattr(service, "wall_now", lambda: later)
+    wall.now += service.MARK_STALE + timedelta(seconds=1)
     taken = api.post("/v1/invoice-schedules", {"orders": [order["id"]], "scheduleItems": thirds()}, key=t.key)
     assert taken.status == 201, taken.body
     assert api.get(f"/orders/{order['id']}", key=t.key).body["invoiceScheduleId"] == taken.body["id"]

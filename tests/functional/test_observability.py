@@ -8,15 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-import app as app_module
 from chalicelib import observability
 from chalicelib.domain.tenants import LIVE_CLOCK
-from chalicelib.domain.timeutil import UTC, wall_now
+from chalicelib.domain.timeutil import UTC
 from chalicelib.services import billing_pages, fanout
 from chalicelib.services import tick as tick_service
 from chalicelib.store import catalog
 from chalicelib.store import jobs as job_store
 from infra import alarms, stages
+from tests.clock import Wall
 from tests.functional.test_billing_api import clock_tenant, new_schedule, subscribe
 from tests.functional.test_fanout import drain, queues_fixture, run_job, world  # noqa: F401 (fixture `queues`)
 
@@ -38,9 +38,9 @@ def logs(lines: list[dict]) -> list[dict]:
     return [d for d in lines if "_aws" not in d]
 
 
-def invoke_tick(api, at: datetime, monkeypatch) -> dict:
-    """The tick as EventBridge invokes it, its wall clock reading `at`."""
-    monkeypatch.setattr(app_module, "wall_now", lambda: at)
+def invoke_tick(api, at: datetime, wall: Wall) -> dict:
+    """The tick as EventBridge invokes it, the wall clock moved to `at`."""
+    wall.now = at
     event = api.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
                                                 resources=["arn:aws:events:us-east-1:123456789012:rule/tick"])
     return api.client.lambda_.invoke("tick", event).payload
@@ -331,14 +331,14 @@ def daily_schedule(api, t, hour: int) -> datetime:
     return datetime.fromisoformat(activated.body["data"][0]["nextRunDate"])
 
 
-def test_the_live_tick_reports_how_late_its_oldest_due_work_is(api, tenant, capsys, monkeypatch):
+def test_the_live_tick_reports_how_late_its_oldest_due_work_is(api, tenant, capsys, wall):
     at_three, at_four = daily_schedule(api, tenant, 3), daily_schedule(api, tenant, 4)
     sandbox = clock_tenant(api, "2020-01-01T00:00:00Z")  # its overdue slot waits for its own clock: not counted
     daily_schedule(api, sandbox, 3)
     printed(capsys)
 
     first = min(at_three, at_four)
-    assert invoke_tick(api, first - timedelta(minutes=1), monkeypatch)["ran"]["billingJobs"] == 0
+    assert invoke_tick(api, first - timedelta(minutes=1), wall)["ran"]["billingJobs"] == 0
     [doc] = emf(printed(capsys), observability.TICK_LAG)
     assert doc["TickLagSeconds"] == [0.0]  # nothing due: 0, so the alarm has a data point every tick
 
@@ -354,7 +354,7 @@ def test_the_live_tick_reports_how_late_its_oldest_due_work_is(api, tenant, caps
     assert tick_service.oldest_due(LIVE_CLOCK, late) == midnight
     printed(capsys)
 
-    ran = invoke_tick(api, late, monkeypatch)["ran"]
+    ran = invoke_tick(api, late, wall)["ran"]
     assert (ran["billingJobs"], ran["recurringInvoices"]) == (2, 1)
     lines = printed(capsys)
     [doc] = emf(lines, observability.TICK_LAG)
@@ -362,15 +362,15 @@ def test_the_live_tick_reports_how_late_its_oldest_due_work_is(api, tenant, caps
     [tick_line] = [line for line in logs(lines) if line["message"].startswith("tick of live")]
     assert tick_line["requestId"] == doc["requestId"] and tick_line["ran"] == ran
 
-    assert invoke_tick(api, late + timedelta(seconds=5), monkeypatch)["ran"]["billingJobs"] == 0
+    assert invoke_tick(api, late + timedelta(seconds=5), wall)["ran"]["billingJobs"] == 0
     [doc] = emf(printed(capsys), observability.TICK_LAG)
     assert doc["TickLagSeconds"] == [0.0]  # caught up
 
 
-def test_tick_lag_is_the_metric_the_late_schedules_alarm_watches(api, capsys, monkeypatch):
+def test_tick_lag_is_the_metric_the_late_schedules_alarm_watches(api, capsys, wall):
     alarm = alarms.resources(stages.stage(STAGE))["LateSchedulesAlarm"]["Properties"]
     printed(capsys)
-    invoke_tick(api, wall_now(), monkeypatch)
+    invoke_tick(api, wall.now, wall)
     [doc] = emf(printed(capsys), alarm["MetricName"])
     cw = doc["_aws"]["CloudWatchMetrics"][0]
     assert cw["Namespace"] == alarm["Namespace"] == observability.NAMESPACE

@@ -10,7 +10,6 @@ from decimal import Decimal as D
 
 import pytest
 
-from chalicelib.domain.timeutil import wall_now
 from chalicelib.services import invoices as invoice_service
 from chalicelib.services import quotas
 from chalicelib.store import idempotency
@@ -64,11 +63,11 @@ def concurrent_requests(monkeypatch, n: int, action) -> list:
 
 
 @pytest.fixture
-def later(monkeypatch):
-    """later(): the quota's wall clock moved past IN_FLIGHT, when an admission whose object never appeared is
-    known to have died."""
+def later(wall):
+    """later(): the wall clock moved past IN_FLIGHT, when an admission whose object never appeared is known to
+    have died."""
     def move():
-        monkeypatch.setattr(quotas, "wall_now", lambda: wall_now() + quotas.IN_FLIGHT + timedelta(seconds=1))
+        wall.now += quotas.IN_FLIGHT + timedelta(seconds=1)
     return move
 
 

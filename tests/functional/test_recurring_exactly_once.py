@@ -24,19 +24,13 @@ from chalicelib.store import tenants as tenant_store
 from chalicelib.store.billing_models import InvoiceModel
 from chalicelib.store.recurring_models import InvoiceNumberModel
 from tests.functional.test_exactly_once import (_SAVED, SimulatedCrash, advance, advance_clock, at, concurrently,
-                                                fresh_stack, meter, save_state, wall)  # noqa: F401 (fixtures)
+                                                fresh_stack, meter, save_state)  # noqa: F401 (meter: a fixture)
 
 PATH = "/v3/recurring-invoices"
 START = "2026-01-01T00:00:00Z"
 UNTIL = at("2026-02-15T00:00:00Z")  # 5 invoices of 3 templates, two of them due the same day for one customer
 _TENANTS: dict = {}
-
-
-@pytest.fixture
-def clock(wall, monkeypatch):
-    """test_exactly_once's fake wall clock, read by the recurring-invoice generator too."""
-    monkeypatch.setattr(service, "wall_now", wall)
-    return wall
+pytestmark = pytest.mark.wall("2025-01-01T00:00:00Z")  # where the `wall` fixture's clock starts
 
 
 def template(api, t, name: str, customer_id: str, **schedule) -> dict:
@@ -112,7 +106,7 @@ def clean(key: str = "recurring", live: bool = False) -> dict:
     return _SAVED[f"clean {key}"]
 
 
-def test_the_clean_run(clock):
+def test_the_clean_run(wall):
     expected = clean()
     assert [(c, tpl, name, due) for c, tpl, name, _, due, *_ in expected["invoices"]] == [
         ("Ada", "early", "2026-01-31", "2026-01-31"), ("Ada", "late", "2026-01-31-1", "2026-01-31"),
@@ -124,7 +118,7 @@ def test_the_clean_run(clock):
                                       ("late", "2026-02-28", False)]
 
 
-def test_ticks_delivered_three_times_concurrently_and_in_sequence(clock):
+def test_ticks_delivered_three_times_concurrently_and_in_sequence(wall):
     expected = clean()
     t = scenario("recurring")
     with fresh_stack("recurring") as api:
@@ -144,10 +138,10 @@ def test_ticks_delivered_three_times_concurrently_and_in_sequence(clock):
         assert snapshot(api, t) == expected
 
 
-def test_live_ticks_delivered_three_times_concurrently(clock):
+def test_live_ticks_delivered_three_times_concurrently(wall):
     expected = clean("live recurring", live=True)
     t = scenario("live recurring", live=True)
-    clock.now = UNTIL
+    wall.now = UNTIL
     with fresh_stack("live recurring") as api:
         concurrently(3, lambda: tick.run_domain("live", UNTIL))
         tick.run_domain("live", UNTIL + timedelta(minutes=1))
@@ -155,7 +149,7 @@ def test_live_ticks_delivered_three_times_concurrently(clock):
     assert len(expected["invoices"]) == 5
 
 
-def test_crash_after_every_single_write_then_rerun_converges(clock, meter, capsys):
+def test_crash_after_every_single_write_then_rerun_converges(wall, meter, capsys):
     expected = clean()
     t = scenario("recurring")
     with fresh_stack("recurring") as api:
@@ -176,7 +170,7 @@ def test_crash_after_every_single_write_then_rerun_converges(clock, meter, capsy
                 advance_clock(t.id, UNTIL)
             assert meter.crashed_at == positions[n - 1], "a clean run and a crashed run write in the same order"
             meter.reset()
-            clock.now += clock_service.LEASE  # the crashed advance's lease ran out: the next advance takes it over
+            wall.now += clock_service.LEASE  # the crashed advance's lease ran out: the next advance takes it over
             advance_clock(t.id, UNTIL)
             assert snapshot(api, t) == expected, f"crash after write #{n} ({positions[n - 1]})"
     with capsys.disabled():
@@ -184,7 +178,7 @@ def test_crash_after_every_single_write_then_rerun_converges(clock, meter, capsy
               f"({', '.join(f'{k} x{v}' for k, v in sorted(per_table.items()))})")
 
 
-def test_a_patch_between_the_generators_read_and_its_write_is_kept_and_the_invoice_follows_it(clock, monkeypatch):
+def test_a_patch_between_the_generators_read_and_its_write_is_kept_and_the_invoice_follows_it(wall, monkeypatch):
     """The invoice and the watermark move are one transaction on the template's version: a PATCH that lands after
     the generator read the template refuses that transaction; the generator reads the template again and writes
     the invoice from what the PATCH left, moving the watermark once."""
@@ -222,7 +216,7 @@ def test_a_patch_between_the_generators_read_and_its_write_is_kept_and_the_invoi
         assert api.get(f"{PATH}/{created['id']}", key=t.key).body["schedule"]["nextDueDate"] == "2026-04-30"
 
 
-def test_two_templates_racing_for_one_invoice_number_get_distinct_numbers(clock):
+def test_two_templates_racing_for_one_invoice_number_get_distinct_numbers(wall):
     with fresh_stack() as api:
         t = api.new_tenant("Numbers", testMode=True, timezone="UTC", currency="USD", clockStart=START)
         customer = api.customer(t, name="Ada")["id"]

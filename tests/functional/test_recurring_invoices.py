@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import quote
 
+import pytest
+
 from chalicelib.domain.timeutil import parse_instant
 from chalicelib.store import pdfs
 
@@ -512,22 +514,15 @@ def _pdf_text(invoice_id: str, tenant_id: str) -> str:
     return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
 
 
-def test_live_tenants_are_generated_by_the_wall_clock_tick_with_catch_up_flagged(api, monkeypatch):
-    import app as app_module
-    from chalicelib.api import http
-    from chalicelib.domain import timeutil
-    from chalicelib.services import recurring_invoices as service
-
-    now = {"at": datetime(2026, 1, 1, tzinfo=timezone.utc)}
-    for module in (app_module, http, timeutil, service):
-        monkeypatch.setattr(module, "wall_now", lambda: now["at"])
+@pytest.mark.wall("2026-01-01T00:00:00Z")
+def test_live_tenants_are_generated_by_the_wall_clock_tick_with_catch_up_flagged(api, wall):
     t = api.new_tenant("Live shop", timezone="UTC", currency="USD")
     customer = api.customer(t)["id"]
     template = create(api, t, template_body(customer, next_due="2026-01-10", period="DAILY", end="2026-01-14"))
     event = api.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
                                                 resources=["arn:aws:events:us-east-1:123456789012:rule/tick"])
     assert api.client.lambda_.invoke("tick", event).payload["ran"]["recurringInvoices"] == 0
-    now["at"] = datetime(2026, 1, 12, 0, 1, tzinfo=timezone.utc)  # the tick was down from Jan 1 to Jan 12
+    wall.now = datetime(2026, 1, 12, 0, 1, tzinfo=timezone.utc)  # the tick was down from Jan 1 to Jan 12
     assert api.client.lambda_.invoke("tick", event).payload["ran"]["recurringInvoices"] == 3
     assert [(i["dueDate"], i["isCatchUp"]) for i in of_template(api, t, template["id"])] == [
         ("2026-01-10", True), ("2026-01-11", True), ("2026-01-12", False)]  # Jan 12 is on time (within 5 min)

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from infra.stages import DEPLOYABLE, ROOT
+from tests.aws import (api, aws, dynamodb_within_limits, dynamodb_within_limits_outside_tests,  # noqa: F401
+                       other, tenant)  # test_deploy runs the app on moto
 
 BIN = Path(sys.executable).parent
 

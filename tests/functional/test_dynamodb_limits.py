@@ -68,8 +68,8 @@ def refused_by_moto_too(call):
 
 def test_a_batch_write_of_26_requests(client):
     found = refused(lambda: client.batch_write_item(RequestItems={TABLE: puts(26)}))  # moto writes all 26
-    assert len(found) == 1 and found[0].startswith(
-        "BatchWriteItem: 26 put/delete requests in one request; the limit is 25 [tests/unit/test_dynamodb_limits.py:")
+    assert len(found) == 1 and found[0].startswith("BatchWriteItem: 26 put/delete requests in one request; the "
+                                                   "limit is 25 [tests/functional/test_dynamodb_limits.py:")
     assert client.scan(TableName=TABLE)["Count"] == 26
     assert refused(lambda: client.batch_write_item(RequestItems={TABLE: puts(25)})) == []
 
@@ -199,7 +199,7 @@ def test_sizes_by_dynamodb_rules(value, size):
 
 def test_a_request_over_a_limit_fails_its_test_at_the_end(pytester):
     """Through the suite's own fixtures: the request goes through (moto writes it) and the test still fails."""
-    pytester.makeconftest("from tests.conftest import aws, dynamodb_within_limits  # noqa: F401\n")
+    pytester.makeconftest("from tests.aws import aws, dynamodb_within_limits  # noqa: F401\n")
     pytester.makepyfile(test_inner="""
         import boto3
 
