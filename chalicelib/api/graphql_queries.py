@@ -96,7 +96,7 @@ def _parse_filter_value(value):
 FilterScalar = GraphQLScalarType(
     "Filter", description='A Hasura-style filter: {_and: [{customer: {id: {_eq: "..."}}}, {status: {_eq: '
                           '"Active"}}]}; operators _eq _neq _gt _gte _lt _lte _in _nin _is_null _like _ilike '
-                          '_and _or _not.',
+                          '_and _or _not; the fields of each type: docs/filters.md.',
     serialize=lambda value: value, parse_value=_parse_filter_value, parse_literal=_parse_filter_literal)
 
 JSONScalar = GraphQLScalarType("JSON", description="Any JSON value.", serialize=lambda value: value)
