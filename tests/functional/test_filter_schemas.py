@@ -181,8 +181,7 @@ def scope(api, t, field: str, text: str) -> dict[str, Outcome]:
 
 def subscription_customers(api, t, relation: str, text: str) -> Outcome:
     """GraphQL subscriptions through a relation, as the customers they belong to (what a scope selects)."""
-    found = graphql(api, t, "subscription", "{%s: %s}" % (relation, text), pick="customerId", relation=relation)
-    return found
+    return graphql(api, t, "subscription", "{%s: %s}" % (relation, text), pick="customerId", relation=relation)
 
 
 def test_a_customer_filter_reads_alike_in_schedule_scopes_previews_and_graphql(api, shop, monkeypatch):
