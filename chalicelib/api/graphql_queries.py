@@ -6,8 +6,8 @@ list of such objects), `limit` (default 50, max 1000) and `offset`.
 
 Decisions:
 - `where` is a custom scalar `Filter`: a literal is printed back to GraphQL value text (graphql-core's
-  print_ast) and parsed by `parse_filter` against the queried type's FilterSchema, so it is exactly the
-  language schedule scopes and bulk `graphqlFilter`s speak; a variable may hold the object or its text.
+  print_ast) and parsed by `parse_filter` against the queried type's schema in domain/filter_schemas.py, the
+  one schedule scopes and bulk `graphqlFilter`s use too; a variable may hold the object or its text.
   A bad filter is an execution error naming the filter path (`where: _and[0].status: ...`); the field is
   null and the other fields still answer.
 - Money is the `Decimal` scalar: it serializes to decimal.Decimal (graphql-core's Float would pass through
@@ -22,7 +22,6 @@ Decisions:
 """
 import logging
 import types
-from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -36,12 +35,10 @@ from graphql.language import ast as gql
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
-from ..domain.billing_schedules import CUSTOMER_FILTER, PRODUCT_FILTER, ScheduleStatus, ScheduleType
-from ..domain.enums import BillingPeriod, BillingTiming, SubscriptionStatus
 from ..domain.errors import BillrunError
-from ..domain.filters import And, FieldType, FilterSchema, Not, Or, Relation, evaluate, index_plan, parse_filter
-from ..domain.invoices import InvoiceSource, InvoiceStatus, PaymentStatus
-from ..domain.jobs import JobStatus
+from ..domain.filter_schemas import (BILLING_JOB, BILLING_SCHEDULE, CREDIT_MEMO, CUSTOMER, INVOICE, SUBSCRIPTION,
+                                     record)
+from ..domain.filters import And, FilterSchema, Not, Or, Relation, evaluate, index_plan, parse_filter
 from ..domain.timeutil import format_instant
 from ..store import catalog as catalog_store
 from ..store import documents
@@ -58,55 +55,6 @@ MAX_LIMIT = 1000
 MAX_READ = 10_000  # items one query field may read before it gives up and asks for a narrower filter
 PAGE = 1000
 MAX_TOKENS = 20_000  # query document tokens: bounds parsing cost
-
-# --- filter schemas ---------------------------------------------------------------------------------------
-
-_TEXT, _NUMBER, _DATE = FieldType("string"), FieldType("number"), FieldType("date")
-_INSTANT, _BOOL = FieldType("datetime"), FieldType("boolean")
-
-
-def _enum(cls) -> FieldType:
-    return FieldType("enum", cls)
-
-
-CUSTOMER = FilterSchema("customer", {
-    **CUSTOMER_FILTER.fields, "billToContactId": _TEXT, "createdDate": _INSTANT, "lastModifiedDate": _INSTANT},
-    indexed=frozenset({"id"}))
-INVOICE = FilterSchema("invoice", {
-    "id": _TEXT, "name": _TEXT, "customerId": _TEXT, "salesAccountId": _TEXT, "currency": _TEXT,
-    "currencyIsoCode": _TEXT, "status": _enum(InvoiceStatus), "paymentStatus": _enum(PaymentStatus),
-    "source": _enum(InvoiceSource), "invoiceDate": _DATE, "dueDate": _DATE, "startDate": _DATE,
-    "endDate": _DATE, "targetDate": _DATE, "amount": _NUMBER, "amountWithoutTax": _NUMBER,
-    "taxAmount": _NUMBER, "balance": _NUMBER, "isCatchUp": _BOOL, "billToContactId": _TEXT,
-    "billingJobId": _TEXT, "billingScheduleId": _TEXT, "activatedById": _TEXT, "activatedTime": _INSTANT,
-    "cancellationDate": _DATE, "createdById": _TEXT, "createdDate": _INSTANT, "lastModifiedDate": _INSTANT,
-    "recurringInvoiceId": _TEXT},
-    relations={"customer": CUSTOMER}, indexed=frozenset({"customerId", "status", "invoiceDate"}))
-CREDIT_MEMO = FilterSchema("creditMemo", {
-    "id": _TEXT, "name": _TEXT, "customerId": _TEXT, "currency": _TEXT, "currencyIsoCode": _TEXT,
-    "memoDate": _DATE, "amount": _NUMBER, "amountWithoutTax": _NUMBER, "taxAmount": _NUMBER, "reason": _TEXT,
-    "billingJobId": _TEXT, "createdDate": _INSTANT}, relations={"customer": CUSTOMER})
-BILLING_SCHEDULE = FilterSchema("billingSchedule", {
-    "id": _TEXT, "name": _TEXT, "description": _TEXT, "scheduleType": _enum(ScheduleType),
-    "status": _enum(ScheduleStatus), "scheduleStartDate": _DATE, "invoiceDate": _DATE, "targetDate": _DATE,
-    "zoneId": _TEXT, "activateInvoices": _BOOL, "lastRunDate": _INSTANT, "nextRunDate": _INSTANT,
-    "createdDate": _INSTANT, "lastModifiedDate": _INSTANT}, indexed=frozenset({"id"}))
-BILLING_JOB = FilterSchema("billingJob", {
-    "id": _TEXT, "name": _TEXT, "status": _enum(JobStatus), "scheduleId": _TEXT, "scheduleName": _TEXT,
-    "targetDate": _DATE, "invoiceDate": _DATE, "scheduledTime": _INSTANT, "isCatchUp": _BOOL,
-    "attempts": _NUMBER, "startedTime": _INSTANT, "completedTime": _INSTANT, "createdDate": _INSTANT},
-    indexed=frozenset({"id"}))
-SUBSCRIPTION = FilterSchema("subscription", {
-    "id": _TEXT, "customerId": _TEXT, "orderId": _TEXT, "productId": _TEXT, "currency": _TEXT,
-    "status": _enum(SubscriptionStatus), "startDate": _DATE, "endDate": _DATE, "unitPrice": _NUMBER,
-    "billingPeriod": _enum(BillingPeriod), "billCycleDay": _NUMBER, "billingTiming": _enum(BillingTiming),
-    "billedThrough": _DATE, "cancellationDate": _DATE, "createdDate": _INSTANT, "lastModifiedDate": _INSTANT},
-    relations={"customer": CUSTOMER, "product": PRODUCT_FILTER}, indexed=frozenset({"id", "customerId"}))
-
-
-def record(entity, **extra) -> dict:
-    """What a filter sees: the entity's fields in camelCase (as billing_jobs._record builds them)."""
-    return {**{to_camel(k): v for k, v in asdict(entity).items()}, **extra}
 
 
 # --- scalars ----------------------------------------------------------------------------------------------
@@ -148,7 +96,7 @@ def _parse_filter_value(value):
 FilterScalar = GraphQLScalarType(
     "Filter", description='A Hasura-style filter: {_and: [{customer: {id: {_eq: "..."}}}, {status: {_eq: '
                           '"Active"}}]}; operators _eq _neq _gt _gte _lt _lte _in _nin _is_null _like _ilike '
-                          '_and _or _not.',
+                          '_and _or _not; the fields of each type: docs/filters.md.',
     serialize=lambda value: value, parse_value=_parse_filter_value, parse_literal=_parse_filter_literal)
 
 JSONScalar = GraphQLScalarType("JSON", description="Any JSON value.", serialize=lambda value: value)
@@ -275,21 +223,29 @@ def _pages(fetch: Callable[[str | None], tuple[list, str | None]]):
             return
 
 
+_RELATED = {"customer": catalog_store.customers, "product": catalog_store.products}  # read by `<name>_id`
+
+
 class Relations:
-    """Related records for filters, read once per id within one request (and only when a filter uses them)."""
+    """What a filter reads of each entity: its record, with the related records the filter uses (only those),
+    each read once per id within one request."""
 
     def __init__(self, tenant_id: str, q: Query):
         self.tenant_id = tenant_id
         self.q = q
+        self.used = [name for name in _RELATED if _uses_relation(q.filter, name)]
         self.cache: dict[tuple, dict | None] = {}
 
-    def get(self, name: str, repo, ident: str | None) -> dict | None:
+    def record(self, entity) -> dict:
+        return record(entity, **{name: self.get(name, getattr(entity, f"{name}_id")) for name in self.used})
+
+    def get(self, name: str, ident: str | None) -> dict | None:
         if ident is None:
             return None
         key = (name, ident)
         if key not in self.cache:
             self.q.count(1, "items")
-            entity = repo.find(self.tenant_id, ident)
+            entity = _RELATED[name].find(self.tenant_id, ident)
             self.cache[key] = None if entity is None else record(entity)
         return self.cache[key]
 
@@ -315,15 +271,7 @@ def _collect(q: Query, pages, to_record: Callable, needed: int | None, what: str
 
 def find_invoices(tenant_id: str, q: Query) -> list:
     plan = index_plan(q.filter)
-    relations = Relations(tenant_id, q)
-    with_customer = _uses_relation(q.filter, "customer")
-
-    def to_record(invoice):
-        extra = {"currencyIsoCode": invoice.currency, "salesAccountId": invoice.customer_id}
-        if with_customer:
-            extra["customer"] = relations.get("customer", catalog_store.customers, invoice.customer_id)
-        return record(invoice, **extra)
-
+    to_record = Relations(tenant_id, q).record
     first = q.order[0] if q.order else ("invoiceDate", False)
     newest_first = first == ("invoiceDate", True)
     needed = q.needed(("invoiceDate", newest_first))
@@ -436,15 +384,7 @@ def _invoices(ctx, q):
 
 def _credit_memos(ctx, q):
     tenant_id = ctx.tenant.id
-    relations = Relations(tenant_id, q)
-    with_customer = _uses_relation(q.filter, "customer")
-
-    def to_record(memo):
-        extra = {"currencyIsoCode": memo.currency}
-        if with_customer:
-            extra["customer"] = relations.get("customer", catalog_store.customers, memo.customer_id)
-        return record(memo, **extra)
-
+    to_record = Relations(tenant_id, q).record
     customers = _intersect(index_plan(q.filter).equals.get("customer.id"),
                            index_plan(q.filter).equals.get("customerId"))
     found = []
@@ -464,17 +404,7 @@ def _customers(ctx, q):
 
 def _subscriptions(ctx, q):
     tenant_id = ctx.tenant.id
-    relations = Relations(tenant_id, q)
-    uses = {name: _uses_relation(q.filter, name) for name in ("customer", "product")}
-
-    def to_record(sub):
-        extra = {}
-        if uses["customer"]:
-            extra["customer"] = relations.get("customer", catalog_store.customers, sub.customer_id)
-        if uses["product"]:
-            extra["product"] = relations.get("product", catalog_store.products, sub.product_id)
-        return record(sub, **extra)
-
+    to_record = Relations(tenant_id, q).record
     plan = index_plan(q.filter)
     customers = _intersect(plan.equals.get("customer.id"), plan.equals.get("customerId"))
     if customers is not None and plan.equals.get("id") is None:

@@ -387,7 +387,8 @@ SubscriptionPage = Page[Subscription]
 
 # --- billing schedules and jobs (Nue, seed 000) --------------------------------------------------------
 
-FilterText = Annotated[str, Field(max_length=4000, description="Hasura-style filter, e.g. {id: {_in: [\"...\"]}}")]
+FilterText = Annotated[str, Field(max_length=4000, description="Hasura-style filter, e.g. {id: {_in: [\"...\"]}}; "
+                                                            "the language and each entity's fields: docs/filters.md")]
 
 
 class BillingScheduleUpdate(Input):
@@ -673,7 +674,8 @@ class CommentInput(Input):
 
 class InvoiceSelection(Input):
     invoice_ids: Annotated[list[Ref], Field(min_length=1, max_length=500)] | None = None
-    graphql_filter: FilterText | None = Field(None, description="e.g. {status: {_eq: \"Draft\"}}")
+    graphql_filter: FilterText | None = Field(None, description="an invoice filter, e.g. {currency: {_eq: \"USD\"}}; "
+                                                                "the invoice fields: docs/filters.md")
 
 
 class InvoiceActivation(InvoiceSelection):

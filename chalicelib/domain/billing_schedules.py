@@ -13,25 +13,15 @@ from dateutil.relativedelta import relativedelta
 
 from . import catch_up
 from .cron import next_slots, parse_quartz, shortest_interval
-from .enums import BillingPeriod, CanonicalEnum, OrderStatus, ProductType
+from .enums import CanonicalEnum, ScheduleStatus, ScheduleType
 from .errors import conflict, invalid
-from .filters import FieldType, FilterSchema, parse_filter
+from .filter_schemas import CUSTOMER, ORDER, PRODUCT
+from .filters import FilterSchema, parse_filter
 from .timeutil import duration_text, local_date, zone
 
 
 _EPSILON = timedelta(microseconds=1)  # slot searches are strictly-after: start just before the instant
 MIN_SLOT_INTERVAL_SETTING = "BILLRUN_MIN_SLOT_INTERVAL_SECONDS"
-
-
-class ScheduleType(CanonicalEnum):
-    ON_DEMAND = "OnDemand"
-    RECURRING = "Recurring"
-
-
-class ScheduleStatus(CanonicalEnum):
-    DRAFT = "Draft"
-    ACTIVE = "Active"
-    INACTIVE = "Inactive"
 
 
 class IncrementSign(CanonicalEnum):
@@ -43,18 +33,6 @@ class IncrementUnit(CanonicalEnum):
     DAYS = "Days"
     WEEKS = "Weeks"
     MONTHS = "Months"
-
-
-_TEXT, _NUMBER, _DATE = FieldType("string"), FieldType("number"), FieldType("date")
-CUSTOMER_FILTER = FilterSchema("customer", {
-    "id": _TEXT, "name": _TEXT, "email": _TEXT, "timezone": _TEXT, "currency": _TEXT,
-    "billCycleDay": _NUMBER, "paymentTermDays": _NUMBER, "taxRate": _NUMBER}, indexed=frozenset({"id"}))
-ORDER_FILTER = FilterSchema("order", {
-    "id": _TEXT, "customerId": _TEXT, "currency": _TEXT, "orderDate": _DATE,
-    "status": FieldType("enum", OrderStatus)}, indexed=frozenset({"id"}))
-PRODUCT_FILTER = FilterSchema("product", {
-    "id": _TEXT, "name": _TEXT, "sku": _TEXT, "productType": FieldType("enum", ProductType),
-    "billingPeriod": FieldType("enum", BillingPeriod)}, indexed=frozenset({"id"}))
 
 
 @dataclass(frozen=True)
@@ -109,9 +87,9 @@ def check(schedule: BillingSchedule) -> BillingSchedule:
     if not 0 <= schedule.target_date_increment <= 3660:
         raise invalid("targetDateIncrement", "must be between 0 and 3660")
     return replace(schedule,
-                   customer_filter=_canonical(schedule.customer_filter, CUSTOMER_FILTER, "customerFilter"),
-                   order_filter=_canonical(schedule.order_filter, ORDER_FILTER, "orderFilter"),
-                   product_filter=_canonical(schedule.product_filter, PRODUCT_FILTER, "productFilter"),
+                   customer_filter=_canonical(schedule.customer_filter, CUSTOMER, "customerFilter"),
+                   order_filter=_canonical(schedule.order_filter, ORDER, "orderFilter"),
+                   product_filter=_canonical(schedule.product_filter, PRODUCT, "productFilter"),
                    bill_cycle_day_filter=_bill_cycle_days_text(schedule.bill_cycle_day_filter))
 
 

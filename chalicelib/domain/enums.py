@@ -48,3 +48,14 @@ class OrderStatus(CanonicalEnum):
 class SubscriptionStatus(CanonicalEnum):
     ACTIVE = "Active"
     CANCELED = "Canceled"
+
+
+class ScheduleType(CanonicalEnum):
+    ON_DEMAND = "OnDemand"
+    RECURRING = "Recurring"
+
+
+class ScheduleStatus(CanonicalEnum):
+    DRAFT = "Draft"
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"

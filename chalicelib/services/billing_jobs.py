@@ -10,14 +10,13 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from pydantic.alias_generators import to_camel
-
 from .. import observability
-from ..domain.billing_schedules import (CUSTOMER_FILTER, ORDER_FILTER, PRODUCT_FILTER, bill_cycle_days)
+from ..domain.billing_schedules import bill_cycle_days
 from ..domain.catalog import Customer
+from ..domain.filter_schemas import CUSTOMER, ORDER, PRODUCT, record
 from ..domain.filters import evaluate, index_plan, parse_filter
 from ..domain.jobs import BillingJob, Decision, DecisionKind, JobStatus, counts
 from ..domain.numbering import human_number
@@ -72,15 +71,11 @@ class Scope:
                         f"billed by invoice schedule {number}" if number else "filtered out")
 
 
-def _record(entity) -> dict:
-    return {to_camel(k): v for k, v in asdict(entity).items()}
-
-
 def find_scope(tenant_id: str, job: BillingJob) -> Scope:
     """Subscriptions the job may bill, grouped by customer, through its filters (or explicit ids); the customers,
     products, orders and invoice schedules they need are read in batches."""
     scope = Scope()
-    customer_f = parse_filter(job.customer_filter, CUSTOMER_FILTER, "customerFilter")
+    customer_f = parse_filter(job.customer_filter, CUSTOMER, "customerFilter")
     chosen_customers = index_plan(customer_f).equals.get("id")
     if job.subscription_ids is not None:
         found = subscriptions.find_many(tenant_id, job.subscription_ids)
@@ -89,11 +84,11 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
         candidates = [s for c in sorted(set(chosen_customers)) for s in subscriptions.of_customer(tenant_id, c)]
     else:
         candidates = subscriptions.of_tenant(tenant_id)
-    order_f = parse_filter(job.order_filter, ORDER_FILTER, "orderFilter")
-    product_f = parse_filter(job.product_filter, PRODUCT_FILTER, "productFilter")
+    order_f = parse_filter(job.order_filter, ORDER, "orderFilter")
+    product_f = parse_filter(job.product_filter, PRODUCT, "productFilter")
     cycle_days = bill_cycle_days(job.bill_cycle_day_filter)
     known = customers.find_many(tenant_id, [s.customer_id for s in candidates])
-    candidates = [s for s in candidates if s.customer_id in known and evaluate(customer_f, _record(known[s.customer_id]))]
+    candidates = [s for s in candidates if s.customer_id in known and evaluate(customer_f, record(known[s.customer_id]))]
     catalog = products.find_many(tenant_id, [s.product_id for s in candidates])
     sold = orders.find_many(tenant_id, [s.order_id for s in candidates])
     schedules = invoice_schedules.schedules.find_many(
@@ -108,8 +103,8 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
             scope.scheduled[customer.id] = schedule.number
             continue
         keep = (cycle_days is None or sub.bill_cycle_day in cycle_days) and (
-            job.product_filter is None or (product is not None and evaluate(product_f, _record(product)))) and (
-            job.order_filter is None or (order is not None and evaluate(order_f, _record(order))))
+            job.product_filter is None or (product is not None and evaluate(product_f, record(product)))) and (
+            job.order_filter is None or (order is not None and evaluate(order_f, record(order))))
         if keep:
             scope.subscriptions[customer.id].append(sub)
         else:

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from .. import observability
 from ..domain.errors import BillrunError
+from ..domain.filter_schemas import INVOICE
 from ..domain.filters import parse_filter
 from ..domain.invoice_jobs import (InvoiceJob, InvoiceJobKind, InvoiceJobPhase, InvoiceJobResult, InvoiceJobStatus,
                                    ResultState, counts)
@@ -61,7 +62,7 @@ def _run(tenant_id: str, job_id: str) -> InvoiceJob:
 
 
 def _select(ctx: RequestContext, job: InvoiceJob, owner: str) -> bool:
-    f = parse_filter(job.graphql_filter, service.INVOICE_FILTER, "graphqlFilter")
+    f = parse_filter(job.graphql_filter, INVOICE, "graphqlFilter")
     tenant_id = ctx.tenant.id
     for page, cursor in service.matching_pages(ctx, f, job.cursor, SELECT_PAGE):
         for invoice in page:

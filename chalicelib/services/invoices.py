@@ -1,18 +1,16 @@
 """Invoice management (Nue, seed 001), the same for every invoice whichever dialect produced it: activate,
 cancel, delete by ids and/or a filter with per-invoice results (or, past MAX_BULK invoices, an invoice
 job to poll); update one; pay one."""
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from pydantic.alias_generators import to_camel
-
 from ..domain import invoices as rules
-from ..domain.billing_schedules import CUSTOMER_FILTER
 from ..domain.errors import BillrunError, invalid
-from ..domain.filters import FieldType, FilterSchema, evaluate, index_plan, parse_filter
+from ..domain.filter_schemas import INVOICE, record
+from ..domain.filters import evaluate, index_plan, parse_filter
 from ..domain.invoice_jobs import InvoiceJob, InvoiceJobKind, InvoiceJobPhase, InvoiceJobStatus
-from ..domain.invoices import Invoice, InvoiceSource, InvoiceStatus, Payment, PaymentStatus
+from ..domain.invoices import Invoice, InvoiceStatus, Payment
 from ..domain.money import exact_money
 from ..domain.timeutil import wall_now
 from ..store import ledger
@@ -23,15 +21,6 @@ from . import quotas
 from .context import RequestContext
 
 MAX_BULK = 500  # a filter matching more invoices than this is handed to an invoice job (services/invoice_jobs.py)
-_TEXT, _NUMBER, _DATE = FieldType("string"), FieldType("number"), FieldType("date")
-INVOICE_FILTER = FilterSchema("invoice", {
-    "id": _TEXT, "name": _TEXT, "customerId": _TEXT, "status": FieldType("enum", InvoiceStatus),
-    "paymentStatus": FieldType("enum", PaymentStatus), "source": FieldType("enum", InvoiceSource),
-    "invoiceDate": _DATE, "dueDate": _DATE, "startDate": _DATE, "endDate": _DATE, "targetDate": _DATE,
-    "amount": _NUMBER, "amountWithoutTax": _NUMBER, "taxAmount": _NUMBER, "balance": _NUMBER,
-    "isCatchUp": FieldType("boolean"), "billingScheduleId": _TEXT, "billingJobId": _TEXT,
-    "recurringInvoiceId": _TEXT},
-    relations={"customer": CUSTOMER_FILTER}, indexed=frozenset({"status", "customerId", "invoiceDate"}))
 
 
 @dataclass(frozen=True)
@@ -56,7 +45,7 @@ def select(ctx: RequestContext, invoice_ids: list[str] | None, graphql_filter: s
     tenant_id = ctx.tenant.id
     if invoice_ids is None and graphql_filter is None:
         raise invalid("invoiceIds", "give invoiceIds or graphqlFilter")
-    f = parse_filter(graphql_filter, INVOICE_FILTER, "graphqlFilter") if graphql_filter is not None else None
+    f = parse_filter(graphql_filter, INVOICE, "graphqlFilter") if graphql_filter is not None else None
     if invoice_ids is not None:
         found = [(i, invoices.find(tenant_id, i)) for i in dict.fromkeys(invoice_ids)]
         return [(i, inv if inv is None or f is None or _matches(ctx, f, inv) else _Unmatched(inv))
@@ -78,10 +67,8 @@ class _Unmatched:
 def _record(ctx: RequestContext, invoice: Invoice, cache: dict) -> dict:
     if invoice.customer_id not in cache:
         customer = customers.find(ctx.tenant.id, invoice.customer_id)
-        cache[invoice.customer_id] = {to_camel(k): v for k, v in asdict(customer).items()} if customer else None
-    record = {to_camel(k): v for k, v in asdict(invoice).items()}
-    record["customer"] = cache[invoice.customer_id]
-    return record
+        cache[invoice.customer_id] = record(customer) if customer else None
+    return record(invoice, customer=cache[invoice.customer_id])
 
 
 def _matches(ctx, f, invoice, cache=None) -> bool:
