@@ -1,6 +1,8 @@
-"""The OpenAPI 3.1 document, built from the operation registry that also registers the routes.
+"""The OpenAPI 3.1 document, built from the operation registry that also registers the routes (http.OPERATIONS).
 
-`python -m chalicelib.api.openapi` prints it; openapi.json in the repo is that output (a test keeps it current)."""
+The registry holds every operation once api/blueprints.py is imported: the app imports it before it serves a
+request, and `python -m chalicelib.api` (which prints the document) and the tests import it. This module does not:
+ops.py, one of the blueprints, serves the document."""
 import importlib.metadata
 import re
 
@@ -23,8 +25,6 @@ RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "se
 
 
 def build() -> dict:
-    import app  # noqa: F401  (registers every blueprint's operations)
-
     inputs = {m for op in OPERATIONS for m in (op.body,) if m}
     outputs = {op.response for op in OPERATIONS if op.response} | {schemas.Error} | {
         op.bad_request for op in OPERATIONS if op.bad_request} | {op.accepted for op in OPERATIONS if op.accepted}
@@ -120,7 +120,3 @@ def _operation_id(op: Operation) -> str:
 
 def document_json() -> str:
     return simplejson.dumps(build(), indent=2, sort_keys=False) + "\n"
-
-
-if __name__ == "__main__":
-    print(document_json(), end="")

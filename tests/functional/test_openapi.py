@@ -4,6 +4,7 @@ from pathlib import Path
 import simplejson
 from openapi_spec_validator import validate
 
+from chalicelib.api import blueprints  # noqa: F401  (registers every operation)
 from chalicelib.api.http import _ACTION_TABLES, OPERATIONS, _split_action
 from chalicelib.api.openapi import build, document_json
 
