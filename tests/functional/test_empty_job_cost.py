@@ -18,7 +18,7 @@ from bench.meter import Meter
 from chalicelib.domain import timeutil
 from chalicelib.domain.jobs import counts
 from chalicelib.domain.timeutil import parse_instant
-from chalicelib.services import billing_jobs, billing_schedules, tick
+from chalicelib.services import billing_job_runner, billing_jobs, billing_schedules, tick
 from chalicelib.services import clock as clock_service
 from chalicelib.store import jobs as job_store
 from chalicelib.store import tables
@@ -109,7 +109,7 @@ def test_a_run_answers_the_job_as_stored_and_counts_its_decision_log(api, aws):
                                invoice_date=START.date(), created_by_id="test", now=START)
     assert job_store.claim(t.id, job.id, "runner-a", datetime.now(START.tzinfo)) == job_store.jobs.get(t.id, job.id)
     job_store.jobs.create(t.id, replace(job, id="second"))
-    done = billing_jobs.run_job(tenant, "second", START)
+    done = billing_job_runner.run_job(tenant, "second", START)
     assert done == job_store.jobs.get(t.id, "second") and done.status.value == "Completed"
     assert done.counts == counts(job_store.decisions(t.id, "second")) and done.counts["invoices"] == 2
 
@@ -127,7 +127,7 @@ class Wall:
 @pytest.fixture
 def wall(monkeypatch):
     fake = Wall()
-    for module in (billing_jobs, billing_schedules, timeutil):
+    for module in (billing_jobs, billing_job_runner, billing_schedules, timeutil):
         monkeypatch.setattr(module, "wall_now", fake)
     return fake
 

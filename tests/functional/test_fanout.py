@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.domain.timeutil import wall_now
 from chalicelib.local.ticker import sqs_event
-from chalicelib.services import billing_jobs, billing_pages, fanout
+from chalicelib.services import billing_job_runner, billing_pages, fanout
 from chalicelib.store import documents, work_queue
 from chalicelib.store import jobs as job_store
 from chalicelib.store.tenants import get_tenant
@@ -196,11 +196,11 @@ def test_a_lost_message_is_sent_again_when_the_jobs_lease_runs_out(api, queues, 
     assert api.get(f"/billing/jobs/{job['id']}", key=t.key).body["status"] == "Running"
 
     later = wall_now() + job_store.LEASE + timedelta(seconds=1)
-    monkeypatch.setattr(billing_jobs, "wall_now", lambda: later)
+    monkeypatch.setattr(billing_job_runner, "wall_now", lambda: later)
     monkeypatch.setattr(fanout, "wall_now", lambda: later)
     tenant = get_tenant(t.id)
     for tenant_id, job_id in job_store.expired(tenant.clock_domain, later):
-        billing_jobs.run_job(tenant, job_id, later)  # what the tick's recovery does
+        billing_job_runner.run_job(tenant, job_id, later)  # what the tick's recovery does
     assert drain(api, queues) == ["ok"]
     done = api.get(f"/billing/jobs/{job['id']}", key=t.key).body
     assert done["status"] == "Completed" and done["counts"]["invoices"] == 6, done

@@ -42,10 +42,11 @@ def wall(monkeypatch):
     import app as app_module
     from chalicelib.api import http
     from chalicelib.domain import timeutil
-    from chalicelib.services import billing_jobs, billing_schedules
+    from chalicelib.services import billing_job_runner, billing_jobs, billing_schedules
 
     fake = Wall(T0)
-    for module in (billing_jobs, billing_schedules, http, app_module, timeutil, schedule_service, bill_run_service):
+    for module in (billing_jobs, billing_job_runner, billing_schedules, http, app_module, timeutil, schedule_service,
+                   bill_run_service):
         monkeypatch.setattr(module, "wall_now", fake)
     return fake
 
