@@ -34,6 +34,8 @@ def check_against_openapi(method: str, path: str, status: int, body) -> None:
     assert op is not None, f"{method} {path} is not documented"
     response = op["responses"].get(str(status))
     assert response is not None, f"{method} {path} answered {status}, which is not documented"
+    if "$ref" in response:  # a response shared by many operations (components/responses)
+        response = openapi()["components"]["responses"][response["$ref"].rpartition("/")[2]]
     content = response.get("content", {}).get("application/json")
     if content is None:
         return
