@@ -40,7 +40,7 @@ bench:
 	@$(PY) -m bench $(if $(N),--subscriptions $(N)) $(ARGS)
 
 openapi: $(STAMP)
-	$(PY) -m chalicelib.api.openapi > openapi.json
+	$(PY) -m chalicelib.api > openapi.json
 
 # infra/merge-<stage>.json, generated from the models, the app and .chalice/config.json
 infra: $(STAMP)

@@ -3,8 +3,7 @@
 from chalice import Chalice, Rate
 
 from chalicelib import observability
-from chalicelib.api import (admin, billing, catalog, graphql, invoice_pdf, invoice_schedules, invoices, ops, orders,
-                            recurring_invoices, tenant)
+from chalicelib.api.blueprints import BLUEPRINTS
 from chalicelib.config import settings
 from chalicelib.domain.timeutil import wall_now
 from chalicelib.services import worker as work
@@ -16,9 +15,8 @@ app.register_middleware(observability.http_middleware, "http")
 app.register_middleware(observability.event_middleware, "scheduled")
 app.register_middleware(observability.event_middleware, "sqs")
 
-for blueprint in (ops, admin, tenant, catalog, orders, billing, invoices, invoice_pdf, graphql, invoice_schedules,
-                  recurring_invoices):
-    app.register_blueprint(blueprint.bp)
+for blueprint in BLUEPRINTS:
+    app.register_blueprint(blueprint)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tick")

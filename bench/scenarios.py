@@ -15,7 +15,7 @@ from decimal import Decimal
 from chalicelib.domain.jobs import UNFINISHED, BillingJob
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.local.ticker import run_worker_loop
-from chalicelib.services import billing_jobs
+from chalicelib.services import billing_job_runner, billing_jobs
 from chalicelib.services import clock
 from chalicelib.services.ids import derived_id
 from chalicelib.store import documents
@@ -112,7 +112,7 @@ def single_process(world: seed.World, meter: Meter, trace: bool, moto_pid: int |
     with meter.measuring() as tally, usage(trace, moto_pid) as used:
         started = time.perf_counter()
         job = _new_job(world, "single")
-        done = billing_jobs.run_job(world.tenant, job.id, seed.CLOCK)
+        done = billing_job_runner.run_job(world.tenant, job.id, seed.CLOCK)
         seconds = time.perf_counter() - started
     return _finished(world, meter, done, seconds, tally, used)
 
@@ -130,7 +130,7 @@ def fanned_out(world: seed.World, meter: Meter, trace: bool, moto_pid: int | Non
         with meter.measuring() as tally, usage(trace, moto_pid) as used:
             started = time.perf_counter()
             job = _new_job(world, "fan-out")
-            job = billing_jobs.run_job(world.tenant, job.id, seed.CLOCK)
+            job = billing_job_runner.run_job(world.tenant, job.id, seed.CLOCK)
             with meter.paused():  # the bench's own polling is not billrun's work
                 while job.status in UNFINISHED:
                     time.sleep(poll_seconds)

@@ -14,6 +14,7 @@ ADMIN_KEY = "test-admin-key"
 
 @lru_cache(maxsize=1)
 def openapi() -> dict:
+    from chalicelib.api import blueprints  # noqa: F401  (registers every operation)
     from chalicelib.api.openapi import build
     return simplejson.loads(simplejson.dumps(build()))
 
@@ -33,6 +34,8 @@ def check_against_openapi(method: str, path: str, status: int, body) -> None:
     assert op is not None, f"{method} {path} is not documented"
     response = op["responses"].get(str(status))
     assert response is not None, f"{method} {path} answered {status}, which is not documented"
+    if "$ref" in response:  # a response shared by many operations (components/responses)
+        response = openapi()["components"]["responses"][response["$ref"].rpartition("/")[2]]
     content = response.get("content", {}).get("application/json")
     if content is None:
         return

@@ -1,6 +1,8 @@
-"""The OpenAPI 3.1 document, built from the operation registry that also registers the routes.
+"""The OpenAPI 3.1 document, built from the operation registry that also registers the routes (http.OPERATIONS).
 
-`python -m chalicelib.api.openapi` prints it; openapi.json in the repo is that output (a test keeps it current)."""
+The registry holds every operation once api/blueprints.py is imported: the app imports it before it serves a
+request, and `python -m chalicelib.api` (which prints the document) and the tests import it. This module does not:
+ops.py, one of the blueprints, serves the document."""
 import importlib.metadata
 import re
 
@@ -9,9 +11,10 @@ from pydantic.json_schema import models_json_schema
 
 from ..domain.timeutil import zone_names
 from . import schemas
-from .http import OPERATIONS, Operation
+from .http import OPERATIONS, STATUS_BY_KIND, Operation
 
 REF = "#/components/schemas/{model}"
+RESPONSE_REF = "#/components/responses/{name}"
 ZONE_NAME = "ZoneName"
 ERRORS = {400: "Invalid input (the field is named in details)", 401: "Missing, unknown or revoked key",
           404: "Not found (also: another tenant's object)", 409: "State conflict", 413: "Body over 1 MiB",
@@ -20,11 +23,12 @@ ERRORS = {400: "Invalid input (the field is named in details)", 401: "Missing, u
 EVERY_OPERATION = (400, 401, 404, 409, 413, 415)  # the others only where Operation.errors names them
 WITHOUT_KEY = (400, 413, 415)  # what an operation that needs no key can answer of EVERY_OPERATION
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait before retrying"}}
+# Every operation refers to the error responses, written once in components/responses under the name of their
+# kind (domain/errors.py: not_found is NotFound)
+RESPONSE_NAMES = {status: kind.title().replace("_", "") for kind, status in STATUS_BY_KIND.items()}
 
 
 def build() -> dict:
-    import app  # noqa: F401  (registers every blueprint's operations)
-
     inputs = {m for op in OPERATIONS for m in (op.body,) if m}
     outputs = {op.response for op in OPERATIONS if op.response} | {schemas.Error} | {
         op.bad_request for op in OPERATIONS if op.bad_request} | {op.accepted for op in OPERATIONS if op.accepted}
@@ -34,6 +38,7 @@ def build() -> dict:
     paths: dict = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, refs)
+    envelope = refs[(schemas.Error, "serialization")]
     return {
         "openapi": "3.1.0",
         "info": {"title": "billrun", "version": "0.1.0",
@@ -41,6 +46,7 @@ def build() -> dict:
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": {**_zone_refs(definitions.get("$defs", {})), ZONE_NAME: _zone_name_schema()},
+            "responses": {RESPONSE_NAMES[status]: _error_response(status, envelope) for status in ERRORS},
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key",
                            "description": "also accepted as nue-api-key or Authorization: Bearer"},
@@ -100,17 +106,20 @@ def _operation(op: Operation, refs) -> dict:
         responses["202"] = {"description": "Accepted: too large for one request, queued as a job to poll",
                             "headers": {"Location": {"schema": {"type": "string"}, "description": "the job"}},
                             "content": {"application/json": {"schema": refs[(op.accepted, "serialization")]}}}
-    envelope = refs[(schemas.Error, "serialization")]
-    for status, text in ERRORS.items():
-        schema = envelope
-        if status == 400 and op.bad_request is not None:
-            schema = {"anyOf": [refs[(op.bad_request, "serialization")], envelope]}
+    for status in ERRORS:
         answered = status in op.errors or (status in EVERY_OPERATION and (op.auth != "none" or status in WITHOUT_KEY))
-        if answered:
-            responses[str(status)] = {"description": text, "content": {"application/json": {"schema": schema}},
-                                      **({"headers": RETRY_AFTER} if status == 429 else {})}
+        if answered and status == 400 and op.bad_request is not None:  # its own 400 body besides the envelope
+            schema = {"anyOf": [refs[(op.bad_request, "serialization")], refs[(schemas.Error, "serialization")]]}
+            responses["400"] = _error_response(400, schema)
+        elif answered:
+            responses[str(status)] = {"$ref": RESPONSE_REF.format(name=RESPONSE_NAMES[status])}
     doc["responses"] = responses
     return doc
+
+
+def _error_response(status: int, schema: dict) -> dict:
+    return {"description": ERRORS[status], "content": {"application/json": {"schema": schema}},
+            **({"headers": RETRY_AFTER} if status == 429 else {})}
 
 
 def _operation_id(op: Operation) -> str:
@@ -120,7 +129,3 @@ def _operation_id(op: Operation) -> str:
 
 def document_json() -> str:
     return simplejson.dumps(build(), indent=2, sort_keys=False) + "\n"
-
-
-if __name__ == "__main__":
-    print(document_json(), end="")

@@ -6,6 +6,7 @@ from ..domain.tenants import LIVE_CLOCK
 from ..store import ticks
 from . import schemas as s
 from .http import operation
+from .openapi import document_json
 
 bp = Blueprint(__name__)
 _document: str | None = None
@@ -22,6 +23,5 @@ def health(call):
 def openapi_document(call):
     global _document
     if _document is None:
-        from .openapi import document_json
         _document = document_json()
     return Response(body=_document, status_code=200, headers={"Content-Type": "application/json"})

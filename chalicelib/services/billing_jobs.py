@@ -1,14 +1,8 @@
-"""Billing jobs: created once per slot, run under a lease, scoped by their filters; the customers in scope are
-billed page by page (services/billing_pages.py, where the exactly-once argument for documents and ledger claims
-is), and the job completes with counts from its decision log.
-
-1. Each slot's job has an id derived from (schedule, slot), created by a conditional put: redelivered or
-   concurrent ticks share one job, and only the holder of its lease runs it (store/jobs.py).
-2. A job whose lease ran out (its runner died) is run again by whoever takes the lease next: billing_pages makes
-   that harmless, and the decision log is keyed by customer, so counts never count a customer twice."""
+"""Billing jobs: created once per slot, scoped by their filters (the customers and subscriptions a job may bill),
+previewed, and their finish reported. The customers in scope are billed page by page (services/billing_pages.py,
+where the exactly-once argument for documents and ledger claims is); services/billing_job_runner.py runs a job."""
 import json
 import logging
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -18,7 +12,7 @@ from ..domain.billing_schedules import bill_cycle_days
 from ..domain.catalog import Customer
 from ..domain.filter_schemas import CUSTOMER, ORDER, PRODUCT, record
 from ..domain.filters import evaluate, index_plan, parse_filter
-from ..domain.jobs import BillingJob, Decision, DecisionKind, JobStatus, counts
+from ..domain.jobs import BillingJob, Decision, DecisionKind, JobStatus
 from ..domain.numbering import human_number
 from ..domain.subscriptions import Subscription
 from ..domain.tenants import Tenant
@@ -119,51 +113,6 @@ def restricted(job: BillingJob, customer_ids, subscription_ids=None) -> BillingJ
     own = job.customer_filter if job.customer_filter and job.customer_filter.strip("{} \n") else None
     narrowed = replace(job, customer_filter=f"{{_and: [{own}, {chosen}]}}" if own else chosen)
     return narrowed if subscription_ids is None else replace(narrowed, subscription_ids=tuple(subscription_ids))
-
-
-# --- the job ---------------------------------------------------------------------------------------------
-
-def run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
-    """Runs the job if its lease can be taken; `now` is the tenant's instant the documents are dated by."""
-    with observability.correlated(tenantId=tenant.id, jobId=job_id):
-        return _run_job(tenant, job_id, now)
-
-
-def _run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
-    owner = uuid.uuid4().hex
-    job = job_store.claim(tenant.id, job_id, owner, wall_now())
-    if job is None:
-        return job_store.jobs.get(tenant.id, job_id)
-    log.info("billing job %s started (attempt %d)", job.name, job.attempts,
-             extra={"jobName": job.name, "attempt": job.attempts, "scheduleId": job.schedule_id})
-    from . import fanout  # fan-out builds on this module's scope
-    if job.units_total is not None:  # split before; its runner died or a count was lost
-        return fanout.resume(tenant, job, owner, now)
-    scope = find_scope(tenant.id, job)
-    if fanout.should_split(scope):
-        return fanout.dispatch(tenant, job, scope, owner, now)
-    recorded, errors = _bill_scope(tenant, job, scope, now)
-    status = JobStatus.COMPLETED_WITH_ERRORS if errors else JobStatus.COMPLETED
-    # A first attempt wrote the whole decision log itself; a later one also finds the earlier attempts' there
-    decided = recorded.values() if job.attempts == 1 else job_store.decisions(tenant.id, job.id)
-    tally, finished = counts(decided), wall_now()
-    done = job_store.complete(tenant.id, job.id, owner, status, tally, finished, "; ".join(errors) or None)
-    if done is None:  # this lease ran out and another runner took the job over: the stored job is its
-        return job_store.jobs.get(tenant.id, job_id)
-    report_finished(tenant.id, job, status, tally, finished, fanned_out=False)
-    return done
-
-
-def _bill_scope(tenant: Tenant, job: BillingJob, scope: Scope, now: datetime) -> tuple[dict[str, Decision], list[str]]:
-    """Bills the customers in scope page by page (billing_pages) and logs every decision; answers the decisions
-    logged (by customer, as the log keys them) and the customers' errors."""
-    skipped = [scope.skipped(c) for c in sorted(scope.customers) if not scope.subscriptions.get(c)]
-    if skipped:
-        job_store.record_decisions(tenant.id, job.id, skipped)
-    runs = billing_pages.bill(tenant, job, billable(scope), scope.product_names, now)
-    recorded = {d.customer_id: d for d in skipped + [run.decision for run in runs]}
-    errors = [f"{d.customer_id}: {d.reason}" for d in recorded.values() if d.decision == DecisionKind.ERROR.value]
-    return recorded, errors
 
 
 def billable(scope: Scope, customer_ids=None) -> list:

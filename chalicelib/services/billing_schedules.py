@@ -15,7 +15,7 @@ from ..domain.timeutil import wall_now
 from ..store import counters
 from ..store import schedules as store
 from ..store import tenants as tenant_store
-from . import billing_jobs, quotas
+from . import billing_job_runner, billing_jobs, quotas
 from .budget import Budget
 from .ids import derived_id
 from .context import RequestContext
@@ -110,7 +110,7 @@ def run_now(ctx: RequestContext, schedule_id: str, target_date: date | None, inv
                                target_date=target_date or default_target,
                                invoice_date=invoice_date or default_invoice, created_by_id=ctx.actor_id,
                                now=ctx.now, schedule=schedule)
-    return billing_jobs.run_job(ctx.tenant, job.id, ctx.now)
+    return billing_job_runner.run_job(ctx.tenant, job.id, ctx.now)
 
 
 def preview(ctx: RequestContext, schedule_id: str | None, filters: dict, target_date: date | None,
@@ -170,7 +170,7 @@ def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: 
         target_date=target, invoice_date=invoice_date, created_by_id=schedule.created_by_id, now=now,
         schedule=schedule, is_catch_up=tenant.clock_domain == LIVE_CLOCK and slot < until - CATCH_UP_GRACE)
     moved = store.advance(tenant.id, schedule, slot, rules.following_slot(schedule, slot))
-    return SlotRun(billing_jobs.run_job(tenant, job.id, now), moved)
+    return SlotRun(billing_job_runner.run_job(tenant, job.id, now), moved)
 
 
 def _previous_slot_finished(tenant: Tenant, schedule: BillingSchedule) -> bool:
@@ -185,7 +185,7 @@ def _previous_slot_finished(tenant: Tenant, schedule: BillingSchedule) -> bool:
     if previous is None or previous.status not in UNFINISHED:
         return True
     now = wall_now() if tenant.clock_domain == LIVE_CLOCK else previous.scheduled_time
-    return billing_jobs.run_job(tenant, previous_id, now).status not in UNFINISHED
+    return billing_job_runner.run_job(tenant, previous_id, now).status not in UNFINISHED
 
 
 class BillingScheduleWork:
@@ -243,7 +243,7 @@ class BillingScheduleWork:
                 tenant = tenants.setdefault(tenant_id, tenant_store.get_tenant(tenant_id))
                 job = billing_jobs.job_store.jobs.get(tenant_id, job_id)
                 now = wall_now() if domain == LIVE_CLOCK else job.scheduled_time
-                ran += billing_jobs.run_job(tenant, job_id, now).status not in UNFINISHED
+                ran += billing_job_runner.run_job(tenant, job_id, now).status not in UNFINISHED
             except Exception:  # one job's failure must not stop the others; its lease runs out again
                 log.exception("billing job %s of tenant %s failed", job_id, tenant_id)
         return ran

@@ -1,7 +1,7 @@
 """Test clocks: a test-mode tenant's time moves only when told, and moving it runs the work that fell due.
 
 An advance moves the clock to its target at once and marks it Advancing; the work that fell due by then runs in
-passes (tick.run_domain: at most `slots_per_pass` slots per schedule or template each) until a pass runs nothing.
+passes (due_work.run_pass: at most `slots_per_pass` slots per schedule or template each) until a pass runs nothing.
 The request works while `advance_request_seconds` last, then answers 202 and hands the rest on: a work-queue
 message lets a worker go on (`tick_budget_seconds` a turn, handing on again if need be). Whoever works holds the
 advance's lease, renewed after every pass, so one runner works at a time and only the holder declares the clock
@@ -16,16 +16,14 @@ from datetime import datetime, timedelta
 
 from ..config import settings
 from ..domain import timeutil
-from ..domain.tenants import LIVE_CLOCK, Tenant, advance_clock
+from ..domain.tenants import Tenant, advance_clock
 from ..store import jobs as job_store
 from ..store import tenants as store
-from ..store import work_queue
-from . import tick
+from . import clock_messages, due_work
 from .budget import Budget
 
 log = logging.getLogger("billrun.clock")
 LEASE = timedelta(minutes=10)  # longer than any pass: a pass stops starting units once its budget is spent
-MESSAGE_KIND = "clockAdvance"
 WAIT_SECONDS = 2  # an advance waiting for a fanned-out job is handed on this late at most (the job's end is sooner)
 
 
@@ -36,7 +34,7 @@ def advance(tenant: Tenant, to: datetime) -> tuple[Tenant, bool]:
     # 404 for a live tenant; 409 backwards, or while advancing elsewhere; 400 too far
     moved = advance_clock(tenant, to, settings().max_advance_days)
     if tenant.advancing_to is None:  # a new advance counts from zero, every kind of work named
-        moved = replace(moved, advance_ran={source.name: 0 for source in tick.sources() if not source.live_only})
+        moved = replace(moved, advance_ran={source.name: 0 for source in due_work.EVERY_DOMAIN})
     if tenant.advancing_to is None and not store.start_advance(tenant, moved, owner, _lease_end()):
         return advance(store.get_tenant(tenant.id), to)  # a concurrent advance moved the clock: decide again
     if tenant.advancing_to is not None and not store.take_advance(tenant.id, to, owner, _wall(), _lease_end()):
@@ -58,11 +56,12 @@ def take_turn(tenant: Tenant, budget: Budget) -> bool:
 def work(tenant: Tenant, owner: str, budget: Budget) -> bool:
     """Passes over the due work until one runs nothing (done: Ready) or the budget is spent (handed on). A pass that
     runs nothing while a billing job of the domain is with the workers (fanned out) is not the end: the job's
-    next slot waits for it, so the advance is handed on, to go on when the job is done (`job_finished`) or after
-    WAIT_SECONDS. Held is asked before the pass, so a job that finishes during it is never missed."""
+    next slot waits for it, so the advance is handed on, to go on when the job is done
+    (clock_messages.job_finished) or after WAIT_SECONDS. Held is asked before the pass, so a job that finishes
+    during it is never missed."""
     while True:
         held = job_store.any_unfinished(tenant.clock_domain)
-        report = tick.run_domain(tenant.clock_domain, until=tenant.advancing_to, budget=budget)
+        report = due_work.run_pass(tenant.clock_domain, until=tenant.advancing_to, budget=budget)
         if report.total == 0 and not held:  # (finishing checks the lease too)
             return store.finish_advance(tenant.id, owner)
         if not store.record_advance(tenant.id, owner, report.ran, _lease_end()):
@@ -75,26 +74,9 @@ def work(tenant: Tenant, owner: str, budget: Budget) -> bool:
             return False
 
 
-def job_finished(tenant_id: str, clock_domain: str) -> None:
-    """A fanned-out billing job of a test clock's domain finished: its advance (if one waits for it) goes on now."""
-    if clock_domain == LIVE_CLOCK:
-        return
-    tenant = store.find_tenant(tenant_id)
-    if tenant is not None and tenant.advancing_to is not None:
-        _send(tenant)
-
-
 def _hand_on(tenant: Tenant, owner: str, delay_seconds: int = 0) -> None:
     store.hand_on_advance(tenant.id, owner, _wall())
-    _send(tenant, delay_seconds)
-
-
-def _send(tenant: Tenant, delay_seconds: int = 0) -> None:
-    try:
-        work_queue.send([{"kind": MESSAGE_KIND, "tenantId": tenant.id, "to": tenant.advancing_to.isoformat()}],
-                        delay_seconds)
-    except Exception:  # the advance is not lost: its lease is free, and the next wall-clock tick takes it
-        log.exception("the advance of %s could not be handed to the worker", tenant.id)
+    clock_messages.send(tenant, delay_seconds)
 
 
 def handle(message: dict) -> None:

@@ -25,7 +25,7 @@ from ..domain.timeutil import wall_now
 from ..store import jobs as job_store
 from ..store import work_queue
 from ..store.tenants import get_tenant
-from . import billing_jobs, billing_pages, clock
+from . import billing_jobs, billing_pages, clock_messages
 
 log = logging.getLogger("billrun.fanout")
 
@@ -125,7 +125,7 @@ def finish_job(tenant_id: str, job_id: str) -> bool:
         job = job_store.jobs.get(tenant_id, job_id)
         billing_jobs.report_finished(tenant_id, job, status, tally, finished,
                                      fanned_out=True, units=len(units), failedUnits=len(failed))
-        clock.job_finished(tenant_id, job.clock_domain)  # a test clock's advance waiting for it goes on
+        clock_messages.job_finished(tenant_id, job.clock_domain)  # a test clock's advance waiting for it goes on
     return done
 
 

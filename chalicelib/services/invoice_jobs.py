@@ -21,7 +21,8 @@ from ..domain.invoices import InvoiceStatus
 from ..domain.timeutil import wall_now
 from ..store import invoice_jobs as store
 from ..store.documents import invoices
-from ..store.invoice_jobs import InvoiceJobModel, invoice_jobs
+from ..store.invoice_job_models import InvoiceJobModel
+from ..store.invoice_jobs import invoice_jobs
 from ..store.tenants import get_tenant
 from . import invoices as service
 from . import quotas

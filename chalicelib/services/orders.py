@@ -4,7 +4,7 @@ from ..domain.enums import OrderStatus
 from ..domain.orders import LineRequest, Order
 from ..domain.timeutil import local_date
 from ..store.catalog import customers, orders, products, subscriptions
-from . import billing_jobs
+from . import billing_job_runner, billing_jobs
 from .ids import derived_id
 from .context import RequestContext
 
@@ -50,7 +50,7 @@ def bill_first_periods(ctx: RequestContext, order: Order, new_subscriptions) -> 
         ctx.tenant, job_id=derived_id(order.id, "first-invoice"), scheduled_time=ctx.now,
         target_date=min(s.start_date for s in new_subscriptions), invoice_date=local_date(ctx.now, customer.timezone),
         created_by_id=ctx.actor_id, now=ctx.now, subscription_ids=tuple(s.id for s in new_subscriptions))
-    billing_jobs.run_job(ctx.tenant, job.id, ctx.now)
+    billing_job_runner.run_job(ctx.tenant, job.id, ctx.now)
 
 
 def get_order(ctx: RequestContext, order_id: str) -> Order:

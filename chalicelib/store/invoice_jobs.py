@@ -1,84 +1,22 @@
-"""Owns the invoice-jobs and invoice-job-results tables: bulk invoice operations run under a lease.
+"""Owns the invoice-jobs and invoice-job-results tables (models: invoice_job_models.py): bulk invoice operations
+run under a lease.
 
-`unfinished` is a sparse index (lease_partition, lease_until) present only while a job is Queued or
-Running. Invoice jobs are requested by API calls, not by time, so every tenant's jobs (test-mode ones
-too) sit in the `live` partition that the wall-clock tick reads. Results are keyed (tenantId,
-jobId#invoiceId): writing one again (a re-run) overwrites it with the same facts."""
+Invoice jobs are requested by API calls, not by time, so every tenant's unfinished jobs (test-mode ones too) sit
+in the `live` partition of the `unfinished` index, which the wall-clock tick reads. Writing a result again (a
+re-run) overwrites it with the same facts."""
 from datetime import datetime
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
-
-from ..domain.invoice_jobs import (InvoiceJob, InvoiceJobKind, InvoiceJobPhase, InvoiceJobResult,
-                                   InvoiceJobStatus, ResultState)
+from ..domain.invoice_jobs import InvoiceJob, InvoiceJobPhase, InvoiceJobResult, InvoiceJobStatus, ResultState
 from ..domain.errors import invalid
 from ..domain.tenants import LIVE_CLOCK
 from . import tables
 from .batch import get_many
-from .attributes import DateAttribute, EnumAttribute
+from .invoice_job_models import InvoiceJobModel, InvoiceJobResultModel
 from .leases import Leases
-from .mapping import Mapped
-from .models import BaseMeta
 from .paging import check_limit, decode_token, encode_token, query_fingerprint
 from .repository import TenantRepository
 
 PARTITION = LIVE_CLOCK
-
-
-class UnfinishedInvoiceJobs(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "unfinished"
-        projection = KeysOnlyProjection()
-
-    lease_partition = UnicodeAttribute(hash_key=True)
-    lease_until = UTCDateTimeAttribute(range_key=True)
-
-
-class InvoiceJobModel(Mapped, Model):
-    entity_cls = InvoiceJob
-
-    class Meta(BaseMeta):
-        table_name = "invoice-jobs"
-
-    tenant_id = UnicodeAttribute(hash_key=True)
-    id = UnicodeAttribute(range_key=True)
-    kind = EnumAttribute(InvoiceJobKind)
-    status = EnumAttribute(InvoiceJobStatus)
-    phase = EnumAttribute(InvoiceJobPhase)
-    graphql_filter = UnicodeAttribute()
-    created_by_id = UnicodeAttribute()
-    created_by_name = UnicodeAttribute()
-    created_date = UTCDateTimeAttribute()
-    invoice_date = DateAttribute(null=True)
-    comment = UnicodeAttribute(null=True)
-    cursor = UnicodeAttribute(null=True)
-    counts = MapAttribute(null=True)
-    attempts = NumberAttribute(default=0)
-    started_time = UTCDateTimeAttribute(null=True)
-    completed_time = UTCDateTimeAttribute(null=True)
-    lease_partition = UnicodeAttribute(null=True)
-    lease_until = UTCDateTimeAttribute(null=True)
-    lease_owner = UnicodeAttribute(null=True)
-    error = UnicodeAttribute(null=True)
-    unfinished = UnfinishedInvoiceJobs()
-
-
-class InvoiceJobResultModel(Mapped, Model):
-    entity_cls = InvoiceJobResult
-
-    class Meta(BaseMeta):
-        table_name = "invoice-job-results"
-
-    tenant_id = UnicodeAttribute(hash_key=True)
-    result_key = UnicodeAttribute(range_key=True)  # jobId#invoiceId
-    invoice_id = UnicodeAttribute()
-    state = EnumAttribute(ResultState)
-    status = UnicodeAttribute(null=True)
-    message = UnicodeAttribute(null=True)
-
-
-INVOICE_JOB_MODELS = (InvoiceJobModel, InvoiceJobResultModel)
 
 
 class InvoiceJobRepository(TenantRepository):

@@ -6,7 +6,7 @@ from pynamodb.exceptions import TableError
 
 from ..config import settings
 from .billing_models import BILLING_MODELS
-from .invoice_jobs import INVOICE_JOB_MODELS
+from .invoice_job_models import INVOICE_JOB_MODELS
 from .invoice_schedule_models import INVOICE_SCHEDULE_MODELS
 from .models import CORE_MODELS
 from .recurring_models import RECURRING_MODELS

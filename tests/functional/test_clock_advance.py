@@ -11,6 +11,7 @@ import pytest
 from chalicelib.domain.timeutil import parse_instant
 from chalicelib.local.ticker import sqs_event
 from chalicelib.services import clock as clock_service
+from chalicelib.services import due_work
 from chalicelib.services import tenants as tenant_service
 from chalicelib.services import tick
 from chalicelib.store import tenants as tenant_store
@@ -118,14 +119,14 @@ def test_sending_the_same_target_again_helps_an_advance_on(api, queues, monkeypa
 
 def test_the_wall_tick_takes_over_an_advance_whose_runner_died(api, queues, wall, monkeypatch):
     t = daily_world(api, "Orphaned")
-    real = tick.run_domain
+    real = due_work.run_pass
 
     def dies(*args, **kwargs):
         raise RuntimeError("the runner dies inside its first pass")
 
-    monkeypatch.setattr(tick, "run_domain", dies)
+    monkeypatch.setattr(due_work, "run_pass", dies)
     assert api.post("/test/clock:advance", {"to": TO}, key=t.key, check=False).status == 500  # a bug's answer
-    monkeypatch.setattr(tick, "run_domain", real)
+    monkeypatch.setattr(due_work, "run_pass", real)
     assert api.get("/test/clock", key=t.key).body["status"] == "Advancing"
 
     assert tick.run_wall_tick(wall.now).ran["clockAdvances"] == 0  # its lease still runs

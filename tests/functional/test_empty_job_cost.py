@@ -17,7 +17,7 @@ from pynamodb.connection.base import Connection
 from bench.meter import Meter
 from chalicelib.domain.jobs import counts
 from chalicelib.domain.timeutil import parse_instant
-from chalicelib.services import billing_jobs, tick
+from chalicelib.services import billing_job_runner, billing_jobs, tick
 from chalicelib.services import clock as clock_service
 from chalicelib.store import jobs as job_store
 from chalicelib.store import tables
@@ -108,7 +108,7 @@ def test_a_run_answers_the_job_as_stored_and_counts_its_decision_log(api, aws):
                                invoice_date=START.date(), created_by_id="test", now=START)
     assert job_store.claim(t.id, job.id, "runner-a", datetime.now(START.tzinfo)) == job_store.jobs.get(t.id, job.id)
     job_store.jobs.create(t.id, replace(job, id="second"))
-    done = billing_jobs.run_job(tenant, "second", START)
+    done = billing_job_runner.run_job(tenant, "second", START)
     assert done == job_store.jobs.get(t.id, "second") and done.status.value == "Completed"
     assert done.counts == counts(job_store.decisions(t.id, "second")) and done.counts["invoices"] == 2
 

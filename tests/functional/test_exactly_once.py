@@ -30,7 +30,7 @@ from pynamodb.connection.base import Connection
 
 from chalicelib.domain.billing import ALREADY_BILLED, should_amount
 from chalicelib.domain.timeutil import parse_instant
-from chalicelib.services import billing_jobs, billing_pages, billing_schedules
+from chalicelib.services import billing_job_runner, billing_jobs, billing_pages, billing_schedules
 from chalicelib.services import clock as clock_service
 from chalicelib.services.ids import derived_id
 from chalicelib.services import tick
@@ -575,8 +575,8 @@ def test_overlapping_jobs_racing_for_the_same_periods(wall, monkeypatch):
 
     with fresh_stack() as api:
         t, _, tenant, jobs = two_jobs(api)
-        billing_jobs.run_job(tenant, jobs["AB"], slot)
-        billing_jobs.run_job(tenant, jobs["BC"], slot)
+        billing_job_runner.run_job(tenant, jobs["AB"], slot)
+        billing_job_runner.run_job(tenant, jobs["BC"], slot)
         clean = snapshot(api, t)
     assert len(clean["invoices"]) == 3
 
@@ -596,10 +596,10 @@ def test_overlapping_jobs_racing_for_the_same_periods(wall, monkeypatch):
             return proposal
 
         monkeypatch.setattr(billing_pages.billing, "propose", propose)
-        runner_b = threading.Thread(target=billing_jobs.run_job, args=(tenant, jobs["BC"], slot))
+        runner_b = threading.Thread(target=billing_job_runner.run_job, args=(tenant, jobs["BC"], slot))
         runner_b.start()
         assert b_proposed.wait(30)
-        billing_jobs.run_job(tenant, jobs["AB"], slot)
+        billing_job_runner.run_job(tenant, jobs["AB"], slot)
         a_done.set()
         runner_b.join()
         assert snapshot(api, t) == clean
@@ -732,7 +732,7 @@ def test_lease_expiring_mid_job_is_taken_over_only_after_it_expired(wall, meter,
         wall.now = RUN_WALL + job_store.LEASE - timedelta(seconds=1)  # the lease still runs
         meter.reset()
         tenant = tenant_store.get_tenant(t.id)
-        returned = billing_jobs.run_job(tenant, job["id"], FEB)  # a second runner (a redelivered message)
+        returned = billing_job_runner.run_job(tenant, job["id"], FEB)  # a second runner (a redelivered message)
         assert (returned.status.value, returned.attempts) == ("Running", 1)
         assert job_store.expired(f"test#{t.id}", wall.now) == []
         tick.run_domain(f"test#{t.id}", FEB)  # and the next tick: neither touches the job
@@ -777,7 +777,7 @@ def test_crash_between_job_creation_advance_and_run(wall, monkeypatch, gap, unti
         if gap == "after-create-before-advance":
             calls = _dies_before_first_call(monkeypatch, schedule_store, "advance")
         else:
-            calls = _dies_before_first_call(monkeypatch, billing_jobs, "run_job")
+            calls = _dies_before_first_call(monkeypatch, billing_job_runner, "run_job")
         with pytest.raises(SimulatedCrash):
             advance_clock(t.id, until)
         job = the_job(api, t, "2025-02-01")
@@ -808,7 +808,7 @@ def test_rerunning_a_completed_job_changes_nothing(wall, meter):
         meter.reset()
         for later in (RUN_WALL, AFTER_LEASE, AFTER_LEASE + timedelta(days=30)):
             wall.now = later
-            assert billing_jobs.run_job(tenant, job["id"], FEB).status.value == "Completed"
+            assert billing_job_runner.run_job(tenant, job["id"], FEB).status.value == "Completed"
             advance_clock(t.id, FEB)  # and the ticks, whose queries no longer find it
         # each advance starts, makes one pass that finds nothing (the heartbeat) and finishes: nothing else is written
         assert meter.writes == ["UpdateItem tenants", "UpdateItem ticks", "UpdateItem tenants"] * 3

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.local.ticker import sqs_event
-from chalicelib.services import billing_jobs, billing_pages
+from chalicelib.services import billing_job_runner, billing_pages
 from chalicelib.store import documents, work_queue
 from chalicelib.store import jobs as job_store
 from chalicelib.store.tenants import get_tenant
@@ -197,7 +197,7 @@ def test_a_lost_message_is_sent_again_when_the_jobs_lease_runs_out(api, queues, 
     wall.now += job_store.LEASE + timedelta(seconds=1)
     tenant = get_tenant(t.id)
     for tenant_id, job_id in job_store.expired(tenant.clock_domain, wall.now):
-        billing_jobs.run_job(tenant, job_id, wall.now)  # what the tick's recovery does
+        billing_job_runner.run_job(tenant, job_id, wall.now)  # what the tick's recovery does
     assert drain(api, queues) == ["ok"]
     done = api.get(f"/billing/jobs/{job['id']}", key=t.key).body
     assert done["status"] == "Completed" and done["counts"]["invoices"] == 6, done

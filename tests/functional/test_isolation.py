@@ -33,7 +33,7 @@ RESOURCE_OF = {"/customers": "customer", "/products": "product", "/orders": "ord
 
 def tenant_id_routes() -> set[tuple[str, str]]:
     """Every tenant route whose path names an object ({id}, and any other path parameter a dialect uses)."""
-    import app  # noqa: F401  (registers every blueprint's operations)
+    from chalicelib.api import blueprints  # noqa: F401  (registers every operation)
     return {(op.method, op.path) for op in OPERATIONS if op.auth == "tenant" and re.search(r"{\w+}", op.path)}
 
 

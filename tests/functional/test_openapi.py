@@ -1,11 +1,15 @@
 """The OpenAPI document and the routes cannot drift apart: each is checked against the other."""
 from pathlib import Path
 
+import jsonschema
+import pytest
 import simplejson
 from openapi_spec_validator import validate
 
+from chalicelib.api import blueprints  # noqa: F401  (registers every operation)
 from chalicelib.api.http import _ACTION_TABLES, OPERATIONS, _split_action
 from chalicelib.api.openapi import build, document_json
+from tests.support import check_against_openapi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +45,16 @@ def test_every_operation_has_a_summary_and_schemas_where_it_takes_or_returns_jso
 
 def test_document_is_valid_openapi():
     validate(build())
+
+
+def test_error_responses_are_written_once_and_answers_are_checked_against_them():
+    doc = build()
+    used = {r["$ref"] for ops in doc["paths"].values() for op in ops.values() for r in op["responses"].values()
+            if "$ref" in r}
+    assert used == {f"#/components/responses/{name}" for name in doc["components"]["responses"]}
+    check_against_openapi("GET", "/customers/x", 404, {"errorCode": "NotFound", "message": "m", "details": []})
+    with pytest.raises(jsonschema.ValidationError):  # the shared 404's schema, found through its $ref
+        check_against_openapi("GET", "/customers/x", 404, {"not": "the error envelope"})
 
 
 def test_repository_copy_is_current():

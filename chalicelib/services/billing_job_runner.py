@@ -1,0 +1,62 @@
+"""Runs a billing job under its lease: its scope billed page by page in this process (billing_pages), or, when
+the scope is large, split into work units for SQS workers (fanout); it completes with counts from its decision log.
+
+1. Each slot's job has an id derived from (schedule, slot), created by a conditional put: redelivered or
+   concurrent ticks share one job, and only the holder of its lease runs it (store/jobs.py).
+2. A job whose lease ran out (its runner died) is run again by whoever takes the lease next: billing_pages makes
+   that harmless, and the decision log is keyed by customer, so counts never count a customer twice."""
+import logging
+import uuid
+from datetime import datetime
+
+from .. import observability
+from ..domain.jobs import BillingJob, Decision, DecisionKind, JobStatus, counts
+from ..domain.tenants import Tenant
+from ..domain.timeutil import wall_now
+from ..store import jobs as job_store
+from . import billing_jobs, billing_pages, fanout
+
+log = logging.getLogger("billrun.billing_jobs")
+
+
+def run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
+    """Runs the job if its lease can be taken; `now` is the tenant's instant the documents are dated by."""
+    with observability.correlated(tenantId=tenant.id, jobId=job_id):
+        return _run_job(tenant, job_id, now)
+
+
+def _run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
+    owner = uuid.uuid4().hex
+    job = job_store.claim(tenant.id, job_id, owner, wall_now())
+    if job is None:
+        return job_store.jobs.get(tenant.id, job_id)
+    log.info("billing job %s started (attempt %d)", job.name, job.attempts,
+             extra={"jobName": job.name, "attempt": job.attempts, "scheduleId": job.schedule_id})
+    if job.units_total is not None:  # split before; its runner died or a count was lost
+        return fanout.resume(tenant, job, owner, now)
+    scope = billing_jobs.find_scope(tenant.id, job)
+    if fanout.should_split(scope):
+        return fanout.dispatch(tenant, job, scope, owner, now)
+    recorded, errors = _bill_scope(tenant, job, scope, now)
+    status = JobStatus.COMPLETED_WITH_ERRORS if errors else JobStatus.COMPLETED
+    # A first attempt wrote the whole decision log itself; a later one also finds the earlier attempts' there
+    decided = recorded.values() if job.attempts == 1 else job_store.decisions(tenant.id, job.id)
+    tally, finished = counts(decided), wall_now()
+    done = job_store.complete(tenant.id, job.id, owner, status, tally, finished, "; ".join(errors) or None)
+    if done is None:  # this lease ran out and another runner took the job over: the stored job is its
+        return job_store.jobs.get(tenant.id, job_id)
+    billing_jobs.report_finished(tenant.id, job, status, tally, finished, fanned_out=False)
+    return done
+
+
+def _bill_scope(tenant: Tenant, job: BillingJob, scope: billing_jobs.Scope,
+                now: datetime) -> tuple[dict[str, Decision], list[str]]:
+    """Bills the customers in scope page by page (billing_pages) and logs every decision; answers the decisions
+    logged (by customer, as the log keys them) and the customers' errors."""
+    skipped = [scope.skipped(c) for c in sorted(scope.customers) if not scope.subscriptions.get(c)]
+    if skipped:
+        job_store.record_decisions(tenant.id, job.id, skipped)
+    runs = billing_pages.bill(tenant, job, billing_jobs.billable(scope), scope.product_names, now)
+    recorded = {d.customer_id: d for d in skipped + [run.decision for run in runs]}
+    errors = [f"{d.customer_id}: {d.reason}" for d in recorded.values() if d.decision == DecisionKind.ERROR.value]
+    return recorded, errors
