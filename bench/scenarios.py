@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from chalicelib.domain.jobs import UNFINISHED, BillingJob
+from chalicelib.domain.billing_jobs import UNFINISHED, BillingJob
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.local.ticker import run_worker_loop
 from chalicelib.services import billing_job_runner, billing_jobs
 from chalicelib.services import clock
 from chalicelib.services.ids import derived_id
 from chalicelib.store import documents
-from chalicelib.store import jobs as job_store
-from chalicelib.store import schedules as schedule_store
+from chalicelib.store import billing_jobs as job_store
+from chalicelib.store import billing_schedules as schedule_store
 from chalicelib.store import tenants as tenant_store
 
 from . import seed
@@ -168,7 +168,7 @@ class DueLookup:
 
 
 def due_lookup(expected: set, meter: Meter) -> DueLookup:
-    """What the tick does to find due billing schedules in the live domain (store.schedules.due)."""
+    """What the tick does to find due billing schedules in the live domain (store.billing_schedules.due)."""
     with meter.measuring() as tally:
         started = time.perf_counter()
         found = schedule_store.due(LIVE_CLOCK, seed.DUE_AT)

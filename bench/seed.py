@@ -24,7 +24,7 @@ from chalicelib.domain.enums import BillingPeriod, OrderStatus, ProductType
 from chalicelib.domain.orders import LineRequest, Order
 from chalicelib.domain.tenants import LIVE_CLOCK, Tenant
 from chalicelib.services import tenants
-from chalicelib.store import schedules as schedule_store
+from chalicelib.store import billing_schedules as schedule_store
 from chalicelib.store import tables
 from chalicelib.store.billing_models import BillingScheduleModel
 from chalicelib.store.catalog import customers as customer_repo

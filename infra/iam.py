@@ -12,7 +12,7 @@ patterns), and no action is a wildcard. What the code calls:
 - CloudWatch Logs: write to the functions' own log groups (created by the template, so no CreateLogGroup).
   Metrics go out as Embedded Metric Format log lines, which needs no cloudwatch:PutMetricData."""
 from chalicelib.store.tables import ALL_MODELS  # first: it loads every model module in an order that works
-from chalicelib.store.models import TenantModel  # noqa: I001
+from chalicelib.store.tenant_models import TenantModel  # noqa: I001
 
 from . import tables
 from .functions import functions

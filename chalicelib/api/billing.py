@@ -6,12 +6,12 @@ from chalice import Blueprint
 
 from ..domain.billing_schedules import ScheduleStatus
 from ..domain.errors import invalid
-from ..domain.jobs import BillingJob
+from ..domain.billing_jobs import BillingJob
 from ..domain.timeutil import format_instant, zone
 from ..services import billing_jobs
 from ..services import billing_schedules as service
 from ..store import documents, pdfs
-from ..store import jobs as job_store
+from ..store import billing_jobs as job_store
 from . import schemas as s
 from .http import changes, operation
 

@@ -42,8 +42,8 @@ from ..domain.filters import And, FilterSchema, Not, Or, Relation, evaluate, ind
 from ..domain.timeutil import format_instant
 from ..store import catalog as catalog_store
 from ..store import documents
-from ..store import jobs as job_store
-from ..store import schedules as schedule_store
+from ..store import billing_jobs as job_store
+from ..store import billing_schedules as schedule_store
 from . import schemas as s
 from .billing import invoice_view, memo_view
 from .orders import _subscription_view

@@ -13,7 +13,7 @@ from ..domain.invoice_jobs import InvoiceJobKind, InvoiceJobPhase, InvoiceJobSta
 from ..domain.bill_runs import BillRunStatus
 from ..domain.invoice_schedules import InvoiceScheduleStatus, ItemStatus
 from ..domain.invoices import InvoiceSource, InvoiceStatus, PaymentStatus
-from ..domain.jobs import JobStatus
+from ..domain.billing_jobs import JobStatus
 from ..domain.recurring_invoices import RecurrencePeriod
 from ..domain.tenants import ClockStatus
 from ..domain.errors import BillrunError

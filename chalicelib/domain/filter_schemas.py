@@ -18,7 +18,7 @@ from .enums import (BillingPeriod, BillingTiming, OrderStatus, ProductType, Sche
                     SubscriptionStatus)
 from .filters import FieldType, FilterSchema
 from .invoices import CreditMemo, Invoice, InvoiceSource, InvoiceStatus, PaymentStatus
-from .jobs import JobStatus
+from .billing_jobs import JobStatus
 
 _TEXT, _NUMBER, _DATE = FieldType("string"), FieldType("number"), FieldType("date")
 _INSTANT, _BOOL = FieldType("datetime"), FieldType("boolean")

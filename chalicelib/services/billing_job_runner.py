@@ -2,7 +2,7 @@
 the scope is large, split into work units for SQS workers (fanout); it completes with counts from its decision log.
 
 1. Each slot's job has an id derived from (schedule, slot), created by a conditional put: redelivered or
-   concurrent ticks share one job, and only the holder of its lease runs it (store/jobs.py).
+   concurrent ticks share one job, and only the holder of its lease runs it (store/billing_jobs.py).
 2. A job whose lease ran out (its runner died) is run again by whoever takes the lease next: billing_pages makes
    that harmless, and the decision log is keyed by customer, so counts never count a customer twice."""
 import logging
@@ -10,10 +10,10 @@ import uuid
 from datetime import datetime
 
 from .. import observability
-from ..domain.jobs import BillingJob, Decision, DecisionKind, JobStatus, counts
+from ..domain.billing_jobs import BillingJob, Decision, DecisionKind, JobStatus, counts
 from ..domain.tenants import Tenant
 from ..domain.timeutil import wall_now
-from ..store import jobs as job_store
+from ..store import billing_jobs as job_store
 from . import billing_jobs, billing_pages, fanout
 
 log = logging.getLogger("billrun.billing_jobs")

@@ -12,7 +12,7 @@ from ..domain.billing_schedules import bill_cycle_days
 from ..domain.catalog import Customer
 from ..domain.filter_schemas import CUSTOMER, ORDER, PRODUCT, record
 from ..domain.filters import evaluate, index_plan, parse_filter
-from ..domain.jobs import BillingJob, Decision, DecisionKind, JobStatus
+from ..domain.billing_jobs import BillingJob, Decision, DecisionKind, JobStatus
 from ..domain.numbering import human_number
 from ..domain.subscriptions import Subscription
 from ..domain.tenants import Tenant
@@ -20,7 +20,7 @@ from ..domain.timeutil import wall_now
 from ..store import counters
 from ..store.catalog import customers, orders, products, subscriptions
 from ..store import invoice_schedules
-from ..store import jobs as job_store
+from ..store import billing_jobs as job_store
 from . import billing_pages
 
 log = logging.getLogger("billrun.billing_jobs")

@@ -30,14 +30,14 @@ from ..domain import billing
 from ..domain.billing import PeriodChange, Proposal, ProposedLine
 from ..domain.catalog import Customer
 from ..domain.invoices import CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus, PaymentStatus, totals
-from ..domain.jobs import BillingJob, Decision, DecisionKind
+from ..domain.billing_jobs import BillingJob, Decision, DecisionKind
 from ..domain.numbering import human_number
 from ..domain.subscriptions import Subscription
 from ..domain.tenants import Tenant
 from ..store import counters, documents, ledger
 from ..store.documents import DOCUMENT
 from ..store.batch import MAX_ACTIONS, Transaction
-from ..store import jobs as job_store
+from ..store import billing_jobs as job_store
 from .ids import derived_id
 
 log = logging.getLogger("billrun.billing_jobs")

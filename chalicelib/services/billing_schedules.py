@@ -7,13 +7,13 @@ from ..config import settings
 from ..domain import billing_schedules as rules
 from ..domain.billing_schedules import BillingSchedule, ScheduleStatus, ScheduleType
 from ..domain.errors import conflict, invalid
-from ..domain.jobs import UNFINISHED, BillingJob, JobStatus
+from ..domain.billing_jobs import UNFINISHED, BillingJob, JobStatus
 from ..domain.numbering import human_number
 from ..domain.quotas import BILLING_SCHEDULES
 from ..domain.tenants import LIVE_CLOCK, Tenant
 from ..domain.timeutil import wall_now
 from ..store import counters
-from ..store import schedules as store
+from ..store import billing_schedules as store
 from ..store import tenants as tenant_store
 from . import billing_job_runner, billing_jobs, quotas
 from .budget import Budget

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from ..config import settings
 from ..domain import timeutil
 from ..domain.tenants import Tenant, advance_clock
-from ..store import jobs as job_store
+from ..store import billing_jobs as job_store
 from ..store import tenants as store
 from . import clock_messages, due_work
 from .budget import Budget

@@ -19,10 +19,10 @@ from datetime import datetime
 
 from .. import observability
 from ..config import settings
-from ..domain.jobs import BillingJob, Decision, DecisionKind, JobStatus, UnitState, WorkUnit, counts, split
+from ..domain.billing_jobs import BillingJob, Decision, DecisionKind, JobStatus, UnitState, WorkUnit, counts, split
 from ..domain.tenants import Tenant
 from ..domain.timeutil import wall_now
-from ..store import jobs as job_store
+from ..store import billing_jobs as job_store
 from ..store import work_queue
 from ..store.tenants import get_tenant
 from . import billing_jobs, billing_pages, clock_messages

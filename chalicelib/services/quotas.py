@@ -23,7 +23,7 @@ from ..domain.quotas import (BILLING_SCHEDULES, OPEN_JOBS, RECURRING_INVOICES, Q
 from ..domain.timeutil import wall_now
 from ..store import bill_runs, invoice_jobs
 from ..store import quotas as store
-from ..store import recurring_invoices, schedules
+from ..store import recurring_invoices, billing_schedules as schedules
 
 UNFINISHED_INVOICE_JOBS = (InvoiceJobStatus.QUEUED, InvoiceJobStatus.RUNNING)
 IN_FLIGHT = timedelta(minutes=10)  # twice the Lambda timeout (300 s): an entry this old without its object died

@@ -1,7 +1,7 @@
 """Owns the customers, products, orders and subscriptions tables (all keyed tenantId, id)."""
 from datetime import datetime
 
-from .models import CustomerModel, OrderModel, ProductModel, SubscriptionModel
+from .catalog_models import CustomerModel, OrderModel, ProductModel, SubscriptionModel
 from .repository import TenantRepository, update_if
 
 

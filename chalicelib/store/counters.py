@@ -1,7 +1,7 @@
 """Owns the counters table: per-tenant sequences advanced atomically (unique and increasing, gaps allowed).
 The table's quota items (names starting `quota#`) are store/quotas.py's."""
 from . import tables
-from .models import CounterModel
+from .engine_models import CounterModel
 
 
 def next_value(tenant_id: str, name: str) -> int:

@@ -23,7 +23,7 @@ from pynamodb.exceptions import UpdateError
 from ..domain.invoices import Invoice, InvoiceStatus
 from . import tables
 from .batch import Refusal, Transaction
-from .billing_models import CreditMemoModel, InvoiceModel
+from .document_models import CreditMemoModel, InvoiceModel
 from .repository import TenantRepository, condition_failed
 
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from . import tables
-from .models import IdempotencyModel
+from .engine_models import IdempotencyModel
 from .repository import condition_failed
 
 RETENTION = timedelta(hours=24)

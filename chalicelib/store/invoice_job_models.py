@@ -11,7 +11,7 @@ from ..domain.invoice_jobs import (InvoiceJob, InvoiceJobKind, InvoiceJobPhase, 
                                    InvoiceJobStatus, ResultState)
 from .attributes import DateAttribute, EnumAttribute
 from .mapping import Mapped
-from .models import BaseMeta
+from .model_meta import BaseMeta
 
 
 class UnfinishedInvoiceJobs(GlobalSecondaryIndex):

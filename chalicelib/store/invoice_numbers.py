@@ -4,7 +4,7 @@ A number is claimed by a put that succeeds only when nobody holds it, as an acti
 the invoice (store/documents.write_once): concurrent generators cannot take the same number, and a number is held
 exactly when its invoice exists. A claim is never released (the number of a deleted invoice is not reused), and it
 is read by key only: no Scan, no query."""
-from .recurring_models import InvoiceNumberModel
+from .recurring_invoice_models import InvoiceNumberModel
 
 
 def claim_in(transaction, tenant_id: str, customer_id: str, number: str, invoice_id: str, tag) -> None:

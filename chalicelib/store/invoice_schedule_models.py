@@ -17,7 +17,7 @@ from ..domain.bill_runs import BillRun, BillRunStatus
 from ..domain.invoice_schedules import InvoiceSchedule, ItemStatus, ScheduleItem
 from .attributes import DateAttribute, DecimalAttribute, EnumAttribute
 from .mapping import Mapped
-from .models import BaseMeta
+from .model_meta import BaseMeta
 
 
 class ScheduleItemMap(Mapped, MapAttribute):

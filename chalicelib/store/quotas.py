@@ -17,7 +17,7 @@ from pynamodb.expressions.condition import size
 
 from ..domain.timeutil import format_instant, parse_instant
 from . import tables
-from .models import CounterModel as M
+from .engine_models import CounterModel as M
 from .repository import condition_failed, update_if
 
 

@@ -7,7 +7,7 @@ from ..domain.recurring_invoices import RecurringInvoice
 from ..domain.tenants import LIVE_CLOCK
 from ..domain.timeutil import UTC, zone
 from . import tables
-from .recurring_models import RecurringInvoiceModel
+from .recurring_invoice_models import RecurringInvoiceModel
 from .repository import TenantRepository, earliest, update_if
 
 LIVE_SHARDS = 4  # as billing schedules: no single partition carries every live tenant's templates

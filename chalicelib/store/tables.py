@@ -6,12 +6,16 @@ from pynamodb.exceptions import TableError
 
 from ..config import settings
 from .billing_models import BILLING_MODELS
+from .catalog_models import CATALOG_MODELS
+from .document_models import DOCUMENT_MODELS
+from .engine_models import ENGINE_MODELS
 from .invoice_job_models import INVOICE_JOB_MODELS
 from .invoice_schedule_models import INVOICE_SCHEDULE_MODELS
-from .models import CORE_MODELS
-from .recurring_models import RECURRING_MODELS
+from .recurring_invoice_models import RECURRING_INVOICE_MODELS
+from .tenant_models import TENANT_MODELS
 
-ALL_MODELS = CORE_MODELS + BILLING_MODELS + INVOICE_SCHEDULE_MODELS + RECURRING_MODELS + INVOICE_JOB_MODELS
+ALL_MODELS = (TENANT_MODELS + ENGINE_MODELS + CATALOG_MODELS + BILLING_MODELS + DOCUMENT_MODELS
+              + INVOICE_SCHEDULE_MODELS + RECURRING_INVOICE_MODELS + INVOICE_JOB_MODELS)
 
 # PynamoDB opens one botocore session per model, and every new session re-reads botocore's JSON data files
 # (endpoints, rule sets, the DynamoDB model): ~200 ms per model on a cold start. One shared data loader
@@ -66,7 +70,7 @@ def create_all() -> None:
 
 
 def _enable_ttl() -> None:
-    from .models import IdempotencyModel
+    from .engine_models import IdempotencyModel
     client = IdempotencyModel._get_connection().connection.client
     client.update_time_to_live(TableName=IdempotencyModel.Meta.table_name,
                                TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})

@@ -7,7 +7,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from ..domain.errors import conflict, not_found
 from ..domain.tenants import ApiKey, Tenant
 from . import tables
-from .models import ApiKeyModel, TenantModel
+from .tenant_models import ApiKeyModel, TenantModel
 from .repository import condition_failed, earliest, update_if
 
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist
 
 from . import tables
-from .models import TickModel
+from .engine_models import TickModel
 
 
 def beat(domain: str, at: datetime) -> None:

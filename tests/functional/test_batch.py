@@ -4,7 +4,7 @@ is in or the attempts are spent. moto always processes everything: tests.support
 may."""
 import pytest
 
-from chalicelib.domain.jobs import Decision
+from chalicelib.domain.billing_jobs import Decision
 from chalicelib.store import batch
 from chalicelib.store.billing_models import DecisionModel
 from tests.support import PartialBatches

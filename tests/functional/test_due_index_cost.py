@@ -3,7 +3,7 @@ all schedules.
 
 Schedules are written straight into the table (batch writes of 25, as the repository would store them:
 `schedules.derived` sets the sparse `due` index key), then every DynamoDB call PynamoDB makes while
-`store.schedules.due()` runs is counted: items a Query evaluated (`ScannedCount`), items a GetItem or
+`store.billing_schedules.due()` runs is counted: items a Query evaluated (`ScannedCount`), items a GetItem or
 BatchGetItem returned, and Scan calls (there must be none).
 
 The bound: `due(domain, now)` is one Query per partition of the domain (`live#0..3` for live tenants)
@@ -20,7 +20,7 @@ import pytest
 
 from chalicelib.domain.billing_schedules import BillingSchedule, ScheduleStatus, ScheduleType
 from chalicelib.domain.tenants import LIVE_CLOCK
-from chalicelib.store import schedules as store
+from chalicelib.store import billing_schedules as store
 from chalicelib.store.billing_models import BillingScheduleModel
 from tests.support import due_reads, store_as_repository
 

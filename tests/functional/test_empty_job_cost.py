@@ -15,11 +15,11 @@ import pytest
 from pynamodb.connection.base import Connection
 
 from bench.meter import Meter
-from chalicelib.domain.jobs import counts
+from chalicelib.domain.billing_jobs import counts
 from chalicelib.domain.timeutil import parse_instant
 from chalicelib.services import billing_job_runner, billing_jobs, tick
 from chalicelib.services import clock as clock_service
-from chalicelib.store import jobs as job_store
+from chalicelib.store import billing_jobs as job_store
 from chalicelib.store import tables
 from chalicelib.store import tenants as tenant_store
 

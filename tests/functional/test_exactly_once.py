@@ -35,11 +35,11 @@ from chalicelib.services import clock as clock_service
 from chalicelib.services.ids import derived_id
 from chalicelib.services import tick
 from chalicelib.store import batch
-from chalicelib.store import jobs as job_store
+from chalicelib.store import billing_jobs as job_store
 from chalicelib.store import ledger, tables
-from chalicelib.store import schedules as schedule_store
+from chalicelib.store import billing_schedules as schedule_store
 from chalicelib.store import tenants as tenant_store
-from chalicelib.store.billing_models import CreditMemoModel, InvoiceModel
+from chalicelib.store.document_models import CreditMemoModel, InvoiceModel
 from chalicelib.store.catalog import subscriptions as subscription_store
 from tests.clock import Wall
 from tests.support import Api, PartialBatches

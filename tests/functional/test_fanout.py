@@ -10,7 +10,7 @@ import pytest
 from chalicelib.local.ticker import sqs_event
 from chalicelib.services import billing_job_runner, billing_pages
 from chalicelib.store import documents, work_queue
-from chalicelib.store import jobs as job_store
+from chalicelib.store import billing_jobs as job_store
 from chalicelib.store.tenants import get_tenant
 from tests.functional.test_billing_api import clock_tenant
 from tests.functional.test_exactly_once import SimulatedCrash

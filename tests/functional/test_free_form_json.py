@@ -12,7 +12,8 @@ from pynamodb.attributes import ListAttribute, MapAttribute
 
 from chalicelib.domain.json_values import MAX_JSON_BYTES, MAX_JSON_DEPTH, check_bounds
 from chalicelib.store import tables
-from chalicelib.store.billing_models import BillingScheduleModel, InvoiceModel
+from chalicelib.store.billing_models import BillingScheduleModel
+from chalicelib.store.document_models import InvoiceModel
 from tests.functional.test_billing_api import assert_invalid, clock_tenant, new_schedule
 from tests.functional.test_invoice_management import CLOCK, billed, get
 from tests.strategies import json_arrays, json_objects, same_json

@@ -23,7 +23,7 @@ from chalicelib.services import tick
 from chalicelib.services.context import RequestContext
 from chalicelib.store import bill_runs as run_store
 from chalicelib.store import tenants as tenant_store
-from chalicelib.store.billing_models import InvoiceModel
+from chalicelib.store.document_models import InvoiceModel
 from chalicelib.store.invoice_schedule_models import BillRunModel
 from tests.clock import Wall
 from tests.functional.test_exactly_once import (SimulatedCrash, _SAVED, advance_clock, at, concurrently,

@@ -12,7 +12,7 @@ from dateutil.relativedelta import relativedelta
 from chalicelib.domain.timeutil import UTC
 from chalicelib.services import billing_jobs, billing_pages
 from chalicelib.store import batch, ledger, tables
-from chalicelib.store import jobs as job_store
+from chalicelib.store import billing_jobs as job_store
 from chalicelib.store import tenants as tenant_store
 from chalicelib.store.billing_models import LedgerModel
 from chalicelib.store.documents import invoices

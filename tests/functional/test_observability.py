@@ -14,7 +14,7 @@ from chalicelib.domain.timeutil import UTC
 from chalicelib.services import billing_pages, fanout
 from chalicelib.services import tick as tick_service
 from chalicelib.store import catalog
-from chalicelib.store import jobs as job_store
+from chalicelib.store import billing_jobs as job_store
 from infra import alarms, stages
 from tests.clock import Wall
 from tests.functional.test_billing_api import clock_tenant, new_schedule, subscribe

@@ -14,8 +14,8 @@ from chalicelib.services import invoices as invoice_service
 from chalicelib.services import quotas
 from chalicelib.store import idempotency
 from chalicelib.store import quotas as quota_store
-from chalicelib.store import schedules as schedule_store
-from chalicelib.store.models import CounterModel
+from chalicelib.store import billing_schedules as schedule_store
+from chalicelib.store.engine_models import CounterModel
 from tests.functional.test_exactly_once import concurrently
 from tests.functional.test_invoice_schedules import (  # noqa: F401  (seed_world is a fixture)
     clocked, execute, get_schedule, milestone_order, new_schedule as new_invoice_schedule, seed_world, statuses,

@@ -19,7 +19,7 @@ import pytest
 from chalicelib.domain.recurring_invoices import LineItem, RecurrencePeriod, RecurringInvoice
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.store import recurring_invoices as store
-from chalicelib.store.recurring_models import RecurringInvoiceModel
+from chalicelib.store.recurring_invoice_models import RecurringInvoiceModel
 from tests.support import due_reads, store_as_repository
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)

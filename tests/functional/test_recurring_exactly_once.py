@@ -21,8 +21,8 @@ from chalicelib.services import recurring_invoices as service
 from chalicelib.services import tick
 from chalicelib.store import recurring_invoices as template_store
 from chalicelib.store import tenants as tenant_store
-from chalicelib.store.billing_models import InvoiceModel
-from chalicelib.store.recurring_models import InvoiceNumberModel
+from chalicelib.store.document_models import InvoiceModel
+from chalicelib.store.recurring_invoice_models import InvoiceNumberModel
 from tests.functional.test_exactly_once import (_SAVED, SimulatedCrash, advance, advance_clock, at, concurrently,
                                                 fresh_stack, meter, save_state)  # noqa: F401 (meter: a fixture)
 

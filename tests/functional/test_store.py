@@ -14,7 +14,7 @@ from chalicelib.domain.subscriptions import QuantityChange, Subscription
 from chalicelib.domain.timeutil import UTC
 from chalicelib.store import counters, tables
 from chalicelib.store import catalog
-from chalicelib.store.models import CustomerModel, OrderModel, ProductModel
+from chalicelib.store.catalog_models import CustomerModel, OrderModel, ProductModel
 from chalicelib.store.repository import TenantRepository
 
 CREATED = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from chalicelib.store.models import TenantModel
+from chalicelib.store.tenant_models import TenantModel
 from chalicelib.store.tables import _SUFFIX, ALL_MODELS
 from infra import tables
 from infra.stages import CONFIG, DEPLOYABLE, stage

@@ -14,7 +14,7 @@ from chalicelib.domain.billing_schedules import BillingSchedule
 from chalicelib.domain.catalog import Customer, Product
 from chalicelib.domain.filters import evaluate, parse_filter
 from chalicelib.domain.invoices import CreditMemo, Invoice, InvoiceSource, InvoiceStatus, PaymentStatus
-from chalicelib.domain.jobs import BillingJob
+from chalicelib.domain.billing_jobs import BillingJob
 from chalicelib.domain.orders import Order
 from chalicelib.domain.subscriptions import Subscription
 

@@ -17,7 +17,7 @@ from pynamodb.models import Model
 from ..domain.recurring_invoices import LineItem, RecurrencePeriod, RecurringInvoice
 from .attributes import DateAttribute, DecimalAttribute, EnumAttribute
 from .mapping import Mapped
-from .models import BaseMeta
+from .model_meta import BaseMeta
 
 
 class DueRecurringInvoices(GlobalSecondaryIndex):
@@ -91,4 +91,4 @@ class InvoiceNumberModel(Model):
     invoice_id = UnicodeAttribute()
 
 
-RECURRING_MODELS = (RecurringInvoiceModel, InvoiceNumberModel)
+RECURRING_INVOICE_MODELS = (RecurringInvoiceModel, InvoiceNumberModel)

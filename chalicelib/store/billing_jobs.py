@@ -9,7 +9,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from ..domain.jobs import UNFINISHED, BillingJob, Decision, JobStatus, UnitState, WorkUnit
+from ..domain.billing_jobs import UNFINISHED, BillingJob, Decision, JobStatus, UnitState, WorkUnit
 from . import tables
 from .batch import put_many
 from .billing_models import BillingJobModel, DecisionModel, WorkUnitModel
