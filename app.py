@@ -21,9 +21,9 @@ for blueprint in BLUEPRINTS:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tick")
 def tick(event):
-    """EventBridge (UTC, every minute) and the local tick loop both call this: run the live domain's due work."""
+    """EventBridge (UTC, every minute) and the local tick loop both call this: run the live clock's due work."""
     report = tick_service.run_wall_tick(wall_now())
-    return {"domain": report.domain, "until": report.until.isoformat(), "ran": report.ran}
+    return {"clockId": report.clock_id, "until": report.until.isoformat(), "ran": report.ran}
 
 
 @app.on_sqs_message(queue=settings().work_queue, batch_size=1, name="worker")

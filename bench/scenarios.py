@@ -112,7 +112,7 @@ def single_process(world: seed.World, meter: Meter, trace: bool, moto_pid: int |
     with meter.measuring() as tally, usage(trace, moto_pid) as used:
         started = time.perf_counter()
         job = _new_job(world, "single")
-        done = billing_job_runner.run_job(world.tenant, job.id, seed.CLOCK)
+        done = billing_job_runner.bill_job(world.tenant, job.id, seed.CLOCK)
         seconds = time.perf_counter() - started
     return _finished(world, meter, done, seconds, tally, used)
 
@@ -130,7 +130,7 @@ def fanned_out(world: seed.World, meter: Meter, trace: bool, moto_pid: int | Non
         with meter.measuring() as tally, usage(trace, moto_pid) as used:
             started = time.perf_counter()
             job = _new_job(world, "fan-out")
-            job = billing_job_runner.run_job(world.tenant, job.id, seed.CLOCK)
+            job = billing_job_runner.bill_job(world.tenant, job.id, seed.CLOCK)
             with meter.paused():  # the bench's own polling is not billrun's work
                 while job.status in UNFINISHED:
                     time.sleep(poll_seconds)
@@ -168,7 +168,7 @@ class DueLookup:
 
 
 def due_lookup(expected: set, meter: Meter) -> DueLookup:
-    """What the tick does to find due billing schedules in the live domain (store.billing_schedules.due)."""
+    """What the tick does to find due billing schedules in the live clock (store.billing_schedules.due)."""
     with meter.measuring() as tally:
         started = time.perf_counter()
         found = schedule_store.due(LIVE_CLOCK, seed.DUE_AT)

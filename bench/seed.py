@@ -116,7 +116,7 @@ def _store_schedules(entries) -> None:
             entity = BillingSchedule(
                 id=_id("schedule", n), name=f"BS-{n:08d}", schedule_type=ScheduleType.RECURRING,
                 status=ScheduleStatus.ACTIVE, zone_id="UTC", schedule_start_date=date(2025, 1, 1),
-                clock_domain=LIVE_CLOCK, created_by_id="bench", last_modified_by_id="bench",
+                clock_id=LIVE_CLOCK, created_by_id="bench", last_modified_by_id="bench",
                 created_date=DUE_AT - timedelta(days=200), last_modified_date=DUE_AT - timedelta(days=200),
                 recurring_schedule="0 0 3 ? * *", next_run_date=next_run)
             batch.save(BillingScheduleModel.from_entity(entity, tenant_id=tenant_id,
@@ -134,7 +134,7 @@ def empty_tenant(name: str) -> tuple[Tenant, BillingSchedule]:
     schedule = BillingSchedule(
         id=_id(name, "schedule"), name="BS-00000001", schedule_type=ScheduleType.RECURRING,
         status=ScheduleStatus.DRAFT, zone_id="UTC", schedule_start_date=CLOCK.date(),
-        clock_domain=tenant.clock_domain, created_by_id="bench", last_modified_by_id="bench", created_date=CLOCK,
+        clock_id=tenant.clock_id, created_by_id="bench", last_modified_by_id="bench", created_date=CLOCK,
         last_modified_date=CLOCK, recurring_schedule=HOURLY)
     return tenant, schedule_store.schedules.create(tenant.id, schedule_rules.activate(schedule, CLOCK))
 
@@ -147,6 +147,6 @@ def monthly_schedule(tenant: Tenant) -> BillingSchedule:
     schedule = BillingSchedule(
         id=_id(tenant.id, "monthly"), name="BS-00000001", schedule_type=ScheduleType.RECURRING,
         status=ScheduleStatus.DRAFT, zone_id="UTC", schedule_start_date=CLOCK.date(),
-        clock_domain=tenant.clock_domain, created_by_id="bench", last_modified_by_id="bench", created_date=CLOCK,
+        clock_id=tenant.clock_id, created_by_id="bench", last_modified_by_id="bench", created_date=CLOCK,
         last_modified_date=CLOCK, recurring_schedule=MONTHLY)
     return schedule_store.schedules.create(tenant.id, schedule_rules.activate(schedule, CLOCK))

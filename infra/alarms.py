@@ -1,7 +1,7 @@
 """Alarms, and the SNS topic they notify (with an optional email subscription: parameter AlarmEmail).
 
 - The work DLQ holds a message: some billing work failed MAX_RECEIVES times and waits for a human.
-- Late schedules: every live tick reports how late the oldest work due in the live domain is as the custom
+- Late schedules: every live tick reports how late the oldest work due in the live clock is as the custom
   metric billrun/TickLagSeconds (Embedded Metric Format, dimension Stage; 0 when nothing is due; see
   chalicelib/services/tick.py). Alarm when the worst lateness stays over 10 minutes for two consecutive 5-minute
   periods. The tick emits it every minute (0 when nothing is due), so no data means no tick ran: that breaches

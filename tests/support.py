@@ -199,12 +199,12 @@ def store_as_repository(model, repository, entries) -> None:
 
 
 def due_reads(monkeypatch, due, now):
-    """measure(domain) -> (what due(domain, now) found, Reads of every DynamoDB call it made)."""
+    """measure(clock_id) -> (what due(clock_id, now) found, Reads of every DynamoDB call it made)."""
     meter = ReadMeter(monkeypatch)
 
-    def measure(domain: str):
+    def measure(clock_id: str):
         with meter.measuring() as tally:
-            found = due(domain, now)
+            found = due(clock_id, now)
         return found, tally
     return measure
 

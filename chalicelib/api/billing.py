@@ -7,7 +7,7 @@ from chalice import Blueprint
 from ..domain.billing_schedules import ScheduleStatus
 from ..domain.errors import invalid
 from ..domain.billing_jobs import BillingJob
-from ..domain.timeutil import format_instant, zone
+from ..domain.timeutil import format_instant, zone_info
 from ..services import billing_jobs
 from ..services import billing_schedules as service
 from ..store import documents, pdfs
@@ -85,7 +85,7 @@ def deactivate_schedules(call):
 @operation(bp, "POST", "/billing/schedules/{id}:run", summary="Run a billing job for the schedule's scope now",
            tag=SCHEDULES, body=s.RunRequest, response=s.BillingJobDetail, status=201)
 def run_schedule(call):
-    job = service.run_now(call.ctx, call.params["id"], call.body.target_date, call.body.invoice_date)
+    job = service.bill_now(call.ctx, call.params["id"], call.body.target_date, call.body.invoice_date)
     return _job_detail(call.ctx.tenant.id, job)
 
 
@@ -94,7 +94,7 @@ def run_schedule(call):
 def schedule_slots(call):
     schedule = service.schedules.get(call.ctx.tenant.id, call.params["id"])
     slots = service.slots(call.ctx, schedule.id, call.query.count)
-    tz = zone(schedule.zone_id)
+    tz = zone_info(schedule.zone_id)
     return {"schedule_id": schedule.id, "zone_id": schedule.zone_id, "slots": slots,
             "local_slots": [slot.astimezone(tz).isoformat() for slot in slots]}
 

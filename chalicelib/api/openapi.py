@@ -9,7 +9,7 @@ import re
 import simplejson
 from pydantic.json_schema import models_json_schema
 
-from ..domain.timeutil import zone_names
+from ..domain.timeutil import timezone_names
 from . import schemas
 from .http import OPERATIONS, STATUS_BY_KIND, Operation
 
@@ -69,7 +69,7 @@ def _zone_refs(value):
 
 
 def _zone_name_schema() -> dict:
-    return {"type": "string", "enum": sorted(zone_names()), "example": "Asia/Shanghai",
+    return {"type": "string", "enum": sorted(timezone_names()), "example": "Asia/Shanghai",
             "description": f"an IANA time zone name (tzdata {importlib.metadata.version('tzdata')})"}
 
 

@@ -19,11 +19,11 @@ from ..domain.tenants import ClockStatus
 from ..domain.errors import BillrunError
 from ..domain.json_values import MAX_JSON_BYTES, MAX_JSON_DEPTH, check_bounds
 from ..domain.money import currency_code
-from ..domain.timeutil import parse_date, parse_instant, zone
+from ..domain.timeutil import parse_date, parse_instant, zone_info
 
 
 def _zone_name(value: str) -> str:
-    zone(value)
+    zone_info(value)
     return value
 
 

@@ -25,7 +25,7 @@ class BillRun:
     id: str
     number: str  # BR-00000001
     status: BillRunStatus
-    clock_domain: str  # the tenant's: its dates and times come from the tenant's clock
+    clock_id: str  # the tenant's: its dates and times come from the tenant's clock
     customer_id: str
     invoice_schedule_id: str
     item_id: str  # the item the run executes

@@ -27,7 +27,7 @@ class BillingJob:
     id: str
     name: str  # BJ-00000001
     status: JobStatus
-    clock_domain: str
+    clock_id: str
     target_date: date
     invoice_date: date
     scheduled_time: datetime  # the slot (or the request time of an on-demand run)

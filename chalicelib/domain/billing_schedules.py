@@ -17,7 +17,7 @@ from .enums import CanonicalEnum, ScheduleStatus, ScheduleType
 from .errors import conflict, invalid
 from .filter_schemas import CUSTOMER, ORDER, PRODUCT
 from .filters import FilterSchema, parse_filter
-from .timeutil import duration_text, local_date, zone
+from .timeutil import duration_text, local_date, zone_info
 
 
 _EPSILON = timedelta(microseconds=1)  # slot searches are strictly-after: start just before the instant
@@ -43,7 +43,7 @@ class BillingSchedule:
     status: ScheduleStatus
     zone_id: str
     schedule_start_date: date
-    clock_domain: str  # the tenant's: which tick runs this schedule (see domain.tenants.Tenant.clock_domain)
+    clock_id: str  # the tenant's: which tick runs this schedule (see domain.tenants.Tenant.clock_id)
     created_by_id: str
     last_modified_by_id: str
     created_date: datetime
@@ -72,7 +72,7 @@ class BillingSchedule:
 def check(schedule: BillingSchedule) -> BillingSchedule:
     """Validates a schedule as created or patched; filters come back in canonical text."""
     try:
-        zone(schedule.zone_id)
+        zone_info(schedule.zone_id)
     except ValueError as error:
         raise invalid("zoneId", str(error)) from None
     if schedule.schedule_type is ScheduleType.RECURRING:
@@ -159,7 +159,7 @@ def deactivate(schedule: BillingSchedule) -> BillingSchedule:
 
 
 def _start_instant(schedule: BillingSchedule) -> datetime:
-    return datetime.combine(schedule.schedule_start_date, time(0), tzinfo=zone(schedule.zone_id))
+    return datetime.combine(schedule.schedule_start_date, time(0), tzinfo=zone_info(schedule.zone_id))
 
 
 def first_slot(schedule: BillingSchedule, now: datetime) -> datetime | None:

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 from croniter import CroniterBadDateError, croniter
 
-from .timeutil import UTC, duration_text, zone
+from .timeutil import UTC, duration_text, zone_info
 
 MAX_LENGTH = 256  # longer input is refused before any work, so parsing stays fast
 MAX_YEARS_BETWEEN_FIRES = 130  # the whole Quartz year range (1970-2099): a year list may leave wide gaps
@@ -315,10 +315,10 @@ def _consecutive(years: list) -> bool:
 # ---------------------------------------------------------------- evaluation
 
 
-def next_slots(cron: QuartzCron, zone_name: str, after: datetime, count: int | None = None,
+def next_slots(cron: QuartzCron, timezone: str, after: datetime, count: int | None = None,
                until: datetime | None = None) -> list[datetime]:
     """Fire times strictly after `after`, ascending, as aware UTC datetimes, for wall-clock times in
-    `zone_name`; at most `count` of them and none later than `until` (inclusive). A year-bounded
+    `timezone`; at most `count` of them and none later than `until` (inclusive). A year-bounded
     expression simply runs out.
 
     DST (see `_instant`): a repeated wall time fires once, at its first occurrence; a missing one fires
@@ -327,7 +327,7 @@ def next_slots(cron: QuartzCron, zone_name: str, after: datetime, count: int | N
     shifted times already cover those instants (02:30 shifted to 03:30 EDT serves a 03:30 too); with a
     sub-hour gap (Lord Howe, 30 min) and several fire times inside the gap's hour, a real time
     that falls before an already-shifted one is dropped rather than sent out of order."""
-    tz = zone(zone_name)
+    tz = zone_info(timezone)
     _require_aware(after, "after")
     if until is not None:
         _require_aware(until, "until")

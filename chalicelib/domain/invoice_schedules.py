@@ -23,7 +23,7 @@ from .enums import CanonicalEnum, OrderStatus
 from .errors import BillrunError, FieldIssue, conflict, invalid, not_found
 from .invoices import (DocumentLine, Invoice, InvoiceSource, InvoiceStatus, PaymentStatus, activate, totals)
 from .money import exact_money, minor_units, round_money
-from .timeutil import UTC, local_date, zone
+from .timeutil import UTC, local_date, zone_info
 
 EARLIEST_RUN_DATE, LATEST_RUN_DATE = date(1900, 1, 1), date(9899, 12, 31)  # due dates and zones stay computable
 
@@ -63,8 +63,8 @@ class InvoiceSchedule:
     order_ids: tuple[str, ...]
     total_amount: Decimal
     items: tuple[ScheduleItem, ...]  # in run-date order
-    zone_id: str  # run dates are in this zone (the tenant's, when the schedule was created)
-    clock_domain: str
+    timezone: str  # run dates are in this zone (the tenant's, when the schedule was created)
+    clock_id: str
     created_by_id: str
     updated_by_id: str
     created_date: datetime
@@ -393,7 +393,7 @@ def check_deletable(schedule: InvoiceSchedule) -> None:
 
 def due_at(schedule: InvoiceSchedule, item: ScheduleItem) -> datetime:
     """The instant an item falls due: the start of its run date in the schedule's zone, in UTC."""
-    return datetime.combine(item.run_date, time(0), tzinfo=zone(schedule.zone_id)).astimezone(UTC)
+    return datetime.combine(item.run_date, time(0), tzinfo=zone_info(schedule.timezone)).astimezone(UTC)
 
 
 def next_due_at(schedule: InvoiceSchedule) -> datetime | None:
@@ -410,11 +410,11 @@ def due_items(schedule: InvoiceSchedule, until: datetime) -> list[ScheduleItem]:
                   key=lambda i: i.run_date)
 
 
-def invoice_date(item: ScheduleItem, effective: datetime, zone_id: str) -> date:
+def invoice_date(item: ScheduleItem, effective: datetime, timezone: str) -> date:
     """An item is invoiced on its run date, or on the day it is executed when that is later (a late item: the
     schedule was paused, or the run date was in the past when it was set). Executing early (invoicing in
     advance, as in the seed) keeps the run date."""
-    return max(item.run_date, local_date(effective, zone_id))
+    return max(item.run_date, local_date(effective, timezone))
 
 
 # --- the invoice of an item --------------------------------------------------------------------------------

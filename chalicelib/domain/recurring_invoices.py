@@ -73,8 +73,8 @@ class RecurringInvoice:
     anchor_day: int  # MONTHLY/YEARLY: the day of the month every due date is (clamped to the month's end)
     days_in_advance: int
     line_items: tuple[LineItem, ...]
-    zone: str  # the customer's IANA zone, where dates are local
-    clock_domain: str
+    timezone: str  # the customer's IANA zone, where dates are local
+    clock_id: str
     created_by_id: str
     last_modified_by_id: str
     created_date: datetime

@@ -40,7 +40,7 @@ class Tenant:
         return ClockStatus.READY if self.advancing_to is None else ClockStatus.ADVANCING
 
     @property
-    def clock_domain(self) -> str:
+    def clock_id(self) -> str:
         """Which tick owns this tenant's due work: the wall-clock tick, or only this tenant's test clock."""
         return f"test#{self.id}" if self.test_mode else LIVE_CLOCK
 

@@ -1,22 +1,20 @@
 """Zone-aware time: IANA zones, ISO dates and instants. Naive datetimes are refused."""
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache, partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-UTC = timezone.utc
-
 
 @lru_cache(maxsize=1)
-def zone_names() -> frozenset[str]:
-    """Every IANA zone name the pinned tzdata holds: exactly the names `zone` accepts (and the API documents)."""
+def timezone_names() -> frozenset[str]:
+    """Every IANA zone name the pinned tzdata holds: exactly the names `zone_info` accepts (and the API documents)."""
     return frozenset(available_timezones())
 
 
 @lru_cache(maxsize=512)
-def zone(name: str) -> ZoneInfo:
+def zone_info(name: str) -> ZoneInfo:
     """The IANA zone; ValueError for an unknown name (so validators can report it)."""
-    if not isinstance(name, str) or name not in zone_names():
+    if not isinstance(name, str) or name not in timezone_names():
         raise ValueError(f"unknown IANA time zone {name!r}")
     try:
         return ZoneInfo(name)
@@ -50,8 +48,8 @@ def format_instant(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+00:00"
 
 
-def local_date(instant: datetime, zone_name: str) -> date:
-    return instant.astimezone(zone(zone_name)).date()
+def local_date(instant: datetime, timezone: str) -> date:
+    return instant.astimezone(zone_info(timezone)).date()
 
 
 def wall_now() -> datetime:

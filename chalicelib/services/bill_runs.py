@@ -85,9 +85,9 @@ def _finished(tenant: Tenant, bill_run: BillRun) -> None:
 
 def documents_time(tenant: Tenant, bill_run: BillRun) -> datetime:
     """The tenant's instant the run's documents are dated by: the tenant's clock now (the wall for live tenants,
-    the test clock for test-mode ones); for an automatic run in a test clock's domain, the instant the tick
+    the test clock for test-mode ones); for an automatic run in a test clock, the instant the tick
     replayed (the run's creation), so a re-run after a crash dates them the same."""
-    if bill_run.automatic and bill_run.clock_domain != LIVE_CLOCK:
+    if bill_run.automatic and bill_run.clock_id != LIVE_CLOCK:
         return bill_run.created_date
     return tenant.now(wall_now())
 

@@ -19,13 +19,13 @@ from . import billing_jobs, billing_pages, fanout
 log = logging.getLogger("billrun.billing_jobs")
 
 
-def run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
+def bill_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
     """Runs the job if its lease can be taken; `now` is the tenant's instant the documents are dated by."""
     with observability.correlated(tenantId=tenant.id, jobId=job_id):
-        return _run_job(tenant, job_id, now)
+        return _bill_job(tenant, job_id, now)
 
 
-def _run_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
+def _bill_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
     owner = uuid.uuid4().hex
     job = job_store.claim(tenant.id, job_id, owner, wall_now())
     if job is None:

@@ -40,7 +40,7 @@ def new_job(tenant: Tenant, *, job_id: str, scheduled_time: datetime, target_dat
     put rather than after a read: a job is nearly always new, and a lost race only leaves a gap in the numbers."""
     job = BillingJob(
         id=job_id, name=human_number("BJ", counters.next_value(tenant.id, "BJ")), status=JobStatus.QUEUED,
-        clock_domain=tenant.clock_domain, target_date=target_date, invoice_date=invoice_date,
+        clock_id=tenant.clock_id, target_date=target_date, invoice_date=invoice_date,
         scheduled_time=scheduled_time, created_by_id=created_by_id, created_date=now, is_catch_up=is_catch_up,
         schedule_id=schedule.id if schedule else None, schedule_name=schedule.name if schedule else None,
         activate_invoices=schedule.activate_invoices if schedule else activate_invoices, **scope_of(schedule),
@@ -136,11 +136,11 @@ def report_finished(tenant_id: str, job: BillingJob, status: JobStatus, tally: d
 
 
 def preview(tenant: Tenant, job: BillingJob, now: datetime) -> dict:
-    """Exactly what run_job would create, computed by the same code, writing nothing."""
+    """Exactly what bill_job would create, computed by the same code, writing nothing."""
     scope = find_scope(tenant.id, job)
     runs = {run.decision.customer_id: run for run in
             billing_pages.bill(tenant, job, billable(scope), scope.product_names, now, dry_run=True)}
-    runs = [runs.get(c) or billing_pages.CustomerRun(scope.skipped(c)) for c in sorted(scope.customers)]
+    runs = [runs.get(c) or billing_pages.CustomerOutcome(scope.skipped(c)) for c in sorted(scope.customers)]
     return {"target_date": job.target_date, "invoice_date": job.invoice_date,
             "invoices": [r.invoice for r in runs if r.invoice], "credit_memos": [r.credit_memo for r in runs if r.credit_memo],
             "decisions": [r.decision for r in runs]}

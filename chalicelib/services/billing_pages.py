@@ -47,7 +47,7 @@ CLAIM = "claim"  # a refused claim was lost to another job (DOCUMENT: the docume
 
 
 @dataclass(frozen=True)
-class CustomerRun:
+class CustomerOutcome:
     decision: Decision
     invoice: Invoice | None = None
     credit_memo: CreditMemo | None = None
@@ -102,7 +102,7 @@ class _Plan:
 
 
 @dataclass(frozen=True)
-class _Run:
+class _BillCall:
     """What a bill() call was asked: whose documents, dated when, and what to write."""
     tenant: Tenant
     job: BillingJob
@@ -114,12 +114,12 @@ class _Run:
 
 def bill(tenant: Tenant, job: BillingJob, customers: list[tuple[Customer, list[Subscription]]],
          product_names: dict[str, str], now: datetime, *, dry_run: bool = False,
-         record_errors: bool = True) -> list[CustomerRun]:
+         record_errors: bool = True) -> list[CustomerOutcome]:
     """Bills the customers (each with its subscriptions in scope) page by page, `page_threads` pages at once (pages
     share no customer, so their writes are independent), and logs their decisions; a dry run writes nothing. A page
     that fails is billed again one customer at a time, so one customer's failure is that customer's Error decision
     alone. Runs come back in the customers' order."""
-    run = _Run(tenant, job, product_names, now, dry_run, record_errors)
+    run = _BillCall(tenant, job, product_names, now, dry_run, record_errors)
     pages = [customers[start:start + PAGE] for start in range(0, len(customers), PAGE)]
     threads = min(settings().page_threads, len(pages))
     if threads <= 1:
@@ -140,7 +140,7 @@ def bill(tenant: Tenant, job: BillingJob, customers: list[tuple[Customer, list[S
             raise
 
 
-def _bill_page(run: _Run, page) -> list[CustomerRun]:
+def _bill_page(run: _BillCall, page) -> list[CustomerOutcome]:
     try:
         return _page(run, page)
     except Exception as error:
@@ -149,27 +149,27 @@ def _bill_page(run: _Run, page) -> list[CustomerRun]:
         return [_alone(run, one) for one in page]  # which customer failed, and the others billed
 
 
-def _alone(run: _Run, one) -> CustomerRun:
+def _alone(run: _BillCall, one) -> CustomerOutcome:
     try:
         return _page(run, [one])[0]
     except Exception as error:  # one customer's failure must not stop the others; the job reports it
         return _error(run, one[0], error)
 
 
-def _error(run: _Run, customer: Customer, error: Exception) -> CustomerRun:
+def _error(run: _BillCall, customer: Customer, error: Exception) -> CustomerOutcome:
     log.error("customer %s of billing job %s failed: %r", customer.id, run.job.name, error, exc_info=error)
-    failed = CustomerRun(Decision(customer.id, DecisionKind.ERROR.value, str(error)[:500]))
+    failed = CustomerOutcome(Decision(customer.id, DecisionKind.ERROR.value, str(error)[:500]))
     _record(run, [failed.decision])
     return failed
 
 
-def _record(run: _Run, decisions: list[Decision]) -> None:
+def _record(run: _BillCall, decisions: list[Decision]) -> None:
     kept = [d for d in decisions if run.record_errors or d.decision != DecisionKind.ERROR.value]
     if not run.dry_run:
         job_store.record_decisions(run.tenant.id, run.job.id, kept)
 
 
-def _page(run: _Run, page) -> list[CustomerRun]:
+def _page(run: _BillCall, page) -> list[CustomerOutcome]:
     seen = ledger.read(run.tenant.id, {customer.id: subs for customer, subs in page})
     plans = [_plan(run.job, customer, subs, seen, run.product_names) for customer, subs in page]
     if run.dry_run:
@@ -210,7 +210,7 @@ def _split(proposal: Proposal):
 
 # --- writing -------------------------------------------------------------------------------------------------
 
-def _commit(run: _Run, plans: list[_Plan], seen) -> dict[str, CustomerRun]:
+def _commit(run: _BillCall, plans: list[_Plan], seen) -> dict[str, CustomerOutcome]:
     tenant, job, now = run.tenant, run.job, run.now
     runs = {}
     pending = [_again(run, plan, seen) if _release_unwanted(tenant, plan) else plan for plan in plans]
@@ -235,7 +235,7 @@ def _commit(run: _Run, plans: list[_Plan], seen) -> dict[str, CustomerRun]:
                     retry.append(plan)
         pending = retry
     for plan in pending:
-        runs[plan.id] = CustomerRun(Decision(plan.id, DecisionKind.ERROR.value,
+        runs[plan.id] = CustomerOutcome(Decision(plan.id, DecisionKind.ERROR.value,
                                              f"other jobs kept claiming its periods ({ROUNDS} proposals)"))
     return runs
 
@@ -255,7 +255,7 @@ def _release_unwanted(tenant, plan: _Plan) -> bool:
     return bool(unwanted)
 
 
-def _without_documents(tenant, plans: list[_Plan]) -> dict[str, CustomerRun]:
+def _without_documents(tenant, plans: list[_Plan]) -> dict[str, CustomerOutcome]:
     """The runs of plans that propose no document. A customer found already billed may have been billed by this
     very job (an earlier run that crashed before logging it): its documents, if they exist, are the run's."""
     billed = [plan for plan in plans if billing.ALREADY_BILLED in {reason for _, reason in plan.proposal.skipped}]
@@ -264,7 +264,7 @@ def _without_documents(tenant, plans: list[_Plan]) -> dict[str, CustomerRun]:
     runs = {}
     for plan in plans:
         invoice, memo = invoices.get(plan.invoice_id), memos.get(plan.memo_id)
-        runs[plan.id] = CustomerRun(_decision(plan, invoice, memo), invoice, memo)
+        runs[plan.id] = CustomerOutcome(_decision(plan, invoice, memo), invoice, memo)
     return runs
 
 
@@ -278,7 +278,7 @@ def _number(tenant, plans: list[_Plan]) -> None:
                 plan.names[prefix] = human_number(prefix, value)
 
 
-def _packs(plans: list[_Plan], seen, run: _Run):
+def _packs(plans: list[_Plan], seen, run: _BillCall):
     """The plans grouped so each group's actions fit in one transaction. A plan too large for one has its surplus
     claims written first, in transactions of their own (point 4 of the module docstring)."""
     pack, size = [], 0
@@ -308,7 +308,7 @@ def _claim_surplus(tenant, plan: _Plan, seen) -> None:
         plan.head = plan.head.written(marks)
 
 
-def _write(run: _Run, pack: list[_Plan], seen) -> dict[str, set[str]]:
+def _write(run: _BillCall, pack: list[_Plan], seen) -> dict[str, set[str]]:
     """One transaction for the pack: {customer id: what of its actions was refused}, {} when all went in."""
     tenant, job, now = run.tenant, run.job, run.now
     transaction = Transaction()
@@ -329,23 +329,23 @@ def _write(run: _Run, pack: list[_Plan], seen) -> dict[str, set[str]]:
     return refused
 
 
-def _again(run: _Run, plan: _Plan, seen) -> _Plan:
+def _again(run: _BillCall, plan: _Plan, seen) -> _Plan:
     seen.update(ledger.read(run.tenant.id, {plan.id: plan.subs}))
     again = _plan(run.job, plan.customer, plan.subs, seen, run.product_names)
     again.names, again.claimed = plan.names, plan.claimed
     return again
 
 
-def _billed(job, plan: _Plan, now) -> CustomerRun:
+def _billed(job, plan: _Plan, now) -> CustomerOutcome:
     """The run of a plan whose documents were written (or, previewing, would be)."""
     invoice, memo = _documents(job, plan, now)
-    return CustomerRun(_decision(plan, invoice, memo), invoice, memo)
+    return CustomerOutcome(_decision(plan, invoice, memo), invoice, memo)
 
 
-def _stored(tenant, plan: _Plan) -> CustomerRun:
+def _stored(tenant, plan: _Plan) -> CustomerOutcome:
     invoice = documents.invoices.find(tenant.id, plan.invoice_id)
     memo = documents.credit_memos.find(tenant.id, plan.memo_id)
-    return CustomerRun(_decision(plan, invoice, memo), invoice, memo)
+    return CustomerOutcome(_decision(plan, invoice, memo), invoice, memo)
 
 
 # --- the documents -------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def create(ctx: RequestContext, fields: dict) -> BillingSchedule:
     fields.setdefault("schedule_start_date", ctx.today(fields["zone_id"]))
     status = fields.pop("status", ScheduleStatus.DRAFT)
     schedule = rules.require_future_slot(_bounded(ctx, rules.check(BillingSchedule(
-        id=ctx.new_id(), name="", status=ScheduleStatus.DRAFT, clock_domain=ctx.tenant.clock_domain,
+        id=ctx.new_id(), name="", status=ScheduleStatus.DRAFT, clock_id=ctx.tenant.clock_id,
         created_by_id=ctx.actor_id, last_modified_by_id=ctx.actor_id, created_date=ctx.now,
         last_modified_date=ctx.now, **fields)), None), ctx.now)
     existing = schedules.find(ctx.tenant.id, schedule.id)  # an Idempotency-Key retry: no new number, no new slot
@@ -83,7 +83,7 @@ def activate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedu
                 activated, last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now), current)
         if activated.schedule_type is ScheduleType.ON_DEMAND and activated.next_run_date is not None \
                 and activated.next_run_date <= ctx.now:
-            _run_slot(ctx.tenant, activated, activated.next_run_date, until=ctx.now)  # its one slot
+            _bill_slot(ctx.tenant, activated, activated.next_run_date, until=ctx.now)  # its one slot
             activated = schedules.get(ctx.tenant.id, schedule_id)
         result.append(activated)
     return result
@@ -102,7 +102,7 @@ def _all_or_none(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSc
     return [schedules.get(ctx.tenant.id, schedule_id, "scheduleIds") for schedule_id in dict.fromkeys(schedule_ids)]
 
 
-def run_now(ctx: RequestContext, schedule_id: str, target_date: date | None, invoice_date: date | None):
+def bill_now(ctx: RequestContext, schedule_id: str, target_date: date | None, invoice_date: date | None):
     """An on-demand job for the schedule's scope, now (the schedule's own slots are untouched)."""
     schedule = schedules.get(ctx.tenant.id, schedule_id)
     default_target, default_invoice = rules.run_dates(schedule, ctx.now)
@@ -110,7 +110,7 @@ def run_now(ctx: RequestContext, schedule_id: str, target_date: date | None, inv
                                target_date=target_date or default_target,
                                invoice_date=invoice_date or default_invoice, created_by_id=ctx.actor_id,
                                now=ctx.now, schedule=schedule)
-    return billing_job_runner.run_job(ctx.tenant, job.id, ctx.now)
+    return billing_job_runner.bill_job(ctx.tenant, job.id, ctx.now)
 
 
 def preview(ctx: RequestContext, schedule_id: str | None, filters: dict, target_date: date | None,
@@ -120,7 +120,7 @@ def preview(ctx: RequestContext, schedule_id: str | None, filters: dict, target_
     if schedule is not None and any(filters.values()):
         raise invalid("scheduleId", "give a schedule or filters, not both")
     default_target, default_invoice = rules.run_dates(schedule, ctx.now) if schedule else (ctx.today(), ctx.today())
-    job = BillingJob(id="preview", name="", status=JobStatus.QUEUED, clock_domain=ctx.tenant.clock_domain,
+    job = BillingJob(id="preview", name="", status=JobStatus.QUEUED, clock_id=ctx.tenant.clock_id,
                      target_date=target_date or default_target, invoice_date=invoice_date or default_invoice,
                      scheduled_time=ctx.now, created_by_id=ctx.actor_id, created_date=ctx.now,
                      schedule_id=schedule_id, activate_invoices=bool(schedule and schedule.activate_invoices),
@@ -135,7 +135,7 @@ def slots(ctx: RequestContext, schedule_id: str, count: int) -> list[datetime]:
 # --- the tick's source ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class SlotRun:
+class SlotOutcome:
     """A slot's job as running it left it, and the schedule as moving past the slot left it (None: another
     runner had moved it)."""
     job: BillingJob
@@ -155,8 +155,8 @@ class SlotRun:
         return self.schedule if self.settled and not (self.job.counts or {}).get("customers") else None
 
 
-def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: datetime,
-              previous: SlotRun | None = None) -> SlotRun | None:
+def _bill_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: datetime,
+              previous: SlotOutcome | None = None) -> SlotOutcome | None:
     """Create the slot's job, move the schedule past the slot, run the job: each step safe to repeat.
     None, doing nothing, while another runner still holds the job of the schedule's previous slot.
     `previous`: this runner's run of the slot before, if any (settled, it spares reading that job)."""
@@ -164,13 +164,13 @@ def _run_slot(tenant: Tenant, schedule: BillingSchedule, slot: datetime, until: 
         return None
     target, invoice_date = rules.run_dates(schedule, slot)
     # A test clock replays time: documents are dated by the slot, as if the tick had fired then.
-    now = wall_now() if tenant.clock_domain == LIVE_CLOCK else slot
+    now = wall_now() if tenant.clock_id == LIVE_CLOCK else slot
     job = billing_jobs.new_job(
         tenant, job_id=derived_id(schedule.id, slot.isoformat()), scheduled_time=slot,
         target_date=target, invoice_date=invoice_date, created_by_id=schedule.created_by_id, now=now,
-        schedule=schedule, is_catch_up=tenant.clock_domain == LIVE_CLOCK and slot < until - CATCH_UP_GRACE)
+        schedule=schedule, is_catch_up=tenant.clock_id == LIVE_CLOCK and slot < until - CATCH_UP_GRACE)
     moved = store.advance(tenant.id, schedule, slot, rules.following_slot(schedule, slot))
-    return SlotRun(billing_job_runner.run_job(tenant, job.id, now), moved)
+    return SlotOutcome(billing_job_runner.bill_job(tenant, job.id, now), moved)
 
 
 def _previous_slot_finished(tenant: Tenant, schedule: BillingSchedule) -> bool:
@@ -184,8 +184,8 @@ def _previous_slot_finished(tenant: Tenant, schedule: BillingSchedule) -> bool:
     previous = billing_jobs.job_store.jobs.find(tenant.id, previous_id)
     if previous is None or previous.status not in UNFINISHED:
         return True
-    now = wall_now() if tenant.clock_domain == LIVE_CLOCK else previous.scheduled_time
-    return billing_job_runner.run_job(tenant, previous_id, now).status not in UNFINISHED
+    now = wall_now() if tenant.clock_id == LIVE_CLOCK else previous.scheduled_time
+    return billing_job_runner.bill_job(tenant, previous_id, now).status not in UNFINISHED
 
 
 class BillingScheduleWork:
@@ -193,25 +193,25 @@ class BillingScheduleWork:
     name = "billingJobs"
     live_only = False
 
-    def run_due(self, domain: str, until: datetime, budget: Budget) -> int:
+    def process_due(self, clock_id: str, until: datetime, budget: Budget) -> int:
         """One pass: at most `slots_per_pass` slots of each due schedule, in time order across schedules, while
         the budget lasts; a schedule further behind stays due for the next pass (its watermark says where)."""
         tenants: dict[str, Tenant] = {}
         batch = []
-        for tenant_id, schedule_id in store.due(domain, until):
+        for tenant_id, schedule_id in store.due(clock_id, until):
             tenant = tenants.setdefault(tenant_id, tenant_store.get_tenant(tenant_id))
             schedule = schedules.find(tenant_id, schedule_id)
             if schedule is not None:
                 batch += [(slot, tenant, schedule) for slot in
                           rules.slots_until(schedule, until, settings().slots_per_pass)]
         batch.sort(key=lambda item: (item[0], item[2].id))  # in time order across schedules
-        return self._run_slots(batch, until, budget) + self._recover(domain, tenants, budget)
+        return self._bill_slots(batch, until, budget) + self._recover(clock_id, tenants, budget)
 
     @staticmethod
-    def _run_slots(batch: list, until: datetime, budget: Budget) -> int:
+    def _bill_slots(batch: list, until: datetime, budget: Budget) -> int:
         ran = 0
         waiting: set[str] = set()  # schedules whose previous slot's job another runner holds, or that failed
-        last: dict[str, SlotRun] = {}  # per schedule: this pass's latest slot run
+        last: dict[str, SlotOutcome] = {}  # per schedule: this pass's latest slot run
         for slot, tenant, schedule in batch:
             if schedule.id in waiting:
                 continue
@@ -222,7 +222,7 @@ class BillingScheduleWork:
             if current.next_run_date != slot:  # another tick took it meanwhile
                 continue
             try:
-                run = _run_slot(tenant, current, slot, until, previous)
+                run = _bill_slot(tenant, current, slot, until, previous)
             except Exception:  # one schedule's failure must not stop the others; its slot stays due
                 log.exception("billing schedule %s slot %s failed", schedule.id, slot.isoformat())
                 run = None
@@ -233,21 +233,21 @@ class BillingScheduleWork:
         return ran
 
     @staticmethod
-    def _recover(domain: str, tenants: dict, budget: Budget) -> int:
+    def _recover(clock_id: str, tenants: dict, budget: Budget) -> int:
         """Jobs whose lease ran out (a crashed runner's): run again; counted when they finish."""
         ran = 0
-        for tenant_id, job_id in billing_jobs.job_store.expired(domain, wall_now()):
+        for tenant_id, job_id in billing_jobs.job_store.expired(clock_id, wall_now()):
             if budget.spent():
                 break
             try:
                 tenant = tenants.setdefault(tenant_id, tenant_store.get_tenant(tenant_id))
                 job = billing_jobs.job_store.jobs.get(tenant_id, job_id)
-                now = wall_now() if domain == LIVE_CLOCK else job.scheduled_time
-                ran += billing_job_runner.run_job(tenant, job_id, now).status not in UNFINISHED
+                now = wall_now() if clock_id == LIVE_CLOCK else job.scheduled_time
+                ran += billing_job_runner.bill_job(tenant, job_id, now).status not in UNFINISHED
             except Exception:  # one job's failure must not stop the others; its lease runs out again
                 log.exception("billing job %s of tenant %s failed", job_id, tenant_id)
         return ran
 
-    def oldest_due(self, domain: str, until: datetime) -> datetime | None:
-        return min(filter(None, (store.oldest_due(domain, until),
-                                 billing_jobs.job_store.oldest_expired(domain, until))), default=None)
+    def oldest_due(self, clock_id: str, until: datetime) -> datetime | None:
+        return min(filter(None, (store.oldest_due(clock_id, until),
+                                 billing_jobs.job_store.oldest_expired(clock_id, until))), default=None)

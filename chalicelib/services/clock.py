@@ -1,7 +1,7 @@
 """Test clocks: a test-mode tenant's time moves only when told, and moving it runs the work that fell due.
 
 An advance moves the clock to its target at once and marks it Advancing; the work that fell due by then runs in
-passes (due_work.run_pass: at most `slots_per_pass` slots per schedule or template each) until a pass runs nothing.
+passes (due_work.process_due_work: at most `slots_per_pass` slots per schedule or template each) until a pass runs nothing.
 The request works while `advance_request_seconds` last, then answers 202 and hands the rest on: a work-queue
 message lets a worker go on (`tick_budget_seconds` a turn, handing on again if need be). Whoever works holds the
 advance's lease, renewed after every pass, so one runner works at a time and only the holder declares the clock
@@ -34,7 +34,7 @@ def advance(tenant: Tenant, to: datetime) -> tuple[Tenant, bool]:
     # 404 for a live tenant; 409 backwards, or while advancing elsewhere; 400 too far
     moved = advance_clock(tenant, to, settings().max_advance_days)
     if tenant.advancing_to is None:  # a new advance counts from zero, every kind of work named
-        moved = replace(moved, advance_ran={source.name: 0 for source in due_work.EVERY_DOMAIN})
+        moved = replace(moved, advance_ran={source.name: 0 for source in due_work.EVERY_CLOCK})
     if tenant.advancing_to is None and not store.start_advance(tenant, moved, owner, _lease_end()):
         return advance(store.get_tenant(tenant.id), to)  # a concurrent advance moved the clock: decide again
     if tenant.advancing_to is not None and not store.take_advance(tenant.id, to, owner, _wall(), _lease_end()):
@@ -60,8 +60,8 @@ def work(tenant: Tenant, owner: str, budget: Budget) -> bool:
     (clock_messages.job_finished) or after WAIT_SECONDS. Held is asked before the pass, so a job that finishes
     during it is never missed."""
     while True:
-        held = job_store.any_unfinished(tenant.clock_domain)
-        report = due_work.run_pass(tenant.clock_domain, until=tenant.advancing_to, budget=budget)
+        held = job_store.any_unfinished(tenant.clock_id)
+        report = due_work.process_due_work(tenant.clock_id, until=tenant.advancing_to, budget=budget)
         if report.total == 0 and not held:  # (finishing checks the lease too)
             return store.finish_advance(tenant.id, owner)
         if not store.record_advance(tenant.id, owner, report.ran, _lease_end()):
@@ -100,7 +100,7 @@ class ClockAdvanceWork:
     name = "clockAdvances"
     live_only = True
 
-    def run_due(self, domain: str, until: datetime, budget: Budget) -> int:
+    def process_due(self, clock_id: str, until: datetime, budget: Budget) -> int:
         ran = 0
         for tenant_id in store.advances_waiting(_wall()):
             if budget.spent():
@@ -114,5 +114,5 @@ class ClockAdvanceWork:
                 log.exception("the advance of %s failed", tenant_id)
         return ran
 
-    def oldest_due(self, domain: str, until: datetime) -> datetime | None:
+    def oldest_due(self, clock_id: str, until: datetime) -> datetime | None:
         return store.oldest_waiting_advance(until)

@@ -11,9 +11,9 @@ log = logging.getLogger("billrun.clock")
 MESSAGE_KIND = "clockAdvance"
 
 
-def job_finished(tenant_id: str, clock_domain: str) -> None:
-    """A fanned-out billing job of a test clock's domain finished: its advance (if one waits for it) goes on now."""
-    if clock_domain == LIVE_CLOCK:
+def job_finished(tenant_id: str, clock_id: str) -> None:
+    """A fanned-out billing job of a test clock finished: its advance (if one waits for it) goes on now."""
+    if clock_id == LIVE_CLOCK:
         return
     tenant = store.find_tenant(tenant_id)
     if tenant is not None and tenant.advancing_to is not None:

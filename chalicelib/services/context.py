@@ -25,5 +25,5 @@ class RequestContext:
             return str(uuid.uuid4())
         return str(uuid.uuid5(_ID_NAMESPACE, f"{self.tenant.id}/{self.idempotency_key}/{self._issued}"))
 
-    def today(self, zone_name: str | None = None) -> date:
-        return local_date(self.now, zone_name or self.tenant.timezone)
+    def today(self, timezone: str | None = None) -> date:
+        return local_date(self.now, timezone or self.tenant.timezone)

@@ -1,7 +1,7 @@
-"""One pass over a clock domain's due work, and the kinds of work every domain has: billing schedules, invoice
+"""One pass over a clock's due work, and the kinds of work every clock has: billing schedules, invoice
 schedule items, recurring invoices. A test clock's advance runs these passes; the tick (tick.py) adds the live
-domain's own work (invoice jobs, advances nobody holds). Apart from tick.py because a clock advance is itself
-work of the live domain: the tick imports clock.py, which imports this module.
+clock's own work (invoice jobs, advances nobody holds). Apart from tick.py because a clock advance is itself
+work of the live clock: the tick imports clock.py, which imports this module.
 
 Each kind of work is a DueWork source that finds its due items by an index query keyed on the domain, never by
 a Scan. A pass is bounded (docs/limits.md): at most `slots_per_pass` slots of each schedule or template, and no
@@ -25,21 +25,21 @@ class DueWork(Protocol):
     name: str
     live_only: bool  # work asked for by API calls rather than by time: only the wall-clock tick runs it
 
-    def run_due(self, domain: str, until: datetime, budget: Budget) -> int:
-        """One pass over the items due at or before `until` in `domain` (at most `slots_per_pass` per schedule or
+    def process_due(self, clock_id: str, until: datetime, budget: Budget) -> int:
+        """One pass over the items due at or before `until` in `clock_id` (at most `slots_per_pass` per schedule or
         template), starting none once the budget is spent; returns how many ran. What a pass leaves stays due."""
 
-    def oldest_due(self, domain: str, until: datetime) -> datetime | None:
-        """The due instant of the earliest item run_due would run (None: nothing is due), from one-item index
+    def oldest_due(self, clock_id: str, until: datetime) -> datetime | None:
+        """The due instant of the earliest item process_due would run (None: nothing is due), from one-item index
         queries: cheap enough for every tick."""
 
 
-EVERY_DOMAIN: tuple[DueWork, ...] = (BillingScheduleWork(), InvoiceScheduleWork(), RecurringInvoiceWork())
+EVERY_CLOCK: tuple[DueWork, ...] = (BillingScheduleWork(), InvoiceScheduleWork(), RecurringInvoiceWork())
 
 
 @dataclass
 class TickReport:
-    domain: str
+    clock_id: str
     until: datetime
     ran: dict[str, int] = field(default_factory=dict)
     out_of_time: bool = False  # the budget ran out during the pass: some due work may not have started
@@ -49,15 +49,15 @@ class TickReport:
         return sum(self.ran.values())
 
 
-def run_pass(domain: str, until: datetime, budget: Budget, sources=EVERY_DOMAIN) -> TickReport:
+def process_due_work(clock_id: str, until: datetime, budget: Budget, sources=EVERY_CLOCK) -> TickReport:
     """One pass of the sources (those of them the domain runs) over its due work, within the budget."""
-    report = TickReport(domain, until)
+    report = TickReport(clock_id, until)
     for source in sources:
-        if source.live_only and domain != LIVE_CLOCK:
+        if source.live_only and clock_id != LIVE_CLOCK:
             continue
-        report.ran[source.name] = source.run_due(domain, until, budget)
+        report.ran[source.name] = source.process_due(clock_id, until, budget)
     report.out_of_time = budget.exhausted()
-    ticks.beat(domain, until)
-    log.log(logging.INFO if report.total else logging.DEBUG, "tick of %s ran %s", domain, report.ran,
-            extra={"domain": domain, "until": until.isoformat(), "ran": report.ran, "outOfTime": report.out_of_time})
+    ticks.beat(clock_id, until)
+    log.log(logging.INFO if report.total else logging.DEBUG, "tick of %s ran %s", clock_id, report.ran,
+            extra={"clockId": clock_id, "until": until.isoformat(), "ran": report.ran, "outOfTime": report.out_of_time})
     return report

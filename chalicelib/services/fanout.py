@@ -125,7 +125,7 @@ def finish_job(tenant_id: str, job_id: str) -> bool:
         job = job_store.jobs.get(tenant_id, job_id)
         billing_jobs.report_finished(tenant_id, job, status, tally, finished,
                                      fanned_out=True, units=len(units), failedUnits=len(failed))
-        clock_messages.job_finished(tenant_id, job.clock_domain)  # a test clock's advance waiting for it goes on
+        clock_messages.job_finished(tenant_id, job.clock_id)  # a test clock's advance waiting for it goes on
     return done
 
 

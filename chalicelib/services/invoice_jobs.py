@@ -141,7 +141,7 @@ class InvoiceJobWork:
     name = "invoiceJobs"
     live_only = True
 
-    def run_due(self, domain: str, until, budget: Budget) -> int:
+    def process_due(self, clock_id: str, until, budget: Budget) -> int:
         ran = 0
         for tenant_id, job_id in store.LEASES.expired(store.PARTITION, wall_now()):
             if budget.spent():
@@ -153,5 +153,5 @@ class InvoiceJobWork:
                 log.exception("invoice job %s of tenant %s failed", job_id, tenant_id)
         return ran
 
-    def oldest_due(self, domain: str, until):
+    def oldest_due(self, clock_id: str, until):
         return store.LEASES.oldest_expired(store.PARTITION, until)

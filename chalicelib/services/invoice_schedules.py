@@ -46,7 +46,7 @@ def create(ctx: RequestContext, order_ids: list[str], items: list[ItemRequest], 
     schedule = InvoiceSchedule(
         id=schedule_id, number="", customer_id=customer_id, currency=currency, order_ids=tuple(order_ids),
         total_amount=total, items=rules.new_items(total, currency, items, [ctx.new_id() for _ in items]),
-        zone_id=ctx.tenant.timezone, clock_domain=ctx.tenant.clock_domain, created_by_id=ctx.actor_id,
+        timezone=ctx.tenant.timezone, clock_id=ctx.tenant.clock_id, created_by_id=ctx.actor_id,
         updated_by_id=ctx.actor_id, created_date=ctx.now, updated_date=ctx.now, notes=notes)
     existing = schedules.find(tenant_id, schedule_id)  # an Idempotency-Key retry: no new number
     if existing is not None:
@@ -118,7 +118,7 @@ def update(ctx: RequestContext, key: str, items: list[ItemRequest], notes: str |
     def apply(schedule: InvoiceSchedule) -> InvoiceSchedule:
         rules.check_editable(schedule)
         replaced = rules.replace_items(schedule, items, new_ids)
-        rules.require_recent_run_dates(items, schedule, ctx.today(schedule.zone_id), settings().max_catch_up_days)
+        rules.require_recent_run_dates(items, schedule, ctx.today(schedule.timezone), settings().max_catch_up_days)
         return replace(schedule, items=replaced,
                        notes=notes if notes_sent else schedule.notes, updated_by_id=ctx.actor_id,
                        updated_date=ctx.now)
@@ -164,7 +164,7 @@ def execute(ctx: RequestContext, key: str, item_id: str | None, auto_post: bool)
     existing = run_store.bill_runs.find(tenant.id, run_id)  # an Idempotency-Key retry after a crash
     if existing is None:
         item = rules.executable_item(schedule, item_id)
-        day = rules.invoice_date(item, ctx.now, schedule.zone_id)
+        day = rules.invoice_date(item, ctx.now, schedule.timezone)
         quotas.admit_job(tenant.id, quotas.BILL_RUN, run_id)  # a 429 when the tenant has no open-job slot free
         run = _create_run(tenant, schedule, item, run_id, day, created_by_id=ctx.actor_id, now=ctx.now,
                           requested_item_id=item_id, auto_post=auto_post, automatic=False)
@@ -191,7 +191,7 @@ def _create_run(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem, r
         return existing
     run = BillRun(
         id=run_id, number=human_number("BR", counters.next_value(tenant.id, "BR")), status=BillRunStatus.PENDING,
-        clock_domain=tenant.clock_domain, customer_id=schedule.customer_id, invoice_schedule_id=schedule.id,
+        clock_id=tenant.clock_id, customer_id=schedule.customer_id, invoice_schedule_id=schedule.id,
         item_id=item.id, invoice_date=day, target_date=day, created_by_id=created_by_id, created_date=now,
         updated_date=now, requested_item_id=requested_item_id, auto_post=auto_post, automatic=automatic,
         lease_until=wall_now() - ALREADY_EXPIRED)
@@ -200,7 +200,7 @@ def _create_run(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem, r
 
 # --- the tick's source: items whose run date has come -------------------------------------------------------
 
-def execute_due(tenant: Tenant, schedule_id: str, item_id: str, domain: str) -> bool:
+def execute_due(tenant: Tenant, schedule_id: str, item_id: str, clock_id: str) -> bool:
     """One due item through its own bill run (made, held and run here, in the tick). False when the item is no
     longer pending (an execute request or another tick took it), the schedule was paused meanwhile, or another
     tick is running the same bill run."""
@@ -212,8 +212,8 @@ def execute_due(tenant: Tenant, schedule_id: str, item_id: str, domain: str) -> 
     # A test clock replays time: a due item is run as if the tick had fired at its run date (or, when the
     # schedule was changed or resumed after that, at that change); a live item is run now.
     effective = max(due, schedule.updated_date)
-    now = wall_now() if domain == LIVE_CLOCK else effective
-    run = _automatic_run(tenant, schedule, item, rules.invoice_date(item, effective, schedule.zone_id), now)
+    now = wall_now() if clock_id == LIVE_CLOCK else effective
+    run = _automatic_run(tenant, schedule, item, rules.invoice_date(item, effective, schedule.timezone), now)
     if run.status in UNFINISHED:
         try:
             bill_runs.hold(tenant.id, schedule.id, item.id, run.id)
@@ -243,13 +243,13 @@ class InvoiceScheduleWork:
     name = "invoiceScheduleItems"
     live_only = False
 
-    def run_due(self, domain: str, until: datetime, budget: Budget) -> int:
+    def process_due(self, clock_id: str, until: datetime, budget: Budget) -> int:
         """One pass: at most `slots_per_pass` due items of each due schedule, in time order, while the budget
         lasts; then bill runs whose lease ran out."""
         ran = 0
         tenants: dict[str, Tenant] = {}
         batch = []
-        for tenant_id, schedule_id in store.due(domain, until):
+        for tenant_id, schedule_id in store.due(clock_id, until):
             schedule = schedules.find(tenant_id, schedule_id)
             if schedule is None:
                 continue
@@ -260,10 +260,10 @@ class InvoiceScheduleWork:
             if budget.spent():
                 break
             try:
-                ran += execute_due(_tenant(tenants, tenant_id), schedule_id, item_id, domain)
+                ran += execute_due(_tenant(tenants, tenant_id), schedule_id, item_id, clock_id)
             except Exception:  # one item's failure must not stop the others; its bill run is recovered later
                 log.exception("invoice schedule %s item %s failed", schedule_id, item_id)
-        for tenant_id, run_id in run_store.expired(domain, wall_now()):
+        for tenant_id, run_id in run_store.expired(clock_id, wall_now()):
             if budget.spent():
                 break
             try:
@@ -272,8 +272,8 @@ class InvoiceScheduleWork:
                 log.exception("bill run %s failed", run_id)
         return ran
 
-    def oldest_due(self, domain: str, until: datetime) -> datetime | None:
-        return min(filter(None, (store.oldest_due(domain, until), run_store.oldest_expired(domain, until))),
+    def oldest_due(self, clock_id: str, until: datetime) -> datetime | None:
+        return min(filter(None, (store.oldest_due(clock_id, until), run_store.oldest_expired(clock_id, until))),
                    default=None)
 
 

@@ -54,7 +54,7 @@ def create(ctx: RequestContext, fields: dict) -> RecurringInvoice:
         frequency=schedule["frequency"], next_due_date=schedule["next_due_date"],
         anchor_day=schedule["next_due_date"].day, days_in_advance=schedule["days_in_advance"],
         end_date=schedule.get("end_date"), line_items=rules.check_line_items(items, customer.currency),
-        zone=customer.timezone, clock_domain=ctx.tenant.clock_domain, created_by_id=ctx.actor_id,
+        timezone=customer.timezone, clock_id=ctx.tenant.clock_id, created_by_id=ctx.actor_id,
         last_modified_by_id=ctx.actor_id, created_date=ctx.now, last_modified_date=ctx.now))
     existing = templates.find(ctx.tenant.id, template_id)  # an Idempotency-Key retry: the same ids, no new slot
     if existing is not None:
@@ -68,7 +68,7 @@ def update(ctx: RequestContext, template_id: str, sent: dict, *, partial: bool) 
     """PATCH (partial: the fields sent) or PUT (the whole template). Invoices already generated are untouched."""
     current = templates.get(ctx.tenant.id, template_id)
     customer = customers.get(ctx.tenant.id, sent.get("customer_id") or current.customer_id, "customerId")
-    updated = replace(current, customer_id=customer.id, currency=customer.currency, zone=customer.timezone)
+    updated = replace(current, customer_id=customer.id, currency=customer.currency, timezone=customer.timezone)
     if "schedule" in sent:
         updated = rules.change_schedule(updated, sent["schedule"])
         _require_recent_due_date(ctx, updated, current)
@@ -83,7 +83,7 @@ def update(ctx: RequestContext, template_id: str, sent: dict, *, partial: bool) 
 
 def _require_recent_due_date(ctx: RequestContext, template: RecurringInvoice, before: RecurringInvoice | None):
     """A nextDueDate being set lies at most BILLRUN_MAX_CATCH_UP_DAYS before the customer's today."""
-    require_recent_if_set(template.next_due_date, before and before.next_due_date, ctx.today(template.zone),
+    require_recent_if_set(template.next_due_date, before and before.next_due_date, ctx.today(template.timezone),
                           settings().max_catch_up_days, "schedule.nextDueDate")
 
 
@@ -111,7 +111,7 @@ def _archive(ctx: RequestContext, current: RecurringInvoice) -> RecurringInvoice
 def _restore(ctx: RequestContext, current: RecurringInvoice) -> RecurringInvoice:
     """Dates are local to the customer's zone as it is now. Each restore admits anew (`id@version`)."""
     changed = replace(_changed(ctx, current, archived=False),
-                      zone=customers.get(ctx.tenant.id, current.customer_id).timezone)
+                      timezone=customers.get(ctx.tenant.id, current.customer_id).timezone)
     with quotas.admitted(ctx.tenant.id, RECURRING_INVOICES, f"{current.id}@{current.version}"):
         return templates.replace(ctx.tenant.id, changed, current)
 
@@ -166,7 +166,7 @@ def generate(tenant: Tenant, template_id: str, due: date, until: datetime) -> bo
         draft = _draft(tenant, template, customer, due, until, invoice_id, number)
         moved = replace(template, next_due_date=rules.following(due, template.period, template.frequency,
                                                                 template.anchor_day),
-                        last_due_date=due, zone=customer.timezone)
+                        last_due_date=due, timezone=customer.timezone)
 
         def changes(transaction, template=template, moved=moved, number=number):
             invoice_numbers.claim_in(transaction, tenant.id, customer.id, number, invoice_id, NUMBER)
@@ -192,7 +192,7 @@ def generate(tenant: Tenant, template_id: str, due: date, until: datetime) -> bo
 def _draft(tenant: Tenant, template: RecurringInvoice, customer: Customer, due: date, until: datetime,
            invoice_id: str, number: str) -> Invoice:
     at = store.start_of(rules.generation_date(due, template.days_in_advance), customer.timezone)
-    live = tenant.clock_domain == LIVE_CLOCK
+    live = tenant.clock_id == LIVE_CLOCK
     # A test clock replays time: the invoice is dated as if the tick had fired when it fell due (or when the
     # template was last changed, e.g. restored or moved into the past, if that was later).
     now = wall_now() if live else max(at, template.last_modified_date)
@@ -200,9 +200,9 @@ def _draft(tenant: Tenant, template: RecurringInvoice, customer: Customer, due: 
                          is_catch_up=live and at < until - CATCH_UP_GRACE)
 
 
-def _rekey(tenant_id: str, template: RecurringInvoice, zone_name: str) -> None:
+def _rekey(tenant_id: str, template: RecurringInvoice, timezone: str) -> None:
     """The customer's zone changed since the template was indexed: index it at its local midnight there."""
-    store.advance(tenant_id, template, replace(template, zone=zone_name))
+    store.advance(tenant_id, template, replace(template, timezone=timezone))
 
 
 class RecurringInvoiceWork:
@@ -210,13 +210,13 @@ class RecurringInvoiceWork:
     name = "recurringInvoices"
     live_only = False
 
-    def run_due(self, domain: str, until: datetime, budget: Budget) -> int:
+    def process_due(self, clock_id: str, until: datetime, budget: Budget) -> int:
         """One pass: at most `slots_per_pass` due dates of each due template, in time order across templates (number
         suffixes follow it), while the budget lasts; a template further behind stays due for the next pass."""
         tenants: dict[str, Tenant] = {}
         stuck: set[str] = set()  # failed: not again in this pass
         batch = []
-        for tenant_id, template_id in store.due(domain, until):
+        for tenant_id, template_id in store.due(clock_id, until):
             try:
                 batch += self._due_dates(tenants, tenant_id, template_id, until)
             except Exception:
@@ -236,8 +236,8 @@ class RecurringInvoiceWork:
                 stuck.add(template_id)
         return generated
 
-    def oldest_due(self, domain: str, until: datetime) -> datetime | None:
-        return store.oldest_due(domain, until)
+    def oldest_due(self, clock_id: str, until: datetime) -> datetime | None:
+        return store.oldest_due(clock_id, until)
 
     @staticmethod
     def _due_dates(tenants: dict, tenant_id: str, template_id: str, until: datetime) -> list[tuple]:
@@ -248,7 +248,7 @@ class RecurringInvoiceWork:
             return []
         customer = customers.get(tenant_id, template.customer_id)
         dues = rules.due_by(template, local_date(until, customer.timezone), settings().slots_per_pass)
-        if not dues and template.zone != customer.timezone:
+        if not dues and template.timezone != customer.timezone:
             _rekey(tenant_id, template, customer.timezone)  # found early by its old zone's midnight
         return [(store.start_of(rules.generation_date(d, template.days_in_advance), customer.timezone), d,
                  template_id, tenant) for d in dues]

@@ -1,12 +1,12 @@
-"""The tick: one pass over the work that is due in a clock domain (services/due_work.py), every kind of work named.
+"""The tick: one pass over the work that is due in a clock (services/due_work.py), every kind of work named.
 
-The wall-clock tick (EventBridge every minute, or the local tick loop) runs the 'live' domain only; a
-test-mode tenant's work sits in its own domain ('test#<tenantId>') and runs only when its test clock
+The wall-clock tick (EventBridge every minute, or the local tick loop) runs the 'live' clock only; a
+test-mode tenant's work sits in its own clock ('test#<tenantId>') and runs only when its test clock
 advances. Work kinds (billing schedules, invoice schedule items, recurring invoices, invoice jobs, unfinished
-clock advances) are DueWork sources; the last two are the live domain's only.
+clock advances) are DueWork sources; the last two are the live clock's only.
 
 Every wall-clock tick reports how late it is (the metric TickLagSeconds, which the late-schedules alarm
-watches): before it runs anything, the age of the oldest work waiting in the live domain, i.e. the tick's
+watches): before it runs anything, the age of the oldest work waiting in the live clock, i.e. the tick's
 instant minus the earliest due instant among the items its sources would run (a billing schedule's next
 slot, an invoice schedule item's run date, a recurring invoice's generation date, an expired lease of
 unfinished work), and 0 when nothing is due. It is measured first so that a tick that fails or times out
@@ -19,27 +19,27 @@ from ..config import settings
 from ..domain.tenants import LIVE_CLOCK
 from .budget import Budget
 from .clock import ClockAdvanceWork
-from .due_work import EVERY_DOMAIN, TickReport, run_pass
+from .due_work import EVERY_CLOCK, TickReport, process_due_work
 from .invoice_jobs import InvoiceJobWork
 
 log = logging.getLogger("billrun.tick")
-# the test clocks' advances last: the live domain's own work comes first in a wall-clock tick
-SOURCES = EVERY_DOMAIN + (InvoiceJobWork(), ClockAdvanceWork())
+# the test clocks' advances last: the live clock's own work comes first in a wall-clock tick
+SOURCES = EVERY_CLOCK + (InvoiceJobWork(), ClockAdvanceWork())
 
 
-def run_domain(domain: str, until: datetime, budget: Budget | None = None) -> TickReport:
+def process_clock(clock_id: str, until: datetime, budget: Budget | None = None) -> TickReport:
     """One pass of every source over the domain's due work, within the budget (default: a tick's)."""
-    return run_pass(domain, until, budget or Budget(settings().tick_budget_seconds), SOURCES)
+    return process_due_work(clock_id, until, budget or Budget(settings().tick_budget_seconds), SOURCES)
 
 
 def run_wall_tick(now: datetime) -> TickReport:
     measure_lag(now)
-    return run_domain(LIVE_CLOCK, until=now)
+    return process_clock(LIVE_CLOCK, until=now)
 
 
-def oldest_due(domain: str, until: datetime) -> datetime | None:
-    return min(filter(None, (source.oldest_due(domain, until) for source in SOURCES
-                             if domain == LIVE_CLOCK or not source.live_only)), default=None)
+def oldest_due(clock_id: str, until: datetime) -> datetime | None:
+    return min(filter(None, (source.oldest_due(clock_id, until) for source in SOURCES
+                             if clock_id == LIVE_CLOCK or not source.live_only)), default=None)
 
 
 def lag_seconds(now: datetime, oldest: datetime | None) -> float:
@@ -48,7 +48,7 @@ def lag_seconds(now: datetime, oldest: datetime | None) -> float:
 
 
 def measure_lag(now: datetime) -> None:
-    """Emits TickLagSeconds for the live domain at `now` (never raises: measuring must not stop the tick)."""
+    """Emits TickLagSeconds for the live clock at `now` (never raises: measuring must not stop the tick)."""
     try:
         lag = lag_seconds(now, oldest_due(LIVE_CLOCK, now))
     except Exception:

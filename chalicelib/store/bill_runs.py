@@ -3,7 +3,7 @@ BR- number.
 
 A bill run is created Pending with an already-expired lease in the sparse `unfinished` index. Runs an execute
 request made wait in partition `live`, whatever the tenant: the wall-clock tick (EventBridge, or the local tick
-loop) runs them within a minute. Runs the tick made for due items wait in the tenant's clock domain, where
+loop) runs them within a minute. Runs the tick made for due items wait in the tenant's clock, where
 that tick runs them at once (and recovers them after a crash)."""
 import re
 from datetime import datetime
@@ -24,7 +24,7 @@ NUMBER = re.compile(r"BR-\d{8}")
 def lease_partition(run: BillRun) -> str | None:
     if run.status not in UNFINISHED:
         return None
-    return run.clock_domain if run.automatic else LIVE_CLOCK
+    return run.clock_id if run.automatic else LIVE_CLOCK
 
 
 class BillRunRepository(TenantRepository):

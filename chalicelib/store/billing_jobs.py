@@ -23,7 +23,7 @@ class JobRepository(TenantRepository):
 
     def derived(self, tenant_id: str, entity: BillingJob) -> dict:
         unfinished = entity.status in UNFINISHED
-        return {"lease_partition": entity.clock_domain if unfinished else None,
+        return {"lease_partition": entity.clock_id if unfinished else None,
                 "schedule_key": f"{tenant_id}#{entity.schedule_id}" if entity.schedule_id else None}
 
     def list(self, tenant_id: str, *, schedule_id=None, **options):
@@ -53,19 +53,19 @@ def complete(tenant_id: str, job_id: str, owner: str | None, status: JobStatus, 
                         [M.counts.set(counts)] + ([M.error.set(error[:2000])] if error else []))
 
 
-def expired(clock_domain: str, now: datetime) -> list[tuple[str, str]]:
+def expired(clock_id: str, now: datetime) -> list[tuple[str, str]]:
     """(tenantId, jobId) of unfinished jobs whose lease has run out: never started, or their runner died."""
-    return LEASES.expired(clock_domain, now)
+    return LEASES.expired(clock_id, now)
 
 
-def any_unfinished(clock_domain: str) -> bool:
+def any_unfinished(clock_id: str) -> bool:
     """Whether a billing job of the domain is Queued or Running (e.g. its work units are with the workers)."""
-    return LEASES.any_unfinished(clock_domain)
+    return LEASES.any_unfinished(clock_id)
 
 
-def oldest_expired(clock_domain: str, now: datetime) -> datetime | None:
+def oldest_expired(clock_id: str, now: datetime) -> datetime | None:
     """When the longest-expired lease of an unfinished job ran out (None: none has)."""
-    return LEASES.oldest_expired(clock_domain, now)
+    return LEASES.oldest_expired(clock_id, now)
 
 
 def _job_key(tenant_id: str, job_id: str) -> str:

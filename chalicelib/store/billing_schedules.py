@@ -13,19 +13,19 @@ from .repository import TenantRepository, earliest, update_if
 LIVE_SHARDS = 4  # the live due index is split so no single partition carries every tenant's schedules
 
 
-def due_partitions(clock_domain: str) -> list[str]:
-    if clock_domain == LIVE_CLOCK:
+def due_partitions(clock_id: str) -> list[str]:
+    if clock_id == LIVE_CLOCK:
         return [f"{LIVE_CLOCK}#{n}" for n in range(LIVE_SHARDS)]
-    return [clock_domain]
+    return [clock_id]
 
 
 def due_partition(schedule: BillingSchedule) -> str | None:
     if schedule.status is not ScheduleStatus.ACTIVE or schedule.next_run_date is None:
         return None  # absent from the index: the tick never reads it
-    if schedule.clock_domain == LIVE_CLOCK:
+    if schedule.clock_id == LIVE_CLOCK:
         shard = int(hashlib.sha256(schedule.id.encode()).hexdigest(), 16) % LIVE_SHARDS
         return f"{LIVE_CLOCK}#{shard}"
-    return schedule.clock_domain
+    return schedule.clock_id
 
 
 class ScheduleRepository(TenantRepository):
@@ -46,19 +46,19 @@ def count(tenant_id: str) -> int:
     return BillingScheduleModel.count(tenant_id, consistent_read=True)
 
 
-def due(clock_domain: str, until: datetime) -> list[tuple[str, str]]:
+def due(clock_id: str, until: datetime) -> list[tuple[str, str]]:
     """(tenantId, scheduleId) of every Active schedule whose next slot is at or before `until`."""
     tables.bind()
     found = []
-    for partition in due_partitions(clock_domain):
+    for partition in due_partitions(clock_id):
         for item in BillingScheduleModel.due.query(partition, BillingScheduleModel.next_run_date <= until):
             found.append((item.tenant_id, item.id))
     return found
 
 
-def oldest_due(clock_domain: str, until: datetime) -> datetime | None:
+def oldest_due(clock_id: str, until: datetime) -> datetime | None:
     """The earliest next slot at or before `until` among the domain's schedules (None: none is due)."""
-    return earliest(BillingScheduleModel.due, due_partitions(clock_domain), BillingScheduleModel.next_run_date, until)
+    return earliest(BillingScheduleModel.due, due_partitions(clock_id), BillingScheduleModel.next_run_date, until)
 
 
 def advance(tenant_id: str, schedule: BillingSchedule, slot: datetime,

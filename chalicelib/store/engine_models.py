@@ -37,12 +37,12 @@ class IdempotencyModel(Model):
 
 
 class TickModel(Model):
-    """Heartbeat of each clock domain's tick: 'live' (wall clock) or 'test#<tenantId>'."""
+    """Heartbeat of each clock's tick: 'live' (wall clock) or 'test#<tenantId>'."""
 
     class Meta(BaseMeta):
         table_name = "ticks"
 
-    domain = UnicodeAttribute(hash_key=True)
+    clock_id = UnicodeAttribute(hash_key=True, attr_name="domain")
     last_tick_at = UTCDateTimeAttribute(null=True)
     tick_count = NumberAttribute(default=0)
 

@@ -19,19 +19,19 @@ NUMBER = re.compile(r"IS-\d{8}")
 MAX_ATTEMPTS = 20
 
 
-def due_partitions(clock_domain: str) -> list[str]:
-    if clock_domain == LIVE_CLOCK:
+def due_partitions(clock_id: str) -> list[str]:
+    if clock_id == LIVE_CLOCK:
         return [f"{LIVE_CLOCK}#{n}" for n in range(LIVE_SHARDS)]
-    return [clock_domain]
+    return [clock_id]
 
 
 def due_partition(schedule: InvoiceSchedule) -> str | None:
     if rules.next_due_at(schedule) is None:
         return None  # paused, or nothing pending: absent from the index, the tick never reads it
-    if schedule.clock_domain == LIVE_CLOCK:
+    if schedule.clock_id == LIVE_CLOCK:
         shard = int(hashlib.sha256(schedule.id.encode()).hexdigest(), 16) % LIVE_SHARDS
         return f"{LIVE_CLOCK}#{shard}"
-    return schedule.clock_domain
+    return schedule.clock_id
 
 
 class InvoiceScheduleRepository(TenantRepository):
@@ -75,16 +75,16 @@ class InvoiceScheduleRepository(TenantRepository):
 schedules = InvoiceScheduleRepository()
 
 
-def due(clock_domain: str, until: datetime) -> list[tuple[str, str]]:
+def due(clock_id: str, until: datetime) -> list[tuple[str, str]]:
     """(tenantId, scheduleId) of every schedule with a pending item due at or before `until`."""
     tables.bind()
     found = []
-    for partition in due_partitions(clock_domain):
+    for partition in due_partitions(clock_id):
         for item in InvoiceScheduleModel.due.query(partition, InvoiceScheduleModel.next_run_at <= until):
             found.append((item.tenant_id, item.id))
     return found
 
 
-def oldest_due(clock_domain: str, until: datetime) -> datetime | None:
+def oldest_due(clock_id: str, until: datetime) -> datetime | None:
     """When the earliest pending item due at or before `until` in the domain fell due (None: none is due)."""
-    return earliest(InvoiceScheduleModel.due, due_partitions(clock_domain), InvoiceScheduleModel.next_run_at, until)
+    return earliest(InvoiceScheduleModel.due, due_partitions(clock_id), InvoiceScheduleModel.next_run_at, until)

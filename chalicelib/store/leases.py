@@ -1,7 +1,7 @@
 """Work run under a time lease (billing jobs, bulk invoice operations, bill runs): take, renew, finish, recover.
 
 A record is created waiting (with an already-expired lease) in a sparse `unfinished` index keyed by a
-partition (the clock domain whose tick recovers it). Running it takes the lease with a conditional write;
+partition (the clock whose tick recovers it). Running it takes the lease with a conditional write;
 a run whose lease expired (a crashed or frozen worker) can be taken over, which each kind of work makes
 harmless by being idempotent. Finishing removes the record from the index."""
 from datetime import datetime, timedelta

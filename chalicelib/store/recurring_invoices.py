@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 
 from ..domain.recurring_invoices import RecurringInvoice
 from ..domain.tenants import LIVE_CLOCK
-from ..domain.timeutil import UTC, zone
+from ..domain.timeutil import UTC, zone_info
 from . import tables
 from .recurring_invoice_models import RecurringInvoiceModel
 from .repository import TenantRepository, earliest, update_if
@@ -13,28 +13,28 @@ from .repository import TenantRepository, earliest, update_if
 LIVE_SHARDS = 4  # as billing schedules: no single partition carries every live tenant's templates
 
 
-def due_partitions(clock_domain: str) -> list[str]:
-    if clock_domain == LIVE_CLOCK:
+def due_partitions(clock_id: str) -> list[str]:
+    if clock_id == LIVE_CLOCK:
         return [f"{LIVE_CLOCK}#{n}" for n in range(LIVE_SHARDS)]
-    return [clock_domain]
+    return [clock_id]
 
 
 def due_partition(template: RecurringInvoice) -> str | None:
     if not template.generating:
         return None  # archived, or the series is over: absent from the index, the tick never reads it
-    if template.clock_domain == LIVE_CLOCK:
+    if template.clock_id == LIVE_CLOCK:
         shard = int(hashlib.sha256(template.id.encode()).hexdigest(), 16) % LIVE_SHARDS
         return f"{LIVE_CLOCK}#{shard}"
-    return template.clock_domain
+    return template.clock_id
 
 
-def start_of(day: date, zone_name: str) -> datetime:
+def start_of(day: date, timezone: str) -> datetime:
     """The instant `day` begins in the zone (local midnight, or the first instant after a DST gap)."""
-    return datetime.combine(day, time(0), tzinfo=zone(zone_name)).astimezone(UTC)
+    return datetime.combine(day, time(0), tzinfo=zone_info(timezone)).astimezone(UTC)
 
 
 def generate_at(template: RecurringInvoice) -> datetime | None:
-    return start_of(template.generation_date, template.zone) if template.generating else None
+    return start_of(template.generation_date, template.timezone) if template.generating else None
 
 
 class RecurringInvoiceRepository(TenantRepository):
@@ -64,26 +64,26 @@ def count_unarchived(tenant_id: str) -> int:
     return RecurringInvoiceModel.count(tenant_id, filter_condition=unarchived, consistent_read=True)
 
 
-def due(clock_domain: str, until: datetime) -> list[tuple[str, str]]:
+def due(clock_id: str, until: datetime) -> list[tuple[str, str]]:
     """(tenantId, id) of every template whose next invoice's generation date has begun by `until`."""
     tables.bind()
     found = []
-    for partition in due_partitions(clock_domain):
+    for partition in due_partitions(clock_id):
         for item in RecurringInvoiceModel.due.query(partition, RecurringInvoiceModel.generate_at <= until):
             found.append((item.tenant_id, item.id))
     return found
 
 
-def oldest_due(clock_domain: str, until: datetime) -> datetime | None:
+def oldest_due(clock_id: str, until: datetime) -> datetime | None:
     """When the earliest generation date begun by `until` in the domain began (None: nothing to generate)."""
-    return earliest(RecurringInvoiceModel.due, due_partitions(clock_domain), RecurringInvoiceModel.generate_at, until)
+    return earliest(RecurringInvoiceModel.due, due_partitions(clock_id), RecurringInvoiceModel.generate_at, until)
 
 
 def _advance(tenant_id: str, template: RecurringInvoice, moved: RecurringInvoice):
     """(item, actions, condition) of the watermark's move from `template` to `moved`."""
     M = RecurringInvoiceModel
     partition, at = due_partition(moved), generate_at(moved)
-    actions = [M.next_due_date.set(moved.next_due_date), M.zone.set(moved.zone), M.version.add(1)]
+    actions = [M.next_due_date.set(moved.next_due_date), M.timezone.set(moved.timezone), M.version.add(1)]
     actions.append(M.last_due_date.set(moved.last_due_date) if moved.last_due_date else M.last_due_date.remove())
     actions += [M.due_partition.set(partition), M.generate_at.set(at)] if partition else [
         M.due_partition.remove(), M.generate_at.remove()]

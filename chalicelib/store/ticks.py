@@ -1,4 +1,4 @@
-"""Owns the ticks table: each clock domain's tick heartbeat (when it last ran, how often)."""
+"""Owns the ticks table: each clock's tick heartbeat (when it last ran, how often)."""
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
@@ -7,15 +7,15 @@ from . import tables
 from .engine_models import TickModel
 
 
-def beat(domain: str, at: datetime) -> None:
+def beat(clock_id: str, at: datetime) -> None:
     tables.bind()
-    TickModel(domain=domain).update(actions=[TickModel.last_tick_at.set(at), TickModel.tick_count.add(1)])
+    TickModel(clock_id=clock_id).update(actions=[TickModel.last_tick_at.set(at), TickModel.tick_count.add(1)])
 
 
-def last_beat(domain: str) -> tuple[datetime | None, int]:
+def last_beat(clock_id: str) -> tuple[datetime | None, int]:
     tables.bind()
     try:
-        item = TickModel.get(domain, consistent_read=True)
+        item = TickModel.get(clock_id, consistent_read=True)
     except DoesNotExist:
         return None, 0
     return item.last_tick_at, int(item.tick_count)

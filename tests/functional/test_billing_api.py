@@ -138,8 +138,8 @@ def test_schedule_create_refuses_bad_input_naming_the_field_and_fast(api, tenant
         assert_invalid(api.post("/billing/schedules", body, key=tenant.key), "recurringSchedule", "required")
 
     # unknown zone
-    for zone in ["Mars/Olympus_Mons", "asia/shanghai ", ""]:
-        assert_invalid(api.post("/billing/schedules", {**recurring, "zoneId": zone}, key=tenant.key), "zoneId")
+    for timezone in ["Mars/Olympus_Mons", "asia/shanghai ", ""]:
+        assert_invalid(api.post("/billing/schedules", {**recurring, "zoneId": timezone}, key=tenant.key), "zoneId")
 
     # bad filters name their field and the path inside the filter
     nested = '{_and: [{id: {_eq: "x"}}, {name: {_like_not: "y"}}]}'

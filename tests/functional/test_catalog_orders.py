@@ -14,9 +14,9 @@ def lab(api, **fields):
     return api.new_tenant("Lab", testMode=True, clockStart=fields.pop("clockStart", CLOCK_START), **fields)
 
 
-def today_in(zone_name: str) -> set[date]:
+def today_in(timezone: str) -> set[date]:
     """Today in a zone for a live tenant: either side of a midnight that passes during the test."""
-    return {local_date(wall_now(), zone_name), local_date(wall_now() + timedelta(seconds=30), zone_name)}
+    return {local_date(wall_now(), timezone), local_date(wall_now() + timedelta(seconds=30), timezone)}
 
 
 # --- customers --------------------------------------------------------------------------------------
@@ -188,10 +188,10 @@ def test_order_validation(api, tenant):
         assert field in answer.error_fields, answer.body
 
     # a live tenant's "today" is the wall clock's date in the customer's zone
-    for zone_name in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14 and UTC-11: never the same date
-        far = api.customer(tenant, timezone=zone_name)
+    for timezone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14 and UTC-11: never the same date
+        far = api.customer(tenant, timezone=timezone)
         placed = api.order(tenant, far["id"], p["id"])
-        assert date.fromisoformat(placed["lines"][0]["startDate"]) in today_in(zone_name)
+        assert date.fromisoformat(placed["lines"][0]["startDate"]) in today_in(timezone)
         assert placed["orderDate"] == placed["lines"][0]["startDate"]
 
     refused([{"productId": euro["id"], "quantity": 1}], "lines[0].productId")
@@ -451,26 +451,26 @@ def test_wall_tick_leaves_test_clocks_alone(api):
     from chalicelib.store import ticks
 
     t = lab(api)
-    domain = f"test#{t.id}"
+    clock_id = f"test#{t.id}"
     before_live, live_count = ticks.last_beat("live")
-    assert ticks.last_beat(domain) == (None, 0)
+    assert ticks.last_beat(clock_id) == (None, 0)
 
     client = api.client
     event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
                                             resources=[])
     started = wall_now()
     result = client.lambda_.invoke("tick", event)
-    assert result.payload["domain"] == "live"
+    assert result.payload["clockId"] == "live"
     last_live, count = ticks.last_beat("live")
     assert count == live_count + 1 and last_live >= started - timedelta(seconds=1)
-    assert ticks.last_beat(domain) == (None, 0)
+    assert ticks.last_beat(clock_id) == (None, 0)
     client.lambda_.invoke("tick", event)
     assert ticks.last_beat("live")[1] == live_count + 2
-    assert ticks.last_beat(domain) == (None, 0)
+    assert ticks.last_beat(clock_id) == (None, 0)
 
-    # the test clock's advance is what beats the tenant's own domain, at the clock's instant
+    # the test clock's advance is what beats the tenant's own clock, at the clock's instant
     assert api.post("/test/clock:advance", {"to": "2024-03-01T00:00:00Z"}, key=t.key).status == 200
-    at, beats = ticks.last_beat(domain)
+    at, beats = ticks.last_beat(clock_id)
     assert beats == 1 and at == parse_instant("2024-03-01T00:00:00Z")
     assert ticks.last_beat("live")[1] == live_count + 2
     health = api.get("/health")

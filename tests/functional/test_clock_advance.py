@@ -119,14 +119,14 @@ def test_sending_the_same_target_again_helps_an_advance_on(api, queues, monkeypa
 
 def test_the_wall_tick_takes_over_an_advance_whose_runner_died(api, queues, wall, monkeypatch):
     t = daily_world(api, "Orphaned")
-    real = due_work.run_pass
+    real = due_work.process_due_work
 
     def dies(*args, **kwargs):
         raise RuntimeError("the runner dies inside its first pass")
 
-    monkeypatch.setattr(due_work, "run_pass", dies)
+    monkeypatch.setattr(due_work, "process_due_work", dies)
     assert api.post("/test/clock:advance", {"to": TO}, key=t.key, check=False).status == 500  # a bug's answer
-    monkeypatch.setattr(due_work, "run_pass", real)
+    monkeypatch.setattr(due_work, "process_due_work", real)
     assert api.get("/test/clock", key=t.key).body["status"] == "Advancing"
 
     assert tick.run_wall_tick(wall.now).ran["clockAdvances"] == 0  # its lease still runs
@@ -158,8 +158,8 @@ def test_a_pass_runs_at_most_slots_per_pass_of_each_template_and_schedule(api, m
                 "status": "Active"}
     assert api.post("/billing/schedules", schedule, key=t.key).status == 201
     tenant_store.move_clock(t.id, at("2025-01-01T00:00:00Z"), at(TO))  # the clock moved, nothing ran yet
-    domain = f"test#{t.id}"
-    passes = [tick.run_domain(domain, at(TO)).ran for _ in range(4)]
+    clock_id = f"test#{t.id}"
+    passes = [tick.process_clock(clock_id, at(TO)).ran for _ in range(4)]
     assert [(p["recurringInvoices"], p["billingJobs"]) for p in passes] == [(5, 5), (5, 5), (2, 2), (0, 0)]
     assert len(invoices(api, t)) == 12
 

@@ -36,10 +36,10 @@ def reads(aws, monkeypatch):
     return due_reads(monkeypatch, store.due, NOW)
 
 
-def schedule(n: int, next_run: datetime, domain: str = LIVE_CLOCK) -> BillingSchedule:
+def schedule(n: int, next_run: datetime, clock_id: str = LIVE_CLOCK) -> BillingSchedule:
     return BillingSchedule(
-        id=f"sched-{domain}-{n:05d}", name=f"BS-{n:08d}", schedule_type=ScheduleType.RECURRING,
-        status=ScheduleStatus.ACTIVE, zone_id="UTC", schedule_start_date=date(2025, 1, 1), clock_domain=domain,
+        id=f"sched-{clock_id}-{n:05d}", name=f"BS-{n:08d}", schedule_type=ScheduleType.RECURRING,
+        status=ScheduleStatus.ACTIVE, zone_id="UTC", schedule_start_date=date(2025, 1, 1), clock_id=clock_id,
         created_by_id="key_test", last_modified_by_id="key_test", created_date=NOW - timedelta(days=200),
         last_modified_date=NOW - timedelta(days=200), recurring_schedule="0 0 3 ? * *", next_run_date=next_run)
 
@@ -95,11 +95,11 @@ def test_finding_due_schedules_reads_the_due_ones_only_whatever_the_total(reads)
 
 def test_live_due_query_does_not_read_test_mode_tenants_due_schedules(reads):
     sandbox = "sandbox-tenant"
-    test_domain = f"test#{sandbox}"
+    test_clock_id = f"test#{sandbox}"
     live_entries = live(range(0, 1_000), {n * 97 + 3 for n in range(DUE)})
-    test_entries = [(sandbox, schedule(n, NOW - timedelta(hours=n + 1), domain=test_domain)) for n in range(5)]
+    test_entries = [(sandbox, schedule(n, NOW - timedelta(hours=n + 1), clock_id=test_clock_id)) for n in range(5)]
     put(live_entries + test_entries)
-    assert {store.due_partition(s) for _, s in test_entries} == {test_domain}
+    assert {store.due_partition(s) for _, s in test_entries} == {test_clock_id}
 
     found, cost = reads(LIVE_CLOCK)
     assert set(found) == expected(live_entries) and len(found) == DUE
@@ -107,7 +107,7 @@ def test_live_due_query_does_not_read_test_mode_tenants_due_schedules(reads):
     assert cost.items == DUE  # the 5 due test-mode schedules were not read at all
     assert cost.calls["Scan"] == 0
 
-    # and the sandbox's own clock domain reads its 5 and nothing of the live ones
-    found, cost = reads(test_domain)
+    # and the sandbox's own clock reads its 5 and nothing of the live ones
+    found, cost = reads(test_clock_id)
     assert set(found) == expected(test_entries) and len(found) == 5
     assert cost.items == 5 and cost.calls == Counter({"Query": 1})

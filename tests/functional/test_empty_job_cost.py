@@ -108,7 +108,7 @@ def test_a_run_answers_the_job_as_stored_and_counts_its_decision_log(api, aws):
                                invoice_date=START.date(), created_by_id="test", now=START)
     assert job_store.claim(t.id, job.id, "runner-a", datetime.now(START.tzinfo)) == job_store.jobs.get(t.id, job.id)
     job_store.jobs.create(t.id, replace(job, id="second"))
-    done = billing_job_runner.run_job(tenant, "second", START)
+    done = billing_job_runner.bill_job(tenant, "second", START)
     assert done == job_store.jobs.get(t.id, "second") and done.status.value == "Completed"
     assert done.counts == counts(job_store.decisions(t.id, "second")) and done.counts["invoices"] == 2
 
@@ -160,7 +160,7 @@ def test_ticks_racing_over_empty_slots_share_one_job_per_slot(api, aws):
     def deliver():
         try:
             barrier.wait()
-            tick.run_domain(f"test#{t.id}", until)
+            tick.process_clock(f"test#{t.id}", until)
         except BaseException as error:  # noqa: B036 - reported below
             failures.append(error)
 

@@ -361,16 +361,16 @@ def deliver_tick(api: Api) -> dict:
 def test_live_tick_delivered_three_times_concurrently_and_in_sequence(wall):
     t = live_template(wall)
     with fresh_stack("live") as api:
-        tick.run_domain("live", TICK_UNTIL)
+        tick.process_clock("live", TICK_UNTIL)
         clean, clean_slots = snapshot(api, t), job_slots(api, t)
     assert len(clean["invoices"]) == 6 and clean["creditMemos"] == []  # Jan and Feb for each customer
     assert {k: len(v) for k, v in clean_slots.items()} == DAILY_SLOTS
 
     with fresh_stack("live") as api:
-        concurrently(3, lambda: tick.run_domain("live", TICK_UNTIL))
+        concurrently(3, lambda: tick.process_clock("live", TICK_UNTIL))
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
         for _ in range(3):  # redelivered later, in sequence, through the handler EventBridge calls
-            assert deliver_tick(api)["domain"] == "live"
+            assert deliver_tick(api)["clockId"] == "live"
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
 
     with fresh_stack("live") as api:
@@ -415,15 +415,15 @@ def test_test_clock_advance_delivered_three_times_concurrently_and_in_sequence(w
         assert 200 in statuses and set(statuses) <= {200, 202}, statuses
         assert api.get("/test/clock", key=t.key).body["status"] == "Ready"
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
-        concurrently(3, lambda: tick.run_domain(f"test#{t.id}", TICK_UNTIL))
+        concurrently(3, lambda: tick.process_clock(f"test#{t.id}", TICK_UNTIL))
         for _ in range(3):
             assert advance(api, t, TICK_UNTIL).status == 200
-            tick.run_domain(f"test#{t.id}", TICK_UNTIL)
+            tick.process_clock(f"test#{t.id}", TICK_UNTIL)
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
 
     with fresh_stack("clocked") as api:  # the domain's tick raced from the start, without the clock route
         tenant_store.move_clock(t.id, at("2025-01-30T00:00:00Z"), TICK_UNTIL)
-        concurrently(3, lambda: tick.run_domain(f"test#{t.id}", TICK_UNTIL))
+        concurrently(3, lambda: tick.process_clock(f"test#{t.id}", TICK_UNTIL))
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
 
 
@@ -501,7 +501,7 @@ def test_a_redelivered_tick_never_overtakes_a_slow_runner(wall, monkeypatch):
         a_inside, b_done, failures = threading.Event(), threading.Event(), []
         original = billing_jobs.find_scope
 
-        def slow_scope(tenant_id, job):  # runs right after run_job took the lease
+        def slow_scope(tenant_id, job):  # runs right after bill_job took the lease
             if threading.current_thread() is runner_a and not a_inside.is_set():
                 assert job.scheduled_time == at("2025-02-01T03:00:00Z")
                 a_inside.set()
@@ -518,7 +518,7 @@ def test_a_redelivered_tick_never_overtakes_a_slow_runner(wall, monkeypatch):
         runner_a = threading.Thread(target=run_a)
         runner_a.start()
         assert a_inside.wait(30)
-        tick.run_domain(f"test#{t.id}", MAR)  # runner B: the same tick, delivered again
+        tick.process_clock(f"test#{t.id}", MAR)  # runner B: the same tick, delivered again
         b_done.set()
         runner_a.join()
         assert failures == []
@@ -575,8 +575,8 @@ def test_overlapping_jobs_racing_for_the_same_periods(wall, monkeypatch):
 
     with fresh_stack() as api:
         t, _, tenant, jobs = two_jobs(api)
-        billing_job_runner.run_job(tenant, jobs["AB"], slot)
-        billing_job_runner.run_job(tenant, jobs["BC"], slot)
+        billing_job_runner.bill_job(tenant, jobs["AB"], slot)
+        billing_job_runner.bill_job(tenant, jobs["BC"], slot)
         clean = snapshot(api, t)
     assert len(clean["invoices"]) == 3
 
@@ -596,10 +596,10 @@ def test_overlapping_jobs_racing_for_the_same_periods(wall, monkeypatch):
             return proposal
 
         monkeypatch.setattr(billing_pages.billing, "propose", propose)
-        runner_b = threading.Thread(target=billing_job_runner.run_job, args=(tenant, jobs["BC"], slot))
+        runner_b = threading.Thread(target=billing_job_runner.bill_job, args=(tenant, jobs["BC"], slot))
         runner_b.start()
         assert b_proposed.wait(30)
-        billing_job_runner.run_job(tenant, jobs["AB"], slot)
+        billing_job_runner.bill_job(tenant, jobs["AB"], slot)
         a_done.set()
         runner_b.join()
         assert snapshot(api, t) == clean
@@ -732,10 +732,10 @@ def test_lease_expiring_mid_job_is_taken_over_only_after_it_expired(wall, meter,
         wall.now = RUN_WALL + job_store.LEASE - timedelta(seconds=1)  # the lease still runs
         meter.reset()
         tenant = tenant_store.get_tenant(t.id)
-        returned = billing_job_runner.run_job(tenant, job["id"], FEB)  # a second runner (a redelivered message)
+        returned = billing_job_runner.bill_job(tenant, job["id"], FEB)  # a second runner (a redelivered message)
         assert (returned.status.value, returned.attempts) == ("Running", 1)
         assert job_store.expired(f"test#{t.id}", wall.now) == []
-        tick.run_domain(f"test#{t.id}", FEB)  # and the next tick: neither touches the job
+        tick.process_clock(f"test#{t.id}", FEB)  # and the next tick: neither touches the job
         assert meter.writes == ["UpdateItem ticks"], "only the tick's heartbeat is written while the lease runs"
         meter.reset()
         assert advance_clock(t.id, FEB)[1] is False  # runner A's advance is leased too: a second one only reads
@@ -777,7 +777,7 @@ def test_crash_between_job_creation_advance_and_run(wall, monkeypatch, gap, unti
         if gap == "after-create-before-advance":
             calls = _dies_before_first_call(monkeypatch, schedule_store, "advance")
         else:
-            calls = _dies_before_first_call(monkeypatch, billing_job_runner, "run_job")
+            calls = _dies_before_first_call(monkeypatch, billing_job_runner, "bill_job")
         with pytest.raises(SimulatedCrash):
             advance_clock(t.id, until)
         job = the_job(api, t, "2025-02-01")
@@ -787,7 +787,7 @@ def test_crash_between_job_creation_advance_and_run(wall, monkeypatch, gap, unti
         assert schedule["nextRunDate"].startswith(expected_next)
 
         wall.now = RUN_WALL + timedelta(minutes=1)  # the domain's next pass, a minute later
-        tick.run_domain(f"test#{t.id}", until)
+        tick.process_clock(f"test#{t.id}", until)
         assert snapshot(api, t) == clean and job_slots(api, t) == clean_slots
         assert len(calls) > 1
         assert the_job(api, t, "2025-02-01")["attempts"] == 1
@@ -808,7 +808,7 @@ def test_rerunning_a_completed_job_changes_nothing(wall, meter):
         meter.reset()
         for later in (RUN_WALL, AFTER_LEASE, AFTER_LEASE + timedelta(days=30)):
             wall.now = later
-            assert billing_job_runner.run_job(tenant, job["id"], FEB).status.value == "Completed"
+            assert billing_job_runner.bill_job(tenant, job["id"], FEB).status.value == "Completed"
             advance_clock(t.id, FEB)  # and the ticks, whose queries no longer find it
         # each advance starts, makes one pass that finds nothing (the heartbeat) and finishes: nothing else is written
         assert meter.writes == ["UpdateItem tenants", "UpdateItem ticks", "UpdateItem tenants"] * 3

@@ -43,7 +43,7 @@ def world(api, t, customers: int, lines: int) -> dict:
     return ids
 
 
-def run_job(api, t, **fields) -> dict:
+def bill_job(api, t, **fields) -> dict:
     schedule = api.post("/billing/schedules", {"scheduleType": "OnDemand", **fields}, key=t.key).body
     answer = api.post(f"/billing/schedules/{schedule['id']}:run", RUN, key=t.key)
     assert answer.status == 201, answer.body
@@ -101,7 +101,7 @@ def test_2000_subscriptions_fanned_out_with_a_worker_crash_equal_a_single_proces
     names = world(api, t, 40, 50)  # 2,000 subscriptions
     # the reference: one job billing all 2,000 in this process (the threshold above its 40 customers)
     monkeypatch.setenv("BILLRUN_FANOUT_CUSTOMERS", "1000")
-    single = run_job(api, t)
+    single = bill_job(api, t)
     assert single["status"] == "Completed" and single["unitsTotal"] is None, single
     expected = invoices_by_name(t, names, single["id"])
     assert len(expected) == 40 and sum(len(inv[-1]) for inv in expected.values()) == 2000
@@ -112,7 +112,7 @@ def test_2000_subscriptions_fanned_out_with_a_worker_crash_equal_a_single_proces
 
     monkeypatch.setenv("BILLRUN_FANOUT_CUSTOMERS", "10")
     monkeypatch.setenv("BILLRUN_UNIT_CUSTOMERS", "4")
-    job = run_job(api, t)
+    job = bill_job(api, t)
     assert job["status"] == "Running" and job["counts"] is None, job
     assert (job["unitsTotal"], job["unitsFinished"]) == (10, 0)
 
@@ -140,7 +140,7 @@ def test_redelivered_and_duplicate_messages_change_nothing(api, queues):
     names = world(api, t, 9, 2)
     outsider = api.customer(t, name="Not in scope")
     api.post(f"/orders/{api.order(t, outsider['id'], api.product(t)['id'])['id']}:activate", key=t.key)
-    job = run_job(api, t, customerFilter='{name: {_like: "Customer%"}}')  # units keep the job's own filter
+    job = bill_job(api, t, customerFilter='{name: {_like: "Customer%"}}')  # units keep the job's own filter
     assert job["status"] == "Running"
     units = job_store.units(t.id, job["id"])
     assert [len(u.customer_ids) for u in units] == [4, 4, 1]
@@ -170,7 +170,7 @@ def test_a_unit_that_keeps_failing_lands_in_the_dead_letter_queue_and_the_job_re
         return real(job, customer, *args, **kw)
 
     monkeypatch.setattr(billing_pages, "_plan", fails_for_one)
-    job = run_job(api, t)
+    job = bill_job(api, t)
     outcomes = drain(api, queues)
     assert outcomes.count("UnitFailed") == 3 and outcomes.count("ok") == 2, outcomes  # 3 deliveries, then DLQ
     assert [m["unit"] for m in dead_letters(queues)] == [1]
@@ -187,7 +187,7 @@ def test_a_unit_that_keeps_failing_lands_in_the_dead_letter_queue_and_the_job_re
 def test_a_lost_message_is_sent_again_when_the_jobs_lease_runs_out(api, queues, wall):
     t = clock_tenant(api, CLOCK)
     names = world(api, t, 6, 1)
-    job = run_job(api, t)
+    job = bill_job(api, t)
     url = work_queue.queue_url()
     lost = queues.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
     queues.delete_message(QueueUrl=url, ReceiptHandle=lost["ReceiptHandle"])  # never processed
@@ -196,8 +196,8 @@ def test_a_lost_message_is_sent_again_when_the_jobs_lease_runs_out(api, queues, 
 
     wall.now += job_store.LEASE + timedelta(seconds=1)
     tenant = get_tenant(t.id)
-    for tenant_id, job_id in job_store.expired(tenant.clock_domain, wall.now):
-        billing_job_runner.run_job(tenant, job_id, wall.now)  # what the tick's recovery does
+    for tenant_id, job_id in job_store.expired(tenant.clock_id, wall.now):
+        billing_job_runner.bill_job(tenant, job_id, wall.now)  # what the tick's recovery does
     assert drain(api, queues) == ["ok"]
     done = api.get(f"/billing/jobs/{job['id']}", key=t.key).body
     assert done["status"] == "Completed" and done["counts"]["invoices"] == 6, done

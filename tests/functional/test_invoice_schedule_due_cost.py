@@ -33,7 +33,7 @@ def reads(aws, monkeypatch):
     return due_reads(monkeypatch, store.due, NOW)
 
 
-def schedule(n: int, first_run: date, *, domain: str = LIVE_CLOCK, paused: bool = False,
+def schedule(n: int, first_run: date, *, clock_id: str = LIVE_CLOCK, paused: bool = False,
              processed: int = 0) -> InvoiceSchedule:
     """Three monthly items from `first_run`; the first `processed` of them already invoiced."""
     items = tuple(ScheduleItem(id=f"item-{n}-{k}", run_date=first_run + timedelta(days=30 * k),
@@ -41,8 +41,8 @@ def schedule(n: int, first_run: date, *, domain: str = LIVE_CLOCK, paused: bool 
                                status=ItemStatus.PROCESSED if k < processed else ItemStatus.PENDING)
                   for k in range(3))
     return InvoiceSchedule(
-        id=f"is-{domain}-{n:05d}", number=f"IS-{n:08d}", customer_id="c", currency="USD", order_ids=("o",),
-        total_amount=Decimal("300.00"), items=items, zone_id="UTC", clock_domain=domain, created_by_id="k",
+        id=f"is-{clock_id}-{n:05d}", number=f"IS-{n:08d}", customer_id="c", currency="USD", order_ids=("o",),
+        total_amount=Decimal("300.00"), items=items, timezone="UTC", clock_id=clock_id, created_by_id="k",
         updated_by_id="k", created_date=NOW - timedelta(days=400), updated_date=NOW - timedelta(days=400),
         paused=paused)
 
@@ -96,13 +96,13 @@ def test_finding_due_items_reads_the_due_schedules_only_whatever_the_total(reads
     assert large.calls == small.calls
 
 
-def test_each_clock_domain_reads_only_its_own_due_schedules(reads):
+def test_each_clock_reads_only_its_own_due_schedules(reads):
     live = population(range(0, 200), {3, 50, 120})
     sandbox = "sandbox-tenant"
-    domain = f"test#{sandbox}"
-    mine = [(sandbox, schedule(n, NOW.date() - timedelta(days=n + 1), domain=domain)) for n in range(4)]
+    clock_id = f"test#{sandbox}"
+    mine = [(sandbox, schedule(n, NOW.date() - timedelta(days=n + 1), clock_id=clock_id)) for n in range(4)]
     put(live + mine)
     found, cost = reads(LIVE_CLOCK)
     assert set(found) == expected(live) and cost.items == 3
-    found, cost = reads(domain)
+    found, cost = reads(clock_id)
     assert set(found) == {(sandbox, s.id) for _, s in mine} and cost.items == 4 and cost.calls["Query"] == 1

@@ -104,7 +104,7 @@ def test_execute_request_and_its_bill_run_crash_after_every_write_then_rerun_con
     with fresh_stack("invoice schedule") as api:
         meter.reset()
         execute_request(t, schedule["id"], future)
-        tick.run_domain(LIVE_CLOCK, wall.now)
+        tick.process_clock(LIVE_CLOCK, wall.now)
         positions = list(meter.writes)
         clean = outcome(api, t, schedule["id"])
     assert clean["items"] == [("Pending", False, False), ("Pending", False, False), ("Processed", True, True)]
@@ -119,12 +119,12 @@ def test_execute_request_and_its_bill_run_crash_after_every_write_then_rerun_con
             meter.reset(crash_after=n)
             with pytest.raises(SimulatedCrash):
                 execute_request(t, schedule["id"], future)
-                tick.run_domain(LIVE_CLOCK, wall.now)
+                tick.process_clock(LIVE_CLOCK, wall.now)
             assert meter.crashed_at == positions[n - 1]
             meter.reset()
             wall.now = AFTER_LEASE  # the client retries with its key; the next tick finds what is left
             execute_request(t, schedule["id"], future)
-            tick.run_domain(LIVE_CLOCK, wall.now)
+            tick.process_clock(LIVE_CLOCK, wall.now)
             assert outcome(api, t, schedule["id"]) == clean, f"crash after write #{n} ({positions[n - 1]})"
     with capsys.disabled():
         print(f"\n[exactly-once] execute + bill run: a crash after each of {len(positions)} writes "
@@ -141,7 +141,7 @@ def test_a_crashed_request_is_completed_by_the_tick_even_without_a_retry(wall, m
             execute_request(t, schedule["id"], None)
         assert meter.writes == ["PutItem counters", "UpdateItem counters", "UpdateItem counters", "PutItem bill-runs"]
         meter.reset()
-        assert tick.run_domain(LIVE_CLOCK, wall.now).ran["invoiceScheduleItems"] == 1
+        assert tick.process_clock(LIVE_CLOCK, wall.now).ran["invoiceScheduleItems"] == 1
         done = outcome(api, t, schedule["id"])
     assert done["items"][0] == ("Processed", True, True) and done["runs"] == [(0, "Completed", 1)]
 
@@ -176,14 +176,14 @@ def test_a_completed_bill_run_run_again_changes_nothing(wall, meter):
     t, schedule = template(wall)
     with fresh_stack("invoice schedule") as api:
         run = execute_request(t, schedule["id"], None)
-        tick.run_domain(LIVE_CLOCK, wall.now)
+        tick.process_clock(LIVE_CLOCK, wall.now)
         done = outcome(api, t, schedule["id"])
         meter.reset()
         tenant = tenant_store.get_tenant(t.id)
         for later in (T0, AFTER_LEASE, AFTER_LEASE + timedelta(days=30)):
             wall.now = later
             assert bill_run_service.run(tenant, run.id).status.value == "Completed"
-            tick.run_domain(LIVE_CLOCK, wall.now)
+            tick.process_clock(LIVE_CLOCK, wall.now)
             advance_clock(t.id, at("2025-01-31T00:00:00Z"))
         # heartbeats, and each advance's start (the first one moves the clock) and finish only
         assert meter.writes == ["UpdateItem ticks", "UpdateItem tenants", "UpdateItem ticks", "UpdateItem tenants"] * 3
@@ -224,7 +224,7 @@ def test_execute_and_tick_race_for_the_same_item_forced_interleavings(wall, monk
 
         def run_tick():
             try:
-                results["tick"] = tick.run_domain(f"test#{t.id}", FEB).ran["invoiceScheduleItems"]
+                results["tick"] = tick.process_clock(f"test#{t.id}", FEB).ran["invoiceScheduleItems"]
             finally:
                 if threading.current_thread().name != "loser":
                     winner_done.set()
@@ -238,7 +238,7 @@ def test_execute_and_tick_race_for_the_same_item_forced_interleavings(wall, monk
         winner.start()
         winner.join()
         loser.join()
-        tick.run_domain(LIVE_CLOCK, wall.now)  # runs the request's bill run, if it got the item
+        tick.process_clock(LIVE_CLOCK, wall.now)  # runs the request's bill run, if it got the item
         done = outcome(api, t, schedule["id"])
     assert done["items"][0] == ("Processed", True, True) and done["items"][1:] == [("Pending", False, False)] * 2
     assert [i[0] for i in done["invoices"]] == [0]  # one invoice, for item 1
@@ -259,7 +259,7 @@ def test_execute_and_tick_released_together_invoice_the_item_once(wall):
 
             def either(i):
                 if i % 2:
-                    return "tick", tick.run_domain(f"test#{t.id}", FEB).ran["invoiceScheduleItems"]
+                    return "tick", tick.process_clock(f"test#{t.id}", FEB).ran["invoiceScheduleItems"]
                 return "execute", api.post(f"/v1/invoice-schedules/{schedule['id']}/execute",
                                            {"scheduleItemId": item}, key=t.key).status
 
@@ -272,7 +272,7 @@ def test_execute_and_tick_released_together_invoice_the_item_once(wall):
                 return either(i)
 
             results = concurrently(4, action)  # two execute requests and two ticks
-            tick.run_domain(LIVE_CLOCK, wall.now)
+            tick.process_clock(LIVE_CLOCK, wall.now)
             done = outcome(api, t, schedule["id"])
             assert [i[0] for i in done["invoices"]] == [0], results
             assert done["items"][0] == ("Processed", True, True)

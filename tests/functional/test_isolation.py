@@ -556,7 +556,7 @@ def test_recurring_invoices_never_cross_tenants(api, tenant, other, world, recur
     assert stolen.status == 400 and stolen.error_fields == ["nextToken"]
     # B's tick generates B's three invoices (a live tenant: the wall-clock tick), nothing of A's
     from chalicelib.services import tick
-    assert tick.run_domain("live", datetime.now(timezone.utc)).ran["recurringInvoices"] == 3
+    assert tick.process_clock("live", datetime.now(timezone.utc)).ran["recurringInvoices"] == 3
     assert [i["name"] for i in api.get("/billing/invoices", key=other.key).body["data"]] == due
     assert api.get(f"/billing/invoices?customerId={world['customer']}", key=tenant.key).body["data"] == []
     assert api.get(f"{path}/{recurring['id']}", key=tenant.key).body == recurring

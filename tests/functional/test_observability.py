@@ -18,7 +18,7 @@ from chalicelib.store import billing_jobs as job_store
 from infra import alarms, stages
 from tests.clock import Wall
 from tests.functional.test_billing_api import clock_tenant, new_schedule, subscribe
-from tests.functional.test_fanout import drain, queues_fixture, run_job, world  # noqa: F401 (fixture `queues`)
+from tests.functional.test_fanout import drain, queues_fixture, bill_job, world  # noqa: F401 (fixture `queues`)
 
 STAGE = "dev"  # tests/conftest.py: the stage every test runs as
 
@@ -261,7 +261,7 @@ def small_fanout_fixture(api, queues):
 def test_a_fanned_out_job_emits_its_metrics_exactly_once(api, queues, small_fanout, capsys):
     t = small_fanout
     printed(capsys)
-    job = run_job(api, t)
+    job = bill_job(api, t)
     assert job["status"] == "Running" and job["unitsTotal"] == 3
     assert drain(api, queues) == ["ok"] * 3
     assert not fanout.finish_job(t.id, job["id"])  # a late finisher (a redelivery, the tick's recovery): no-op
@@ -279,7 +279,7 @@ def test_a_fanned_out_job_emits_its_metrics_exactly_once(api, queues, small_fano
 def test_workers_racing_to_finish_a_job_emit_its_metrics_once(api, queues, small_fanout, capsys, monkeypatch):
     t = small_fanout
     monkeypatch.setattr(fanout, "_count", lambda tenant_id, job_id: None)  # every unit done, nobody finished
-    job = run_job(api, t)
+    job = bill_job(api, t)
     assert drain(api, queues) == ["ok"] * 3
     printed(capsys)
     start, finished = threading.Barrier(3), []
@@ -308,7 +308,7 @@ def test_a_unit_that_fails_for_good_counts_once_in_units_failed(api, queues, sma
         return real(job, customer, *args, **kw)
 
     monkeypatch.setattr(billing_pages, "_plan", fails_for_one)
-    job = run_job(api, t)
+    job = bill_job(api, t)
     [doomed] = [c.id for c in catalog.customers.list(t.id, limit=100)[0] if c.name == "Customer 0005"]
     [unit] = [u.position for u in job_store.units(t.id, job["id"]) if doomed in u.customer_ids]
     printed(capsys)

@@ -6,7 +6,7 @@ Templates are written straight into the table (batch writes of 25) exactly as th
 `store.recurring_invoices.due()` runs is counted (tests/support.py ReadMeter): items a Query evaluated
 (ScannedCount), items a GetItem or BatchGetItem returned, and Scans (there must be none).
 
-The bound, as for billing schedules: one Query per partition of the clock domain (`live#0..3`), key condition
+The bound, as for billing schedules: one Query per partition of the clock (`live#0..3`), key condition
 `generate_at <= until`, so DynamoDB evaluates exactly the due items: items read <= due + LIVE_SHARDS. Measured:
 exactly the due items, with 1,000 or 10,000 templates stored, and with 2,000 archived or finished templates
 whose generation dates have passed (they are not in the index)."""
@@ -34,12 +34,12 @@ def reads(aws, monkeypatch):
     return due_reads(monkeypatch, store.due, NOW)
 
 
-def template(n: int, next_due: date, domain: str = LIVE_CLOCK, **fields) -> RecurringInvoice:
+def template(n: int, next_due: date, clock_id: str = LIVE_CLOCK, **fields) -> RecurringInvoice:
     created = NOW - timedelta(days=400)
     values = dict(
-        id=f"rit{domain}{n:05d}", customer_id=f"customer-{n % 50}", currency="USD", period=RecurrencePeriod.MONTHLY,
+        id=f"rit{clock_id}{n:05d}", customer_id=f"customer-{n % 50}", currency="USD", period=RecurrencePeriod.MONTHLY,
         frequency=1, next_due_date=next_due, anchor_day=next_due.day, days_in_advance=0,
-        line_items=(LineItem("rli1", Decimal("19.99")),), zone="UTC", clock_domain=domain, created_by_id="key",
+        line_items=(LineItem("rli1", Decimal("19.99")),), timezone="UTC", clock_id=clock_id, created_by_id="key",
         last_modified_by_id="key", created_date=created, last_modified_date=created)
     return RecurringInvoice(**{**values, **fields})
 
@@ -91,21 +91,21 @@ def test_finding_due_templates_reads_the_due_ones_only_whatever_the_total(reads)
 
 def test_the_live_query_does_not_read_test_mode_templates(reads):
     sandbox = "sandbox"
-    domain = f"test#{sandbox}"
+    clock_id = f"test#{sandbox}"
     live_entries = live(range(0, 500), {n * 41 + 1 for n in range(DUE)})
-    test_entries = [(sandbox, template(n, TODAY - timedelta(days=n), domain=domain)) for n in range(5)]
+    test_entries = [(sandbox, template(n, TODAY - timedelta(days=n), clock_id=clock_id)) for n in range(5)]
     put(live_entries + test_entries)
 
     found, cost = reads(LIVE_CLOCK)
     assert set(found) == expected(live_entries) and cost.items == DUE
-    found, cost = reads(domain)
+    found, cost = reads(clock_id)
     assert set(found) == expected(test_entries) and cost.items == 5 and cost.calls == Counter({"Query": 1})
 
 
 def test_the_index_key_is_local_midnight_of_the_generation_date_in_the_customers_zone():
-    auckland = template(1, date(2026, 1, 10), zone="Pacific/Auckland")
+    auckland = template(1, date(2026, 1, 10), timezone="Pacific/Auckland")
     assert store.generate_at(auckland) == datetime(2026, 1, 9, 11, 0, tzinfo=timezone.utc)
-    ahead = template(2, date(2026, 1, 10), zone="Pacific/Honolulu", days_in_advance=3)
+    ahead = template(2, date(2026, 1, 10), timezone="Pacific/Honolulu", days_in_advance=3)
     assert store.generate_at(ahead) == datetime(2026, 1, 7, 10, 0, tzinfo=timezone.utc)
     assert store.generate_at(template(3, date(2026, 1, 10), archived=True)) is None
     assert store.due_partition(template(3, date(2026, 1, 10), archived=True)) is None

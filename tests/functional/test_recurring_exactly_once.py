@@ -99,7 +99,7 @@ def clean(key: str = "recurring", live: bool = False) -> dict:
         t = scenario(key, live)
         with fresh_stack(key) as api:
             if live:
-                tick.run_domain("live", UNTIL)
+                tick.process_clock("live", UNTIL)
             else:
                 advance_clock(t.id, UNTIL)
             _SAVED[f"clean {key}"] = snapshot(api, t)
@@ -123,11 +123,11 @@ def test_ticks_delivered_three_times_concurrently_and_in_sequence(wall):
     t = scenario("recurring")
     with fresh_stack("recurring") as api:
         tenant_store.move_clock(t.id, at(START), UNTIL)
-        ran = concurrently(3, lambda: tick.run_domain(f"test#{t.id}", UNTIL))
+        ran = concurrently(3, lambda: tick.process_clock(f"test#{t.id}", UNTIL))
         assert sum(r.ran["recurringInvoices"] for r in ran) == 5  # each watermark moved once, by one of them
         assert snapshot(api, t) == expected
         for _ in range(3):
-            assert tick.run_domain(f"test#{t.id}", UNTIL).ran["recurringInvoices"] == 0
+            assert tick.process_clock(f"test#{t.id}", UNTIL).ran["recurringInvoices"] == 0
         assert snapshot(api, t) == expected
 
     with fresh_stack("recurring") as api:  # through the clock route, three at once: one moves the clock
@@ -143,8 +143,8 @@ def test_live_ticks_delivered_three_times_concurrently(wall):
     t = scenario("live recurring", live=True)
     wall.now = UNTIL
     with fresh_stack("live recurring") as api:
-        concurrently(3, lambda: tick.run_domain("live", UNTIL))
-        tick.run_domain("live", UNTIL + timedelta(minutes=1))
+        concurrently(3, lambda: tick.process_clock("live", UNTIL))
+        tick.process_clock("live", UNTIL + timedelta(minutes=1))
         assert snapshot(api, t) == expected
     assert len(expected["invoices"]) == 5
 

@@ -11,7 +11,7 @@ from tests.support import ReadMeter
 
 def _scope_reads(monkeypatch, api, tenant, customer_filter):
     job = billing_jobs.BillingJob(
-        id="j", name="BJ-1", status=billing_jobs.JobStatus.QUEUED, clock_domain="live",
+        id="j", name="BJ-1", status=billing_jobs.JobStatus.QUEUED, clock_id="live",
         target_date=date(2025, 1, 31), invoice_date=date(2025, 1, 31), scheduled_time=tenant.created_date,
         created_by_id="k", created_date=tenant.created_date, customer_filter=customer_filter)
     meter = ReadMeter(monkeypatch)

@@ -27,7 +27,7 @@ def test_tick_as_lambda_invokes_it_with_a_scheduled_event(aws):
         event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
                                                 resources=["arn:aws:events:us-east-1:123456789012:rule/tick"])
         result = client.lambda_.invoke("tick", event)
-    assert result.payload["domain"] == "live" and result.payload["ran"] == {
+    assert result.payload["clockId"] == "live" and result.payload["ran"] == {
         "billingJobs": 0, "invoiceScheduleItems": 0, "recurringInvoices": 0, "invoiceJobs": 0, "clockAdvances": 0}
     assert ticks.last_beat("live")[1] == 1
 

@@ -218,7 +218,7 @@ def test_billing_runs_end_to_end_on_the_deployed_resources_within_the_role(stack
         assert len(api.admin("GET", "/admin/tenants").body["data"]) == 1
         tick = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
                                                resources=[])
-        assert client.lambda_.invoke("tick", tick).payload["domain"] == "live"
+        assert client.lambda_.invoke("tick", tick).payload["clockId"] == "live"
         unit = json.dumps({"tenantId": t.id, "jobId": "no-such-job", "unit": 0, "now": "2025-03-01T12:00:00+00:00"})
         client.lambda_.invoke("worker", client.events.generate_sqs_event([unit], queue_name="billrun-dev-work"))
 

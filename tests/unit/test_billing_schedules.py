@@ -15,7 +15,7 @@ NOW = datetime(2025, 6, 30, 2, 42, 32, tzinfo=UTC)
 
 def schedule(**fields) -> BillingSchedule:
     base = dict(id="s1", name="BS-00000001", schedule_type=ScheduleType.RECURRING, status=ScheduleStatus.DRAFT,
-                zone_id="Asia/Shanghai", schedule_start_date=date(2025, 6, 30), clock_domain="live",
+                zone_id="Asia/Shanghai", schedule_start_date=date(2025, 6, 30), clock_id="live",
                 created_by_id="k", last_modified_by_id="k", created_date=NOW, last_modified_date=NOW,
                 recurring_schedule="0 0 3 ? * *")
     return BillingSchedule(**{**base, **fields})

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from chalicelib.domain import cron as cron_module
 from chalicelib.domain.cron import QuartzCron, next_slots, parse_quartz, shortest_interval
-from chalicelib.domain.timeutil import zone
+from chalicelib.domain.timeutil import zone_info
 
 UTC = timezone.utc
 NEW_YORK, LONDON = "America/New_York", "Europe/London"
@@ -20,13 +20,13 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def slots(expression: str, zone_name: str, after: str, count: int | None = None, until: str | None = None):
-    return next_slots(parse_quartz(expression), zone_name, at(after), count=count,
+def slots(expression: str, timezone: str, after: str, count: int | None = None, until: str | None = None):
+    return next_slots(parse_quartz(expression), timezone, at(after), count=count,
                       until=at(until) if until else None)
 
 
-def local(instants, zone_name: str) -> list[datetime]:
-    return [i.astimezone(zone(zone_name)) for i in instants]
+def local(instants, timezone: str) -> list[datetime]:
+    return [i.astimezone(zone_info(timezone)) for i in instants]
 
 
 # ---------------------------------------------------------------- the seed and Quartz syntax
@@ -290,9 +290,9 @@ def test_hard_but_possible_expressions_are_accepted_fast():
 ZONES = ["UTC", "Asia/Shanghai", NEW_YORK, LONDON, "Australia/Lord_Howe", "Asia/Kathmandu"]
 
 
-def offset_changes(zone_name: str) -> list[datetime]:
+def offset_changes(timezone: str) -> list[datetime]:
     """The instants in 2024-2030 at which the zone's UTC offset changes (found by a daily scan, then bisection)."""
-    tz, changes = zone(zone_name), []
+    tz, changes = zone_info(timezone), []
     day = datetime(2024, 1, 1, tzinfo=UTC)
     while day.year < 2031:
         low, high = day, day + timedelta(days=1)
@@ -312,15 +312,15 @@ CHANGES = {name: offset_changes(name) for name in ZONES}
 @st.composite
 def zones_and_afters(draw):
     """A zone and an `after`: anywhere in 2024-2030, or close to (often just after) one of the zone's DST changes."""
-    zone_name = draw(st.sampled_from(ZONES))
-    changes = CHANGES[zone_name]
+    timezone = draw(st.sampled_from(ZONES))
+    changes = CHANGES[timezone]
     where = draw(st.sampled_from(["anywhere", "around a change", "just after a change"] if changes else ["anywhere"]))
     if where == "anywhere":
-        return zone_name, draw(st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31),
+        return timezone, draw(st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31),
                                             timezones=st.just(UTC)))
     change = draw(st.sampled_from(changes))
     seconds = draw(st.integers(-30 * 3600, 6 * 3600) if where == "around a change" else st.integers(0, 3600))
-    return zone_name, change + timedelta(seconds=seconds)
+    return timezone, change + timedelta(seconds=seconds)
 
 
 @st.composite
@@ -344,10 +344,10 @@ def schedules(draw):
     return expression, (range(24) if hourly else [hour]), minute, second, days[2], kind
 
 
-def fired_wall_date(slot: datetime, zone_name: str, hours, minute: int, second: int, day_matches):
+def fired_wall_date(slot: datetime, timezone: str, hours, minute: int, second: int, day_matches):
     """The local date whose matching wall time maps to `slot`: the same wall time, or (inside a spring-forward
     gap) the wall time read with the pre-gap offset (fold=0). None if no matching wall time explains it."""
-    tz = zone(zone_name)
+    tz = zone_info(timezone)
     seen = slot.astimezone(tz).date()
     for day in (seen, seen - timedelta(days=1)):
         for hour in hours:
@@ -360,17 +360,17 @@ def fired_wall_date(slot: datetime, zone_name: str, hours, minute: int, second: 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schedule=schedules(), zone_and_after=zones_and_afters())
 def test_slots_are_ordered_matching_and_never_repeat_a_wall_time(schedule, zone_and_after):
-    zone_name, after = zone_and_after
+    timezone, after = zone_and_after
     expression, hours, minute, second, day_matches, kind = schedule
     cron = parse_quartz(expression)
-    result = next_slots(cron, zone_name, after, count=60, until=after + timedelta(days=100))
+    result = next_slots(cron, timezone, after, count=60, until=after + timedelta(days=100))
     assert result, "every generated schedule fires within its horizon"
     assert all(s.tzinfo is UTC for s in result)
     assert result[0] > after
     assert all(a < b for a, b in zip(result, result[1:]))
-    walls = [s.astimezone(zone(zone_name)).replace(tzinfo=None) for s in result]
+    walls = [s.astimezone(zone_info(timezone)).replace(tzinfo=None) for s in result]
     assert len(set(walls)) == len(walls)
-    fired_days = [fired_wall_date(s, zone_name, hours, minute, second, day_matches) for s in result]
+    fired_days = [fired_wall_date(s, timezone, hours, minute, second, day_matches) for s in result]
     assert None not in fired_days, list(zip(result, fired_days))
     if kind == "every day" and len(hours) == 1:  # a daily schedule: exactly one slot per local date, no gaps
         assert all((b - a).days == 1 for a, b in zip(fired_days, fired_days[1:]))
@@ -379,11 +379,11 @@ def test_slots_are_ordered_matching_and_never_repeat_a_wall_time(schedule, zone_
 @settings(max_examples=100, deadline=None)
 @given(schedule=schedules(), zone_and_after=zones_and_afters(), split=st.integers(1, 10))
 def test_resuming_from_any_slot_continues_the_same_sequence(schedule, zone_and_after, split):
-    zone_name, after = zone_and_after
+    timezone, after = zone_and_after
     # Billing resumes from a watermark (the last slot run): no slot may be lost or repeated on resume.
     cron = parse_quartz(schedule[0])
-    whole = next_slots(cron, zone_name, after, count=12)
-    resumed = next_slots(cron, zone_name, whole[split - 1], count=12 - split)
+    whole = next_slots(cron, timezone, after, count=12)
+    resumed = next_slots(cron, timezone, whole[split - 1], count=12 - split)
     assert whole[split:] == resumed
 
 
@@ -396,16 +396,16 @@ DST_CHANGES = [(name, change) for name, changes in CHANGES.items() for change in
 def test_daily_slot_on_a_dst_day_fires_once_and_is_found_from_any_earlier_instant(
         zone_and_change, old_side, minute, second, back):
     # The wall-clock hour at the change, read on either side of it: the gap's or the repeated hour.
-    zone_name, change = zone_and_change
-    tz = zone(zone_name)
+    timezone, change = zone_and_change
+    tz = zone_info(timezone)
     hour = (change - timedelta(seconds=1) if old_side else change).astimezone(tz).hour
     cron = parse_quartz(f"{second} {minute} {hour} ? * *")
-    whole = next_slots(cron, zone_name, change - timedelta(days=2), count=5)
-    days = [fired_wall_date(s, zone_name, [hour], minute, second, lambda d: True) for s in whole]
+    whole = next_slots(cron, timezone, change - timedelta(days=2), count=5)
+    days = [fired_wall_date(s, timezone, [hour], minute, second, lambda d: True) for s in whole]
     assert None not in days and all((b - a).days == 1 for a, b in zip(days, days[1:]))
     for slot in whole[:3]:  # a watermark anywhere up to two hours before a slot still finds that slot next
         resume = slot - timedelta(seconds=back)
-        assert next_slots(cron, zone_name, resume, count=2) == [s for s in whole if s > resume][:2]
+        assert next_slots(cron, timezone, resume, count=2) == [s for s in whole if s > resume][:2]
 
 
 # ---------------------------------------------------------------- the shortest interval between slots

@@ -46,7 +46,7 @@ def fields_of(error: BillrunError) -> list[str]:
 
 def schedule(items, total="100.00", currency="USD", **fields) -> InvoiceSchedule:
     base = dict(id="s1", number="IS-00000001", customer_id="c1", currency=currency, order_ids=("o1",),
-                total_amount=D(total), items=tuple(items), zone_id="UTC", clock_domain="live", created_by_id="k",
+                total_amount=D(total), items=tuple(items), timezone="UTC", clock_id="live", created_by_id="k",
                 updated_by_id="k", created_date=CREATED, updated_date=CREATED)
     return InvoiceSchedule(**{**base, **fields})
 
@@ -363,7 +363,7 @@ def test_orders_of_a_schedule():
 # --- time -------------------------------------------------------------------------------------------------------
 
 def test_items_fall_due_at_the_start_of_their_run_date_in_the_schedule_zone():
-    s = schedule([si(2, "50.00"), si(3, "50.00")], zone_id="Asia/Shanghai")
+    s = schedule([si(2, "50.00"), si(3, "50.00")], timezone="Asia/Shanghai")
     assert rules.due_at(s, s.items[0]) == datetime(2025, 1, 31, 16, tzinfo=UTC)
     assert rules.next_due_at(s) == datetime(2025, 1, 31, 16, tzinfo=UTC)
     assert [i.id for i in rules.due_items(s, datetime(2025, 2, 28, 16, tzinfo=UTC))] == ["i2", "i3"]

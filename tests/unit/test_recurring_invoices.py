@@ -29,7 +29,7 @@ def dates(start, period, frequency=1, end=None, count=None, anchor_day=None):
 def template(**fields) -> RecurringInvoice:
     values = dict(id="rit1", customer_id="c1", currency="USD", period=MONTHLY, frequency=1,
                   next_due_date=D("2025-12-31"), anchor_day=31, days_in_advance=5,
-                  line_items=(LineItem("rli1", Decimal("19.99")),), zone="UTC", clock_domain="live",
+                  line_items=(LineItem("rli1", Decimal("19.99")),), timezone="UTC", clock_id="live",
                   created_by_id="k", last_modified_by_id="k", created_date=NOW, last_modified_date=NOW)
     return RecurringInvoice(**{**values, **fields})
 

@@ -1,4 +1,4 @@
-"""Tenants: the per-tenant clock, clock domains, and hashed API keys."""
+"""Tenants: the per-tenant clock, clocks, and hashed API keys."""
 import hashlib
 import re
 from datetime import datetime, timedelta
@@ -27,9 +27,9 @@ def test_test_mode_tenant_lives_at_its_clock_and_live_one_at_the_wall():
     assert tenant(test_mode=False).now(wall) == wall
 
 
-def test_clock_domains():
-    assert tenant().clock_domain == "test#t1"
-    assert tenant(test_mode=False).clock_domain == LIVE_CLOCK == "live"
+def test_clock_ids():
+    assert tenant().clock_id == "test#t1"
+    assert tenant(test_mode=False).clock_id == LIVE_CLOCK == "live"
 
 
 MAX_DAYS = 400
