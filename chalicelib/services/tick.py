@@ -1,4 +1,4 @@
-"""The tick: one pass over the work that is due in a clock (services/due_work.py), every kind of work named.
+"""The tick: one pass over the work that is due on a clock (services/due_work.py), every kind of work named.
 
 The wall-clock tick (EventBridge every minute, or the local tick loop) runs the 'live' clock only; a
 test-mode tenant's work sits in its own clock ('test#<tenantId>') and runs only when its test clock
