@@ -6,6 +6,7 @@ from chalice import Blueprint
 from ..domain.bill_runs import CHARGE_TYPES_EXCLUDED, BillRun
 from ..domain.invoice_schedules import InvoiceSchedule, ItemRequest
 from ..services import invoice_schedules as service
+from ..services import invoice_schedule_lists as lists
 from ..store.bill_runs import bill_runs
 from . import schemas as s
 from .http import operation
@@ -55,6 +56,16 @@ def create_schedule(call):
                                         b.notes))
 
 
+@operation(bp, "GET", "/v1/invoice-schedules", summary="List invoice schedules: an account's (in number order), "
+           "the one billing an order, or those in a status", tag=SCHEDULES, query=s.InvoiceScheduleQuery,
+           response=s.InvoiceSchedulePage)
+def list_schedules(call):
+    q = call.query
+    items, token = lists.list_schedules(call.ctx, account_id=q.account_id, order_id=q.order_id, status=q.status,
+                                        limit=q.limit, next_token=q.next_token)
+    return {"data": [schedule_view(i) for i in items], "next_token": token}
+
+
 @operation(bp, "GET", "/v1/invoice-schedules/{scheduleKey}", summary="Get an invoice schedule with its items",
            tag=SCHEDULES, response=s.InvoiceSchedule)
 def get_schedule(call):
@@ -102,3 +113,12 @@ def execute_schedule(call):
            tag=RUNS, response=s.BillRun)
 def get_bill_run(call):
     return bill_run_view(bill_runs.get_by_key(call.ctx.tenant.id, call.params["billRunKey"]))
+
+
+@operation(bp, "GET", "/v1/bill-runs", summary="List bill runs: an account's or an order's (in creation order), or "
+           "those in a status", tag=RUNS, query=s.BillRunQuery, response=s.BillRunPage)
+def list_bill_runs(call):
+    q = call.query
+    items, token = lists.list_bill_runs(call.ctx, account_id=q.account_id, order_id=q.order_id, status=q.status,
+                                        limit=q.limit, next_token=q.next_token)
+    return {"data": [bill_run_view(r) for r in items], "next_token": token}

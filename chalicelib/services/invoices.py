@@ -15,7 +15,7 @@ from ..domain.money import exact_money
 from ..domain.timeutil import wall_now
 from ..store import ledger
 from ..store.catalog import customers
-from ..store.documents import invoices
+from ..store.documents import invoices, payments, record_payment
 from ..store.invoice_jobs import invoice_jobs
 from . import quotas
 from .context import RequestContext
@@ -214,5 +214,10 @@ def pay(ctx: RequestContext, invoice_id: str, amount: Decimal, payment_date: dat
                       payment_date=payment_date or ctx.today(), created_time=ctx.now)
     paid = rules.pay(current, payment, ctx.actor_id)
     if paid is not current:
-        paid = invoices.replace(ctx.tenant.id, paid, current)
+        paid = record_payment(ctx.tenant.id, paid, current, rules.applied(payment, paid))
     return payment, paid
+
+
+def list_payments(ctx: RequestContext, *, invoice_id=None, customer_id=None, limit=None, next_token=None):
+    return payments.list(ctx.tenant.id, invoice_id=invoice_id, customer_id=customer_id, limit=limit,
+                         next_token=next_token)
