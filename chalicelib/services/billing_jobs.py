@@ -70,16 +70,9 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
     products, orders and invoice schedules they need are read in batches."""
     scope = Scope()
     customer_f = parse_filter(job.customer_filter, CUSTOMER, "customerFilter")
-    chosen_customers = index_plan(customer_f).equals.get("id")
-    if job.subscription_ids is not None:
-        found = subscriptions.find_many(tenant_id, job.subscription_ids)
-        candidates = [found[i] for i in job.subscription_ids if i in found]
-    elif chosen_customers is not None:  # {id: {_in: [...]}}: read those customers' subscriptions only
-        candidates = [s for c in sorted(set(chosen_customers)) for s in subscriptions.of_customer(tenant_id, c)]
-    else:
-        candidates = subscriptions.of_tenant(tenant_id)
     order_f = parse_filter(job.order_filter, ORDER, "orderFilter")
     product_f = parse_filter(job.product_filter, PRODUCT, "productFilter")
+    candidates = _candidates(tenant_id, job, customer_f, order_f, product_f)
     cycle_days = bill_cycle_days(job.bill_cycle_day_filter)
     known = customers.find_many(tenant_id, [s.customer_id for s in candidates])
     candidates = [s for s in candidates if s.customer_id in known and evaluate(customer_f, record(known[s.customer_id]))]
@@ -98,12 +91,42 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
             continue
         keep = (cycle_days is None or sub.bill_cycle_day in cycle_days) and (
             job.product_filter is None or (product is not None and evaluate(product_f, record(product)))) and (
-            job.order_filter is None or (order is not None and evaluate(order_f, record(order))))
+            job.order_filter is None or (order is not None and evaluate(order_f, record(order, customer=record(
+                known.get(order.customer_id, customer))))))
         if keep:
             scope.subscriptions[customer.id].append(sub)
         else:
             scope.filtered_out.add(customer.id)
     return scope
+
+
+def _candidates(tenant_id: str, job: BillingJob, customer_f, order_f, product_f) -> list[Subscription]:
+    """The subscriptions the job's filters can match, read through the narrowest source an id names (explicit
+    ids; customers by id, in the customer filter or the order filter's customerId / customer.id; orders by id,
+    whose lines name their subscriptions; products by id, by index); otherwise the tenant's. Every filter is
+    still evaluated on each candidate: a source only narrows what is read."""
+    order_plan, product_plan = index_plan(order_f).equals, index_plan(product_f).equals
+    chosen_customers = _intersect(index_plan(customer_f).equals.get("id"), order_plan.get("customerId"),
+                                  order_plan.get("customer.id"))
+    if job.subscription_ids is not None:
+        found = subscriptions.find_many(tenant_id, job.subscription_ids)
+        return [found[i] for i in job.subscription_ids if i in found]
+    if chosen_customers is not None:  # {id: {_in: [...]}}: read those customers' subscriptions only
+        return [s for c in sorted(set(chosen_customers)) for s in subscriptions.of_customer(tenant_id, c)]
+    if order_plan.get("id") is not None:
+        chosen = orders.find_many(tenant_id, order_plan["id"])
+        return subscriptions.of_orders(tenant_id, [chosen[i] for i in sorted(chosen)])
+    if product_plan.get("id") is not None:
+        return [s for p in sorted(set(product_plan["id"])) for s in subscriptions.of_product(tenant_id, p)]
+    return subscriptions.of_tenant(tenant_id)
+
+
+def _intersect(*choices: list | None) -> list | None:
+    """The values every given choice allows (None: no choice was made)."""
+    given = [c for c in choices if c is not None]
+    if not given:
+        return None
+    return [v for v in given[0] if all(v in other for other in given[1:])]
 
 
 def restricted(job: BillingJob, customer_ids, subscription_ids=None) -> BillingJob:

@@ -12,18 +12,45 @@ class SubscriptionRepository(TenantRepository):
         super().__init__(SubscriptionModel, "subscription")
 
     def derived(self, tenant_id: str, entity) -> dict:
-        return {"customer_key": f"{tenant_id}#{entity.customer_id}"}
+        return {"customer_key": f"{tenant_id}#{entity.customer_id}", "product_key": f"{tenant_id}#{entity.product_id}"}
 
-    def list(self, tenant_id: str, *, customer_id=None, **options):
-        if customer_id is None:
-            return super().list(tenant_id, **options)
-        return self.list_by_index(tenant_id, SubscriptionModel.by_customer, f"{tenant_id}#{customer_id}", **options)
+    def list(self, tenant_id: str, *, customer_id=None, product_id=None, **options):
+        if customer_id is not None:
+            return self.list_by_index(tenant_id, SubscriptionModel.by_customer, f"{tenant_id}#{customer_id}",
+                                      product_id=product_id, **options)
+        if product_id is not None:
+            return self.list_by_index(tenant_id, SubscriptionModel.by_product, f"{tenant_id}#{product_id}", **options)
+        return super().list(tenant_id, **options)
 
     def of_customer(self, tenant_id: str, customer_id: str) -> list:
         return _all_pages(lambda token: self.list(tenant_id, customer_id=customer_id, limit=1000, next_token=token))
 
     def of_tenant(self, tenant_id: str) -> list:
         return _all_pages(lambda token: self.list(tenant_id, limit=1000, next_token=token))
+
+    def of_product(self, tenant_id: str, product_id: str) -> list:
+        return _all_pages(lambda token: self.list(tenant_id, product_id=product_id, limit=1000, next_token=token))
+
+    def of_orders(self, tenant_id: str, orders) -> list:
+        """The subscriptions of these orders, named by their lines (BatchGetItem), in the orders' line order."""
+        ids = [line.subscription_id for order in orders for line in order.lines if line.subscription_id]
+        found = self.find_many(tenant_id, ids)
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+class OrderRepository(TenantRepository):
+    """Orders are also indexed by customer: a customer's orders are read without the others."""
+
+    def __init__(self):
+        super().__init__(OrderModel, "order")
+
+    def derived(self, tenant_id: str, entity) -> dict:
+        return {"customer_key": f"{tenant_id}#{entity.customer_id}"}
+
+    def list(self, tenant_id: str, *, customer_id=None, **options):
+        if customer_id is None:
+            return super().list(tenant_id, **options)
+        return self.list_by_index(tenant_id, OrderModel.by_customer, f"{tenant_id}#{customer_id}", **options)
 
 
 def _all_pages(fetch) -> list:
@@ -37,7 +64,7 @@ def _all_pages(fetch) -> list:
 
 customers = TenantRepository(CustomerModel, "customer")
 products = TenantRepository(ProductModel, "product")
-orders = TenantRepository(OrderModel, "order")
+orders = OrderRepository()
 subscriptions = SubscriptionRepository()
 
 

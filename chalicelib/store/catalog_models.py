@@ -1,6 +1,12 @@
-"""The catalog tables: customers, products, orders (with their lines) and subscriptions."""
+"""The catalog tables: customers, products, orders (with their lines) and subscriptions.
+
+Index design: a filter or list naming a customer or a product reads its items by index, never the tenant's
+partition: orders `by-customer` (tenantId#customerId, id; holding `status`, which the order list filters on),
+subscriptions `by-customer` (ALL) and `by-product` (tenantId#productId, id; keys only: a subscription changes at
+every billing, and a keys-only entry is written only when its keys change). An order's subscriptions need no index:
+its lines name them."""
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from ..domain.catalog import Customer, Product
@@ -70,6 +76,15 @@ class OrderLineMap(Mapped, MapAttribute):
     subscription_id = UnicodeAttribute(null=True)
 
 
+class OrdersByCustomer(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-customer"
+        projection = IncludeProjection(["status"])
+
+    customer_key = UnicodeAttribute(hash_key=True)  # tenantId#customerId
+    id = UnicodeAttribute(range_key=True)
+
+
 class OrderModel(Mapped, Model):
     entity_cls = Order
 
@@ -91,6 +106,8 @@ class OrderModel(Mapped, Model):
     version = NumberAttribute(default=0)
     invoice_schedule_id = UnicodeAttribute(null=True)
     invoice_schedule_marked = UTCDateTimeAttribute(null=True)
+    customer_key = UnicodeAttribute(null=True)  # null: written before the index existed
+    by_customer = OrdersByCustomer()
 
 
 class QuantityChangeMap(Mapped, MapAttribute):
@@ -106,6 +123,15 @@ class SubscriptionsByCustomer(GlobalSecondaryIndex):
         projection = AllProjection()
 
     customer_key = UnicodeAttribute(hash_key=True)  # tenantId#customerId
+    id = UnicodeAttribute(range_key=True)
+
+
+class SubscriptionsByProduct(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-product"
+        projection = KeysOnlyProjection()
+
+    product_key = UnicodeAttribute(hash_key=True)  # tenantId#productId
     id = UnicodeAttribute(range_key=True)
 
 
@@ -137,7 +163,9 @@ class SubscriptionModel(Mapped, Model):
     last_modified_date = UTCDateTimeAttribute()
     version = NumberAttribute(default=0)
     customer_key = UnicodeAttribute()
+    product_key = UnicodeAttribute(null=True)  # null: written before the index existed
     by_customer = SubscriptionsByCustomer()
+    by_product = SubscriptionsByProduct()
 
 
 CATALOG_MODELS = (CustomerModel, ProductModel, OrderModel, SubscriptionModel)
