@@ -18,8 +18,8 @@ from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, 
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
-from ..domain.invoices import (AppliedPayment, Comment, CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus, Payment,
-                               PaymentStatus)
+from ..domain.invoices import (AppliedPayment, Comment, CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus,
+                               Payment, PaymentStatus)
 from .attributes import DateAttribute, DecimalAttribute, EnumAttribute, JSONAttribute
 from .mapping import Mapped
 from .model_meta import BaseMeta
