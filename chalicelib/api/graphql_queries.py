@@ -40,10 +40,7 @@ from ..domain.filter_schemas import (BILLING_JOB, BILLING_SCHEDULE, CREDIT_MEMO,
                                      record)
 from ..domain.filters import And, FilterSchema, Not, Or, Relation, evaluate, index_plan, parse_filter
 from ..domain.timeutil import format_instant
-from ..store import catalog as catalog_store
-from ..store import documents
-from ..store import billing_jobs as job_store
-from ..store import billing_schedules as schedule_store
+from ..services import views
 from . import schemas as s
 from .billing import invoice_view, memo_view
 from .orders import _subscription_view
@@ -223,7 +220,7 @@ def _pages(fetch: Callable[[str | None], tuple[list, str | None]]):
             return
 
 
-_RELATED = {"customer": catalog_store.customers, "product": catalog_store.products}  # read by `<name>_id`
+_RELATED = {"customer": views.customers, "product": views.products}  # read by `<name>_id`
 
 
 class Relations:
@@ -288,7 +285,7 @@ def find_invoices(tenant_id: str, q: Query) -> list:
     found = []
     for source in sources:  # each source is in index order: its first `needed` matches suffice
         size = PAGE if needed is None else max(1, min(PAGE, needed))
-        pages = _pages(lambda token, source=source: documents.invoices.list(
+        pages = _pages(lambda token, source=source: views.invoices.list(
             tenant_id, limit=size, next_token=token, **source, **options))
         found += _collect(q, pages, to_record, needed, "invoices", stop)
     if len(sources) > 1 or not q.order:  # merge the sources; keep index order (invoice date, then id)
@@ -389,7 +386,7 @@ def _credit_memos(ctx, q):
                            index_plan(q.filter).equals.get("customerId"))
     found = []
     for source in ([dict(customer_id=c) for c in customers] if customers is not None else [{}]):
-        found += _collect(q, _pages(lambda token, source=source: documents.credit_memos.list(
+        found += _collect(q, _pages(lambda token, source=source: views.credit_memos.list(
             tenant_id, limit=PAGE, next_token=token, **source)), to_record, None, "credit memos")
     return [shaped(s.CreditMemo, memo_view(m)) for m, _ in q.window(found, lambda pair: pair[1])]
 
@@ -397,8 +394,8 @@ def _credit_memos(ctx, q):
 def _customers(ctx, q):
     tenant_id = ctx.tenant.id
     found = _find_in_partition(
-        tenant_id, q, lambda token: catalog_store.customers.list(tenant_id, limit=PAGE, next_token=token),
-        record, "customers", repo=catalog_store.customers, index_order=("id", False))
+        tenant_id, q, lambda token: views.customers.list(tenant_id, limit=PAGE, next_token=token),
+        record, "customers", repo=views.customers, index_order=("id", False))
     return [shaped(s.Customer, c) for c in found]
 
 
@@ -410,13 +407,13 @@ def _subscriptions(ctx, q):
     if customers is not None and plan.equals.get("id") is None:
         found = []
         for c in dict.fromkeys(customers):
-            found += _collect(q, _pages(lambda token, c=c: catalog_store.subscriptions.list(
+            found += _collect(q, _pages(lambda token, c=c: views.subscriptions.list(
                 tenant_id, customer_id=c, limit=PAGE, next_token=token)), to_record, None, "subscriptions")
         subs = [entity for entity, _ in q.window(found, lambda pair: pair[1])]
     else:
         subs = _find_in_partition(
-            tenant_id, q, lambda token: catalog_store.subscriptions.list(tenant_id, limit=PAGE, next_token=token),
-            to_record, "subscriptions", repo=catalog_store.subscriptions, index_order=("id", False))
+            tenant_id, q, lambda token: views.subscriptions.list(tenant_id, limit=PAGE, next_token=token),
+            to_record, "subscriptions", repo=views.subscriptions, index_order=("id", False))
     zones: dict = {}
     return [shaped(s.Subscription, _subscription_view(ctx, sub, zones)) for sub in subs]
 
@@ -424,16 +421,16 @@ def _subscriptions(ctx, q):
 def _schedules(ctx, q):
     tenant_id = ctx.tenant.id
     found = _find_in_partition(
-        tenant_id, q, lambda token: schedule_store.schedules.list(tenant_id, limit=PAGE, next_token=token),
-        record, "billing schedules", repo=schedule_store.schedules, index_order=("id", False))
+        tenant_id, q, lambda token: views.billing_schedules.list(tenant_id, limit=PAGE, next_token=token),
+        record, "billing schedules", repo=views.billing_schedules, index_order=("id", False))
     return [shaped(s.BillingSchedule, x) for x in found]
 
 
 def _jobs(ctx, q):
     tenant_id = ctx.tenant.id
     found = _find_in_partition(
-        tenant_id, q, lambda token: job_store.jobs.list(tenant_id, limit=PAGE, next_token=token),
-        record, "billing jobs", repo=job_store.jobs, index_order=("scheduledTime", True))
+        tenant_id, q, lambda token: views.billing_jobs.list(tenant_id, limit=PAGE, next_token=token),
+        record, "billing jobs", repo=views.billing_jobs, index_order=("scheduledTime", True))
     return [shaped(s.BillingJob, x) for x in found]
 
 

@@ -6,7 +6,7 @@ from chalice import Blueprint
 from ..domain.bill_runs import CHARGE_TYPES_EXCLUDED, BillRun
 from ..domain.invoice_schedules import InvoiceSchedule, ItemRequest
 from ..services import invoice_schedules as service
-from ..store.bill_runs import bill_runs
+from ..services import views
 from . import schemas as s
 from .http import operation
 
@@ -101,4 +101,4 @@ def execute_schedule(call):
 @operation(bp, "GET", "/v1/bill-runs/{billRunKey}", summary="Get a bill run: its status and the invoices it made",
            tag=RUNS, response=s.BillRun)
 def get_bill_run(call):
-    return bill_run_view(bill_runs.get_by_key(call.ctx.tenant.id, call.params["billRunKey"]))
+    return bill_run_view(views.bill_runs.get_by_key(call.ctx.tenant.id, call.params["billRunKey"]))
