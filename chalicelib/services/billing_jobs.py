@@ -14,6 +14,7 @@ from ..domain.filter_schemas import CUSTOMER, ORDER, PRODUCT, record
 from ..domain.filters import evaluate, index_plan, parse_filter
 from ..domain.billing_jobs import BillingJob, Decision, DecisionKind, JobStatus
 from ..domain.numbering import human_number
+from ..domain.orders import Order, one_time_charges, one_time_line_of
 from ..domain.subscriptions import Subscription
 from ..domain.tenants import Tenant
 from ..domain.timeutil import wall_now
@@ -72,19 +73,22 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
     customer_f = parse_filter(job.customer_filter, CUSTOMER, "customerFilter")
     chosen_customers = index_plan(customer_f).equals.get("id")
     if job.subscription_ids is not None:
-        found = subscriptions.find_many(tenant_id, job.subscription_ids)
-        candidates = [found[i] for i in job.subscription_ids if i in found]
+        candidates, one_time_orders = _by_id(tenant_id, job.subscription_ids)
     elif chosen_customers is not None:  # {id: {_in: [...]}}: read those customers' subscriptions only
         candidates = [s for c in sorted(set(chosen_customers)) for s in subscriptions.of_customer(tenant_id, c)]
+        one_time_orders = orders.with_one_time_charges(tenant_id, chosen_customers)
     else:
         candidates = subscriptions.of_tenant(tenant_id)
+        one_time_orders = orders.with_one_time_charges(tenant_id)
     order_f = parse_filter(job.order_filter, ORDER, "orderFilter")
     product_f = parse_filter(job.product_filter, PRODUCT, "productFilter")
     cycle_days = bill_cycle_days(job.bill_cycle_day_filter)
-    known = customers.find_many(tenant_id, [s.customer_id for s in candidates])
+    known = customers.find_many(tenant_id, [s.customer_id for s in candidates] + [o.customer_id for o in one_time_orders])
+    candidates += _one_time_charges(one_time_orders, known, job.subscription_ids)
     candidates = [s for s in candidates if s.customer_id in known and evaluate(customer_f, record(known[s.customer_id]))]
     catalog = products.find_many(tenant_id, [s.product_id for s in candidates])
-    sold = orders.find_many(tenant_id, [s.order_id for s in candidates])
+    sold = {o.id: o for o in one_time_orders} | orders.find_many(
+        tenant_id, {s.order_id for s in candidates} - {o.id for o in one_time_orders})
     schedules = invoice_schedules.schedules.find_many(
         tenant_id, [o.invoice_schedule_id for o in sold.values() if o.invoice_schedule_id])
     for sub in candidates:
@@ -104,6 +108,21 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
         else:
             scope.filtered_out.add(customer.id)
     return scope
+
+
+def _by_id(tenant_id: str, ids) -> tuple[list[Subscription], list[Order]]:
+    """The subscriptions named, and the orders of the one-time charges named (read in batches)."""
+    charges = {i: one_time_line_of(i) for i in ids}
+    found = subscriptions.find_many(tenant_id, [i for i in ids if charges[i] is None])
+    sold = orders.find_many(tenant_id, {line[0] for line in charges.values() if line})
+    return [found[i] for i in ids if i in found], list(sold.values())
+
+
+def _one_time_charges(one_time_orders, known: dict[str, Customer], chosen=None) -> list[Subscription]:
+    """The one-time charges of these orders whose customer exists (those named in `chosen`, when given)."""
+    charges = [charge for o in one_time_orders if o.customer_id in known
+               for charge in one_time_charges(o, known[o.customer_id].bill_cycle_day)]
+    return charges if chosen is None else [c for c in charges if c.id in set(chosen)]
 
 
 def restricted(job: BillingJob, customer_ids, subscription_ids=None) -> BillingJob:

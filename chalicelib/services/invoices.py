@@ -136,8 +136,8 @@ def cancel_one(ctx: RequestContext, invoice: Invoice, comment: str | None) -> In
     """Canceling releases the invoice's periods in the ledger so the next billing job bills them again.
     Only the latest document of each period it covers can be canceled. Safe to repeat: a Canceled invoice's
     periods are released again (a no-op when already done)."""
-    periods = sorted({(line.subscription_id, line.period_start) for line in invoice.lines
-                      if line.subscription_id and line.period_start})
+    periods = sorted({(line.ledger_id, line.period_start) for line in invoice.lines
+                      if line.ledger_id and line.period_start})
     entries = ledger.entries(ctx.tenant.id, {sub for sub, _ in periods})
     if invoice.status is not InvoiceStatus.CANCELED:
         _require_latest(invoice, periods, entries)

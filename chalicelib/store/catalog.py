@@ -1,6 +1,8 @@
 """Owns the customers, products, orders and subscriptions tables (all keyed tenantId, id)."""
 from datetime import datetime
 
+from ..domain.orders import Order, has_one_time_charges
+from . import tables
 from .catalog_models import CustomerModel, OrderModel, ProductModel, SubscriptionModel
 from .repository import TenantRepository, update_if
 
@@ -26,6 +28,28 @@ class SubscriptionRepository(TenantRepository):
         return _all_pages(lambda token: self.list(tenant_id, limit=1000, next_token=token))
 
 
+class OrderRepository(TenantRepository):
+    """Activated orders with OneTime lines are also indexed (sparse), so billing finds them without the others."""
+
+    def __init__(self):
+        super().__init__(OrderModel, "order")
+
+    def derived(self, tenant_id: str, entity: Order) -> dict:
+        if not has_one_time_charges(entity):
+            return {}
+        return {"one_time_key": tenant_id, "customer_order": f"{entity.customer_id}#{entity.id}"}
+
+    def with_one_time_charges(self, tenant_id: str, customer_ids=None) -> list[Order]:
+        """The tenant's Activated orders with a OneTime line (only these customers' when given): one Query per
+        customer, or one for the tenant, paged."""
+        tables.bind()
+        index = OrderModel.one_time
+        if customer_ids is None:
+            return [item.to_entity() for item in index.query(tenant_id)]
+        return [item.to_entity() for c in sorted(set(customer_ids))
+                for item in index.query(tenant_id, OrderModel.customer_order.startswith(f"{c}#"))]
+
+
 def _all_pages(fetch) -> list:
     found, token = [], None
     while True:
@@ -37,7 +61,7 @@ def _all_pages(fetch) -> list:
 
 customers = TenantRepository(CustomerModel, "customer")
 products = TenantRepository(ProductModel, "product")
-orders = TenantRepository(OrderModel, "order")
+orders = OrderRepository()
 subscriptions = SubscriptionRepository()
 
 

@@ -70,6 +70,18 @@ class OrderLineMap(Mapped, MapAttribute):
     subscription_id = UnicodeAttribute(null=True)
 
 
+class OrdersWithOneTimeLines(GlobalSecondaryIndex):
+    """Activated orders with a OneTime line (sparse: no other order has the keys): where billing jobs find the
+    one-time charges they bill, a tenant's or a customer's (a key range), without reading the other orders."""
+
+    class Meta:
+        index_name = "one-time"
+        projection = AllProjection()  # the reads need the order's lines: no second read by key
+
+    one_time_key = UnicodeAttribute(hash_key=True)  # tenantId
+    customer_order = UnicodeAttribute(range_key=True)  # customerId#orderId
+
+
 class OrderModel(Mapped, Model):
     entity_cls = Order
 
@@ -91,6 +103,9 @@ class OrderModel(Mapped, Model):
     version = NumberAttribute(default=0)
     invoice_schedule_id = UnicodeAttribute(null=True)
     invoice_schedule_marked = UTCDateTimeAttribute(null=True)
+    one_time_key = UnicodeAttribute(null=True)
+    customer_order = UnicodeAttribute(null=True)
+    one_time = OrdersWithOneTimeLines()
 
 
 class QuantityChangeMap(Mapped, MapAttribute):
