@@ -3,7 +3,7 @@ from chalice import Blueprint
 
 from ..domain.timeutil import wall_now
 from ..services import tenants as service
-from ..store import tenants as store
+from ..services import views
 from . import schemas as s
 from .http import operation
 
@@ -27,18 +27,18 @@ def create_tenant(call):
 
 @operation(bp, "GET", "/admin/tenants", summary="List tenants", tag=TAG, auth="admin", response=s.TenantList)
 def list_tenants(call):
-    return {"data": store.list_tenants()}
+    return {"data": views.tenants()}
 
 
 @operation(bp, "GET", "/admin/tenants/{id}", summary="Get a tenant", tag=TAG, auth="admin", response=s.Tenant)
 def get_tenant(call):
-    return store.get_tenant(call.params["id"])
+    return views.tenant(call.params["id"])
 
 
 @operation(bp, "POST", "/admin/tenants/{id}/api-keys", summary="Add an API key (shown once)", tag=TAG,
            auth="admin", body=s.ApiKeyCreate, response=s.ApiKeyCreated, status=201)
 def create_api_key(call):
-    key, secret = service.add_key(store.get_tenant(call.params["id"]), call.body.name, wall_now())
+    key, secret = service.add_key(views.tenant(call.params["id"]), call.body.name, wall_now())
     return _key_view(key, secret)
 
 

@@ -10,8 +10,7 @@ from ..domain.billing_jobs import BillingJob
 from ..domain.timeutil import format_instant, zone_info
 from ..services import billing_jobs
 from ..services import billing_schedules as service
-from ..store import documents, pdfs
-from ..store import billing_jobs as job_store
+from ..services import views
 from . import schemas as s
 from .http import changes, operation
 
@@ -100,22 +99,22 @@ def schedule_slots(call):
 
 
 def _job_detail(tenant_id: str, job: BillingJob) -> dict:
-    return {**asdict(job), "decisions": job_store.decisions(tenant_id, job.id)}
+    return {**asdict(job), "decisions": views.billing_job_decisions(tenant_id, job.id)}
 
 
 @operation(bp, "GET", "/billing/jobs", summary="List billing jobs", tag=JOBS, query=s.JobQuery,
            response=s.BillingJobPage)
 def list_jobs(call):
     q = call.query
-    items, token = job_store.jobs.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
-                                       schedule_id=q.schedule_id, status=q.status)
+    items, token = views.billing_jobs.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
+                                           schedule_id=q.schedule_id, status=q.status)
     return {"data": items, "next_token": token}
 
 
 @operation(bp, "GET", "/billing/jobs/{id}", summary="A billing job: status, counts and the per-customer decisions",
            tag=JOBS, response=s.BillingJobDetail)
 def get_job(call):
-    return _job_detail(call.ctx.tenant.id, job_store.jobs.get(call.ctx.tenant.id, call.params["id"]))
+    return _job_detail(call.ctx.tenant.id, views.billing_jobs.get(call.ctx.tenant.id, call.params["id"]))
 
 
 @operation(bp, "POST", "/billing/jobs:preview", summary="What a billing job would create (a dry run: nothing is "
@@ -132,10 +131,9 @@ def preview_job(call):
 def invoice_view(tenant_id: str, invoice) -> dict:
     comments = [{"comment": c.comment, "createTime": format_instant(c.create_time),
                  "createUserName": c.create_user_name} for c in invoice.comments]
-    rendered = invoice.pdf_key is not None and invoice.pdf_key == pdfs.key_for(tenant_id, invoice)
     return {**asdict(invoice), "tenant_id": tenant_id, "sales_account_id": invoice.customer_id,
             "currency_iso_code": invoice.currency, "comments": simplejson.dumps(comments) if comments else None,
-            "invoice_pdf": pdfs.url(invoice.pdf_key) if rendered else None}
+            "invoice_pdf": views.invoice_pdf_url(tenant_id, invoice)}
 
 
 def memo_view(memo) -> dict:
@@ -146,26 +144,26 @@ def memo_view(memo) -> dict:
            response=s.InvoicePage)
 def list_invoices(call):
     q = call.query
-    items, token = documents.invoices.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
-                                           customer_id=q.customer_id, status=q.status)
+    items, token = views.invoices.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
+                                       customer_id=q.customer_id, status=q.status)
     return {"data": [invoice_view(call.ctx.tenant.id, i) for i in items], "next_token": token}
 
 
 @operation(bp, "GET", "/billing/invoices/{id}", summary="Get an invoice with its lines", tag=INVOICES,
            response=s.Invoice)
 def get_invoice(call):
-    return invoice_view(call.ctx.tenant.id, documents.invoices.get(call.ctx.tenant.id, call.params["id"]))
+    return invoice_view(call.ctx.tenant.id, views.invoices.get(call.ctx.tenant.id, call.params["id"]))
 
 
 @operation(bp, "GET", "/billing/credit-memos", summary="List credit memos", tag=INVOICES, query=s.CreditMemoQuery,
            response=s.CreditMemoPage)
 def list_credit_memos(call):
     q = call.query
-    items, token = documents.credit_memos.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
-                                               customer_id=q.customer_id)
+    items, token = views.credit_memos.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
+                                           customer_id=q.customer_id)
     return {"data": [memo_view(m) for m in items], "next_token": token}
 
 
 @operation(bp, "GET", "/billing/credit-memos/{id}", summary="Get a credit memo", tag=INVOICES, response=s.CreditMemo)
 def get_credit_memo(call):
-    return memo_view(documents.credit_memos.get(call.ctx.tenant.id, call.params["id"]))
+    return memo_view(views.credit_memos.get(call.ctx.tenant.id, call.params["id"]))

@@ -2,7 +2,7 @@
 from chalice import Blueprint
 
 from ..services import catalog as service
-from ..store import catalog as catalog_store
+from ..services import views
 from . import schemas as s
 from .http import changes, operation
 
@@ -18,14 +18,14 @@ def create_customer(call):
 @operation(bp, "GET", "/customers", summary="List customers", tag="Customers", query=s.ListQuery,
            response=s.CustomerPage)
 def list_customers(call):
-    items, token = catalog_store.customers.list(call.ctx.tenant.id, limit=call.query.limit,
-                                          next_token=call.query.next_token)
+    items, token = views.customers.list(call.ctx.tenant.id, limit=call.query.limit,
+                                        next_token=call.query.next_token)
     return {"data": items, "next_token": token}
 
 
 @operation(bp, "GET", "/customers/{id}", summary="Get a customer", tag="Customers", response=s.Customer)
 def get_customer(call):
-    return catalog_store.customers.get(call.ctx.tenant.id, call.params["id"])
+    return views.customers.get(call.ctx.tenant.id, call.params["id"])
 
 
 @operation(bp, "PATCH", "/customers/{id}", summary="Update a customer", tag="Customers", body=s.CustomerUpdate,
@@ -44,14 +44,14 @@ def create_product(call):
 @operation(bp, "GET", "/products", summary="List products", tag="Products", query=s.ListQuery,
            response=s.ProductPage)
 def list_products(call):
-    items, token = catalog_store.products.list(call.ctx.tenant.id, limit=call.query.limit,
-                                         next_token=call.query.next_token)
+    items, token = views.products.list(call.ctx.tenant.id, limit=call.query.limit,
+                                       next_token=call.query.next_token)
     return {"data": items, "next_token": token}
 
 
 @operation(bp, "GET", "/products/{id}", summary="Get a product", tag="Products", response=s.Product)
 def get_product(call):
-    return catalog_store.products.get(call.ctx.tenant.id, call.params["id"])
+    return views.products.get(call.ctx.tenant.id, call.params["id"])
 
 
 @operation(bp, "PATCH", "/products/{id}", summary="Update a product (future orders use the new price)",

@@ -42,10 +42,7 @@ from ..domain.filter_schemas import (BILLING_JOB, BILLING_SCHEDULE, CREDIT_MEMO,
                                      SUBSCRIPTION, record)
 from ..domain.filters import And, FilterSchema, Not, Or, Relation, evaluate, index_plan, parse_filter
 from ..domain.timeutil import format_instant
-from ..store import catalog as catalog_store
-from ..store import documents
-from ..store import billing_jobs as job_store
-from ..store import billing_schedules as schedule_store
+from ..services import views
 from . import schemas as s
 from .billing import invoice_view, memo_view
 from .orders import _subscription_view
@@ -215,8 +212,8 @@ def _pages(fetch: Callable[[str | None], tuple[list, str | None]]):
             return
 
 
-_RELATED = {"customer": catalog_store.customers, "order": catalog_store.orders,
-            "product": catalog_store.products}  # read by `<name>_id`
+_RELATED = {"customer": views.customers, "order": views.orders,
+            "product": views.products}  # read by `<name>_id`
 
 
 def _relation_filters(f) -> dict[str, list]:
@@ -302,7 +299,7 @@ def find_invoices(tenant_id: str, q: Query) -> list:
     found = []
     for source in sources:  # each source is in index order: its first `needed` matches suffice
         size = PAGE if needed is None else max(1, min(PAGE, needed))
-        pages = _pages(lambda token, source=source: documents.invoices.list(
+        pages = _pages(lambda token, source=source: views.invoices.list(
             tenant_id, limit=size, next_token=token, **source, **options))
         found += _collect(q, pages, to_record, needed, "invoices", stop)
     if len(sources) > 1 or not q.order:  # merge the sources; keep index order (invoice date, then id)
@@ -403,7 +400,7 @@ def _credit_memos(ctx, q):
                            index_plan(q.filter).equals.get("customerId"))
     found = []
     for source in ([dict(customer_id=c) for c in customers] if customers is not None else [{}]):
-        found += _collect(q, _pages(lambda token, source=source: documents.credit_memos.list(
+        found += _collect(q, _pages(lambda token, source=source: views.credit_memos.list(
             tenant_id, limit=PAGE, next_token=token, **source)), to_record, None, "credit memos")
     return [shaped(s.CreditMemo, memo_view(m)) for m, _ in q.window(found, lambda pair: pair[1])]
 
@@ -411,8 +408,8 @@ def _credit_memos(ctx, q):
 def _customers(ctx, q):
     tenant_id = ctx.tenant.id
     found = _find_in_partition(
-        tenant_id, q, lambda token: catalog_store.customers.list(tenant_id, limit=PAGE, next_token=token),
-        record, "customers", repo=catalog_store.customers, index_order=("id", False))
+        tenant_id, q, lambda token: views.customers.list(tenant_id, limit=PAGE, next_token=token),
+        record, "customers", repo=views.customers, index_order=("id", False))
     return [shaped(s.Customer, c) for c in found]
 
 
@@ -428,22 +425,22 @@ def _subscriptions(ctx, q):
     elif customers is not None:
         sources = [dict(customer_id=c) for c in dict.fromkeys(customers)]
     elif order_ids is not None:  # an order's lines name its subscriptions: read by id
-        chosen = catalog_store.orders.find_many(tenant_id, order_ids)
+        chosen = views.orders.find_many(tenant_id, order_ids)
         q.count(len(chosen), "orders")
-        sources = [catalog_store.subscriptions.of_orders(tenant_id, [chosen[i] for i in sorted(chosen)])]
+        sources = [views.subscriptions.of_orders(tenant_id, [chosen[i] for i in sorted(chosen)])]
     elif product_ids is not None:
         sources = [dict(product_id=p) for p in dict.fromkeys(product_ids)]
     else:
         sources = None
     if sources is None:
         subs = _find_in_partition(
-            tenant_id, q, lambda token: catalog_store.subscriptions.list(tenant_id, limit=PAGE, next_token=token),
-            to_record, "subscriptions", repo=catalog_store.subscriptions, index_order=("id", False))
+            tenant_id, q, lambda token: views.subscriptions.list(tenant_id, limit=PAGE, next_token=token),
+            to_record, "subscriptions", repo=views.subscriptions, index_order=("id", False))
     else:
         found = []
         for source in sources:
             pages = iter([source]) if isinstance(source, list) else _pages(
-                lambda token, source=source: catalog_store.subscriptions.list(
+                lambda token, source=source: views.subscriptions.list(
                     tenant_id, limit=PAGE, next_token=token, **source))
             found += _collect(q, pages, to_record, None, "subscriptions")
         subs = [entity for entity, _ in q.window(found, lambda pair: pair[1])]
@@ -461,37 +458,37 @@ def _orders(ctx, q):
     if customers is not None and plan.equals.get("id") is None:
         found = []
         for c in dict.fromkeys(customers):
-            found += _collect(q, _pages(lambda token, c=c: catalog_store.orders.list(
+            found += _collect(q, _pages(lambda token, c=c: views.orders.list(
                 tenant_id, customer_id=c, limit=PAGE, next_token=token)), to_record, None, "orders")
         chosen = [entity for entity, _ in q.window(found, lambda pair: pair[1])]
     else:
         chosen = _find_in_partition(
-            tenant_id, q, lambda token: catalog_store.orders.list(tenant_id, limit=PAGE, next_token=token),
-            to_record, "orders", repo=catalog_store.orders, index_order=("id", False))
+            tenant_id, q, lambda token: views.orders.list(tenant_id, limit=PAGE, next_token=token),
+            to_record, "orders", repo=views.orders, index_order=("id", False))
     return [shaped(s.Order, o) for o in chosen]
 
 
 def _products(ctx, q):
     tenant_id = ctx.tenant.id
     found = _find_in_partition(
-        tenant_id, q, lambda token: catalog_store.products.list(tenant_id, limit=PAGE, next_token=token),
-        record, "products", repo=catalog_store.products, index_order=("id", False))
+        tenant_id, q, lambda token: views.products.list(tenant_id, limit=PAGE, next_token=token),
+        record, "products", repo=views.products, index_order=("id", False))
     return [shaped(s.Product, p) for p in found]
 
 
 def _schedules(ctx, q):
     tenant_id = ctx.tenant.id
     found = _find_in_partition(
-        tenant_id, q, lambda token: schedule_store.schedules.list(tenant_id, limit=PAGE, next_token=token),
-        record, "billing schedules", repo=schedule_store.schedules, index_order=("id", False))
+        tenant_id, q, lambda token: views.billing_schedules.list(tenant_id, limit=PAGE, next_token=token),
+        record, "billing schedules", repo=views.billing_schedules, index_order=("id", False))
     return [shaped(s.BillingSchedule, x) for x in found]
 
 
 def _jobs(ctx, q):
     tenant_id = ctx.tenant.id
     found = _find_in_partition(
-        tenant_id, q, lambda token: job_store.jobs.list(tenant_id, limit=PAGE, next_token=token),
-        record, "billing jobs", repo=job_store.jobs, index_order=("scheduledTime", True))
+        tenant_id, q, lambda token: views.billing_jobs.list(tenant_id, limit=PAGE, next_token=token),
+        record, "billing jobs", repo=views.billing_jobs, index_order=("scheduledTime", True))
     return [shaped(s.BillingJob, x) for x in found]
 
 

@@ -7,7 +7,7 @@ from ..domain.bill_runs import CHARGE_TYPES_EXCLUDED, BillRun
 from ..domain.invoice_schedules import InvoiceSchedule, ItemRequest
 from ..services import invoice_schedules as service
 from ..services import invoice_schedule_lists as lists
-from ..store.bill_runs import bill_runs
+from ..services import views
 from . import schemas as s
 from .http import operation
 
@@ -112,7 +112,7 @@ def execute_schedule(call):
 @operation(bp, "GET", "/v1/bill-runs/{billRunKey}", summary="Get a bill run: its status and the invoices it made",
            tag=RUNS, response=s.BillRun)
 def get_bill_run(call):
-    return bill_run_view(bill_runs.get_by_key(call.ctx.tenant.id, call.params["billRunKey"]))
+    return bill_run_view(views.bill_runs.get_by_key(call.ctx.tenant.id, call.params["billRunKey"]))
 
 
 @operation(bp, "GET", "/v1/bill-runs", summary="List bill runs: an account's or an order's (in creation order), or "

@@ -5,7 +5,7 @@ from chalice import Blueprint
 
 from ..domain.invoice_jobs import InvoiceJob
 from ..services import invoices as service
-from ..store.invoice_jobs import invoice_jobs, results_page as job_results
+from ..services import views
 from . import schemas as s
 from .billing import invoice_view
 from .http import Accepted, changes, operation
@@ -57,15 +57,16 @@ def delete_invoices(call):
 @operation(bp, "GET", "/billing/invoice-jobs/{id}", summary="An invoice job: status, phase and counts",
            tag=TAG, response=s.InvoiceJob)
 def get_invoice_job(call):
-    return job_view(invoice_jobs.get(call.ctx.tenant.id, call.params["id"]))
+    return job_view(views.invoice_jobs.get(call.ctx.tenant.id, call.params["id"]))
 
 
 @operation(bp, "GET", "/billing/invoice-jobs/{id}/results", summary="An invoice job's per-invoice results",
            tag=TAG, query=s.InvoiceJobResultQuery, response=s.InvoiceJobResultPage)
 def list_invoice_job_results(call):
     q, tenant_id = call.query, call.ctx.tenant.id
-    job = invoice_jobs.get(tenant_id, call.params["id"])  # another tenant's job: 404
-    items, token = job_results(tenant_id, job.id, limit=q.limit, next_token=q.next_token, state=q.state)
+    job = views.invoice_jobs.get(tenant_id, call.params["id"])  # another tenant's job: 404
+    items, token = views.invoice_job_results(tenant_id, job.id, limit=q.limit, next_token=q.next_token,
+                                             state=q.state)
     return {"data": items, "next_token": token}
 
 
@@ -88,6 +89,6 @@ def pay_invoice(call):
            "or a customer's invoices", tag=TAG, query=s.PaymentQuery, response=s.PaymentPage)
 def list_payments(call):
     q = call.query
-    items, token = service.list_payments(call.ctx, invoice_id=q.invoice_id, customer_id=q.customer_id,
-                                         limit=q.limit, next_token=q.next_token)
+    items, token = views.payments.list(call.ctx.tenant.id, invoice_id=q.invoice_id, customer_id=q.customer_id,
+                                       limit=q.limit, next_token=q.next_token)
     return {"data": items, "next_token": token}

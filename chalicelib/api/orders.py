@@ -5,7 +5,7 @@ from chalice import Blueprint
 
 from ..services import orders as service
 from ..services import subscriptions as subscription_service
-from ..store import catalog as catalog_store
+from ..services import views
 from . import schemas as s
 from .http import operation
 
@@ -21,8 +21,8 @@ def create_order(call):
 @operation(bp, "GET", "/orders", summary="List orders", tag="Orders", query=s.OrderQuery, response=s.OrderPage)
 def list_orders(call):
     q = call.query
-    items, token = catalog_store.orders.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
-                                       customer_id=q.customer_id, status=q.status)
+    items, token = views.orders.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
+                                     customer_id=q.customer_id, status=q.status)
     return {"data": items, "next_token": token}
 
 
@@ -46,8 +46,8 @@ def _subscription_view(ctx, sub, zones=None):
            query=s.SubscriptionQuery, response=s.SubscriptionPage)
 def list_subscriptions(call):
     q = call.query
-    items, token = catalog_store.subscriptions.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
-                                              customer_id=q.customer_id, order_id=q.order_id, status=q.status)
+    items, token = views.subscriptions.list(call.ctx.tenant.id, limit=q.limit, next_token=q.next_token,
+                                            customer_id=q.customer_id, order_id=q.order_id, status=q.status)
     zones: dict[str, str] = {}
     return {"data": [_subscription_view(call.ctx, sub, zones) for sub in items], "next_token": token}
 
@@ -55,7 +55,7 @@ def list_subscriptions(call):
 @operation(bp, "GET", "/subscriptions/{id}", summary="Get a subscription", tag="Subscriptions",
            response=s.Subscription)
 def get_subscription(call):
-    return _subscription_view(call.ctx, catalog_store.subscriptions.get(call.ctx.tenant.id, call.params["id"]))
+    return _subscription_view(call.ctx, views.subscriptions.get(call.ctx.tenant.id, call.params["id"]))
 
 
 @operation(bp, "POST", "/subscriptions/{id}:cancel", summary="Cancel a subscription from an effective date",

@@ -546,6 +546,9 @@ class DocumentLine(Output):
     id: str
     description: str
     subscription_id: str | None
+    order_id: str | None = Field(None, description="with orderLineId: the order's OneTime line a one-time charge "
+                                 "bills (subscriptionId is then null)")
+    order_line_id: str | None = None
     product_id: str | None
     start_date: date | None
     end_date: date | None

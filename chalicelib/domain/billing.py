@@ -190,7 +190,7 @@ def should_amount(sub: Subscription, period: Period) -> Decimal:
 # --- lines -----------------------------------------------------------------------------------------
 
 def _days_text(start: date, end: date) -> str:
-    return f"{start.isoformat()} – {end.isoformat()}"
+    return start.isoformat() if start == end else f"{start.isoformat()} – {end.isoformat()}"
 
 
 def _quantity_text(quantity: Decimal) -> str:

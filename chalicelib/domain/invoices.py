@@ -10,6 +10,7 @@ from decimal import Decimal
 from .enums import CanonicalEnum
 from .errors import conflict, invalid
 from .money import round_money
+from .orders import one_time_charge_id
 
 
 class InvoiceStatus(CanonicalEnum):
@@ -34,7 +35,8 @@ class InvoiceSource(CanonicalEnum):
 
 @dataclass(frozen=True)
 class DocumentLine:
-    """One charge (or, on a credit memo, one amount given back) for a subscription's period."""
+    """One charge (or, on a credit memo, one amount given back) for a subscription's period, or a one-time charge
+    (an order's OneTime line: `order_id` and `order_line_id` name it, `subscription_id` is None)."""
     id: str
     description: str
     quantity: Decimal
@@ -47,6 +49,16 @@ class DocumentLine:
     proration_days: int | None = None  # days charged of proration_full_days; None when not prorated
     proration_full_days: int | None = None
     period_start: date | None = None  # the billing period (ledger entry) this line belongs to
+    order_id: str | None = None
+    order_line_id: str | None = None
+
+    @property
+    def ledger_id(self) -> str | None:
+        """What the line bills, as the billing ledger names it (with period_start): the subscription, or the
+        one-time charge. None for lines no ledger holds (invoice schedules', recurring invoices')."""
+        if self.subscription_id is not None or self.order_line_id is None or self.period_start is None:
+            return self.subscription_id
+        return one_time_charge_id(self.order_id, self.order_line_id)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
-"""Orders and their activation: the pure rule that turns order lines into subscriptions."""
+"""Orders and their activation: the pure rules that turn order lines into subscriptions, and OneTime lines into
+the one-time charges billing jobs bill."""
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
 from .catalog import Customer, Product
-from .enums import BillingPeriod, BillingTiming, OrderStatus, ProductType
+from .enums import BillingPeriod, BillingTiming, OrderStatus, ProductType, SubscriptionStatus
 from .errors import conflict, invalid
 from .money import exact_money, line_amount
 from .subscriptions import Subscription
@@ -108,3 +109,44 @@ def activate(order: Order, subscription_ids: list[str], now: datetime) -> tuple[
     activated = replace(order, status=OrderStatus.ACTIVATED, lines=tuple(lines), activated_date=now,
                         last_modified_date=now)
     return activated, subscriptions
+
+
+# --- one-time charges --------------------------------------------------------------------------------------
+
+ONE_TIME = "otc_"  # a one-time charge's id: otc_<order id>_<line id> (ids are UUIDs: no "_" inside)
+
+
+def one_time_charge_id(order_id: str, line_id: str) -> str:
+    return f"{ONE_TIME}{order_id}_{line_id}"
+
+
+def one_time_line_of(charge_id: str) -> tuple[str, str] | None:
+    """(order id, line id) of a one-time charge's id; None for any other id (a subscription's)."""
+    if not charge_id.startswith(ONE_TIME):
+        return None
+    order_id, _, line_id = charge_id[len(ONE_TIME):].rpartition("_")
+    return (order_id, line_id) if order_id and line_id else None
+
+
+def has_one_time_charges(order: Order) -> bool:
+    return order.status is OrderStatus.ACTIVATED and any(
+        line.product_type is ProductType.ONE_TIME for line in order.lines)
+
+
+def one_time_charges(order: Order, bill_cycle_day: int | None = None) -> list[Subscription]:
+    """An Activated order's OneTime lines as billing sees them: each a one-day Day period on its start date, due in
+    advance, worth its amount (round(quantity x unitPrice), as on the order). So billing charges it once, by the
+    first billing job whose target date reaches that date, under the same ledger as subscription periods: a
+    claim per charge, released (and so billed again) when its invoice is canceled. Never stored: the order is the
+    record; the id names the ledger entry. `bill_cycle_day` (the customer's) is what a billCycleDayFilter reads;
+    a Day period ignores it; without one, the start date's day."""
+    if order.status is not OrderStatus.ACTIVATED:
+        return []
+    activated = order.activated_date or order.last_modified_date
+    return [Subscription(
+        id=one_time_charge_id(order.id, line.id), customer_id=order.customer_id, order_id=order.id,
+        order_line_id=line.id, product_id=line.product_id, currency=order.currency,
+        status=SubscriptionStatus.ACTIVE, start_date=line.start_date, end_date=line.start_date,
+        initial_quantity=line.quantity, unit_price=line.unit_price, billing_period=BillingPeriod.DAY,
+        bill_cycle_day=bill_cycle_day or line.start_date.day, billing_timing=BillingTiming.IN_ADVANCE, created_date=activated,
+        last_modified_date=activated) for line in order.lines if line.product_type is ProductType.ONE_TIME]

@@ -14,6 +14,7 @@ from ..domain.filter_schemas import CUSTOMER, ORDER, PRODUCT, record
 from ..domain.filters import evaluate, index_plan, parse_filter
 from ..domain.billing_jobs import BillingJob, Decision, DecisionKind, JobStatus
 from ..domain.numbering import human_number
+from ..domain.orders import Order, has_one_time_charges, one_time_charges, one_time_line_of
 from ..domain.subscriptions import Subscription
 from ..domain.tenants import Tenant
 from ..domain.timeutil import wall_now
@@ -72,12 +73,14 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
     customer_f = parse_filter(job.customer_filter, CUSTOMER, "customerFilter")
     order_f = parse_filter(job.order_filter, ORDER, "orderFilter")
     product_f = parse_filter(job.product_filter, PRODUCT, "productFilter")
-    candidates = _candidates(tenant_id, job, customer_f, order_f, product_f)
+    candidates, one_time_orders = _candidates(tenant_id, job, customer_f, order_f, product_f)
     cycle_days = bill_cycle_days(job.bill_cycle_day_filter)
-    known = customers.find_many(tenant_id, [s.customer_id for s in candidates])
+    known = customers.find_many(tenant_id, [s.customer_id for s in candidates] + [o.customer_id for o in one_time_orders])
+    candidates += _one_time_charges(one_time_orders, known, job.subscription_ids)
     candidates = [s for s in candidates if s.customer_id in known and evaluate(customer_f, record(known[s.customer_id]))]
     catalog = products.find_many(tenant_id, [s.product_id for s in candidates])
-    sold = orders.find_many(tenant_id, [s.order_id for s in candidates])
+    sold = {o.id: o for o in one_time_orders} | orders.find_many(
+        tenant_id, {s.order_id for s in candidates} - {o.id for o in one_time_orders})
     schedules = invoice_schedules.schedules.find_many(
         tenant_id, [o.invoice_schedule_id for o in sold.values() if o.invoice_schedule_id])
     for sub in candidates:
@@ -100,25 +103,29 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
     return scope
 
 
-def _candidates(tenant_id: str, job: BillingJob, customer_f, order_f, product_f) -> list[Subscription]:
-    """The subscriptions the job's filters can match, read through the narrowest source an id names (explicit
-    ids; customers by id, in the customer filter or the order filter's customerId / customer.id; orders by id,
-    whose lines name their subscriptions; products by id, by index); otherwise the tenant's. Every filter is
-    still evaluated on each candidate: a source only narrows what is read."""
+def _candidates(tenant_id: str, job: BillingJob, customer_f, order_f, product_f) -> tuple[list[Subscription],
+                                                                                         list[Order]]:
+    """The subscriptions the job's filters can match, and the orders whose one-time charges they can match, read
+    through the narrowest source an id names (explicit ids; customers by id, in the customer filter or the order
+    filter's customerId / customer.id; orders by id, whose lines name their subscriptions; products by id, by
+    index); otherwise the tenant's. Every filter is still evaluated on each candidate: a source only narrows what
+    is read."""
     order_plan, product_plan = index_plan(order_f).equals, index_plan(product_f).equals
     chosen_customers = _intersect(index_plan(customer_f).equals.get("id"), order_plan.get("customerId"),
                                   order_plan.get("customer.id"))
     if job.subscription_ids is not None:
-        found = subscriptions.find_many(tenant_id, job.subscription_ids)
-        return [found[i] for i in job.subscription_ids if i in found]
+        return _by_id(tenant_id, job.subscription_ids)
     if chosen_customers is not None:  # {id: {_in: [...]}}: read those customers' subscriptions only
-        return [s for c in sorted(set(chosen_customers)) for s in subscriptions.of_customer(tenant_id, c)]
+        return ([s for c in sorted(set(chosen_customers)) for s in subscriptions.of_customer(tenant_id, c)],
+                orders.with_one_time_charges(tenant_id, chosen_customers))
     if order_plan.get("id") is not None:
-        chosen = orders.find_many(tenant_id, order_plan["id"])
-        return subscriptions.of_orders(tenant_id, [chosen[i] for i in sorted(chosen)])
-    if product_plan.get("id") is not None:
-        return [s for p in sorted(set(product_plan["id"])) for s in subscriptions.of_product(tenant_id, p)]
-    return subscriptions.of_tenant(tenant_id)
+        found = orders.find_many(tenant_id, order_plan["id"])
+        chosen = [found[i] for i in sorted(found)]
+        return subscriptions.of_orders(tenant_id, chosen), [o for o in chosen if has_one_time_charges(o)]
+    if product_plan.get("id") is not None:  # one-time charges have no product index: the sparse one-time index
+        return ([s for p in sorted(set(product_plan["id"])) for s in subscriptions.of_product(tenant_id, p)],
+                orders.with_one_time_charges(tenant_id))
+    return subscriptions.of_tenant(tenant_id), orders.with_one_time_charges(tenant_id)
 
 
 def _intersect(*choices: list | None) -> list | None:
@@ -127,6 +134,21 @@ def _intersect(*choices: list | None) -> list | None:
     if not given:
         return None
     return [v for v in given[0] if all(v in other for other in given[1:])]
+
+
+def _by_id(tenant_id: str, ids) -> tuple[list[Subscription], list[Order]]:
+    """The subscriptions named, and the orders of the one-time charges named (read in batches)."""
+    charges = {i: one_time_line_of(i) for i in ids}
+    found = subscriptions.find_many(tenant_id, [i for i in ids if charges[i] is None])
+    sold = orders.find_many(tenant_id, {line[0] for line in charges.values() if line})
+    return [found[i] for i in ids if i in found], list(sold.values())
+
+
+def _one_time_charges(one_time_orders, known: dict[str, Customer], chosen=None) -> list[Subscription]:
+    """The one-time charges of these orders whose customer exists (those named in `chosen`, when given)."""
+    charges = [charge for o in one_time_orders if o.customer_id in known
+               for charge in one_time_charges(o, known[o.customer_id].bill_cycle_day)]
+    return charges if chosen is None else [c for c in charges if c.id in set(chosen)]
 
 
 def restricted(job: BillingJob, customer_ids, subscription_ids=None) -> BillingJob:

@@ -32,6 +32,7 @@ from ..domain.catalog import Customer
 from ..domain.invoices import CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus, PaymentStatus, totals
 from ..domain.billing_jobs import BillingJob, Decision, DecisionKind
 from ..domain.numbering import human_number
+from ..domain.orders import one_time_line_of
 from ..domain.subscriptions import Subscription
 from ..domain.tenants import Tenant
 from ..store import counters, documents, ledger
@@ -361,10 +362,16 @@ def document_lines(doc_id: str, lines: list[ProposedLine]) -> tuple[DocumentLine
     return tuple(DocumentLine(
         id=derived_id(doc_id, l.subscription_id, l.start_date, l.kind), description=l.description,
         quantity=l.quantity, unit_price=abs(l.unit_price) if l.kind == billing.ADJUSTMENT else l.unit_price,
-        amount=abs(l.amount), subscription_id=l.subscription_id, product_id=l.product_id, start_date=l.start_date,
+        amount=abs(l.amount), product_id=l.product_id, start_date=l.start_date,
         end_date=l.end_date, proration_days=l.days if l.days != l.full_days else None,
-        proration_full_days=l.full_days if l.days != l.full_days else None, period_start=l.period_start)
-        for l in lines)
+        proration_full_days=l.full_days if l.days != l.full_days else None, period_start=l.period_start,
+        **_what_it_bills(l.subscription_id)) for l in lines)
+
+
+def _what_it_bills(ledger_id: str) -> dict:
+    """A line's subscription, or (a one-time charge) its order line: DocumentLine.ledger_id reads it back."""
+    line = one_time_line_of(ledger_id)
+    return {"subscription_id": ledger_id} if line is None else {"order_id": line[0], "order_line_id": line[1]}
 
 
 def _invoice(job, customer, invoice_id, name, lines, now) -> Invoice | None:

@@ -1,12 +1,14 @@
-"""Renders an invoice as a one-document PDF (fpdf2, core fonts: the text stays extractable).
+"""An invoice's PDF: rendered (fpdf2, core fonts: the text stays extractable) once per invoice version, kept in S3.
 
 Rendering lives here, not in the pure domain: it is presentation, and fpdf2 is a runtime dependency.
 Money is printed from its Decimal (never through float), dates as ISO dates."""
-from datetime import date, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from fpdf import FPDF
 from fpdf.enums import Align, TableCellFillMode
+
+from ..store import catalog, documents, pdfs
 
 COLUMNS = (("Description", 64, Align.L), ("Start", 22, Align.C), ("End", 22, Align.C),
            ("Quantity", 20, Align.R), ("Unit price", 28, Align.R), ("Amount", 30, Align.R))
@@ -91,3 +93,14 @@ def render_pdf(invoice, customer) -> bytes:
         pdf.cell(136, 7, label, align="R")
         pdf.cell(50, 7, f"{money(value)} {invoice.currency}", align="R", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+def pdf_link(tenant_id: str, invoice_id: str, now: datetime) -> dict:
+    """The invoice's PDF, rendered and stored on first ask for each version: a presigned URL and its expiry.
+    The invoice records the version's key, so its invoicePdf field links the PDF from then on."""
+    invoice = documents.invoices.get(tenant_id, invoice_id)  # another tenant's invoice: 404
+    key = pdfs.key_for(tenant_id, invoice)
+    url = pdfs.ensure_pdf(key, lambda: render_pdf(invoice, catalog.customers.get(tenant_id, invoice.customer_id)))
+    if invoice.pdf_key != key:
+        documents.invoices.record_pdf(tenant_id, invoice, key)
+    return {"invoice_id": invoice.id, "invoice_pdf": url, "expires_at": now + timedelta(seconds=pdfs.URL_SECONDS)}

@@ -10,6 +10,7 @@ from ..domain.bill_runs import UNFINISHED, BillRun, BillRunStatus
 from ..domain.errors import BillrunError, conflict, invalid
 from ..domain.invoice_schedules import InvoiceSchedule, ItemRequest, ItemStatus, ScheduleItem
 from ..domain.numbering import human_number
+from ..domain.orders import one_time_charges
 from ..domain.tenants import LIVE_CLOCK, Tenant
 from ..domain.timeutil import wall_now
 from ..store import bill_runs as run_store
@@ -68,9 +69,10 @@ def _free_orders(tenant_id: str, found, schedule_id: str) -> dict[str, str]:
     (the schedule bills the order's whole total); {orderId: id} of marks whose schedule is gone."""
     gone = {}
     for index, order in enumerate(found):
-        if any(ledger.billed(tenant_id, line.subscription_id) for line in order.lines if line.subscription_id):
-            raise conflict(f"order {order.id} has subscriptions already billed by billing jobs; an invoice "
-                           "schedule bills an order's whole total", field_name=f"orders[{index}]")
+        billed = [line.subscription_id for line in order.lines if line.subscription_id]
+        if any(ledger.billed(tenant_id, i) for i in billed + [c.id for c in one_time_charges(order)]):
+            raise conflict(f"order {order.id} has subscriptions or one-time lines already billed by billing jobs; "
+                           "an invoice schedule bills an order's whole total", field_name=f"orders[{index}]")
         holder_id = order.invoice_schedule_id
         if holder_id is None or holder_id == schedule_id:
             continue

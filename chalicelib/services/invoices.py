@@ -15,7 +15,7 @@ from ..domain.money import exact_money
 from ..domain.timeutil import wall_now
 from ..store import ledger
 from ..store.catalog import customers
-from ..store.documents import invoices, payments, record_payment
+from ..store.documents import invoices, record_payment
 from ..store.invoice_jobs import invoice_jobs
 from . import quotas
 from .context import RequestContext
@@ -136,8 +136,8 @@ def cancel_one(ctx: RequestContext, invoice: Invoice, comment: str | None) -> In
     """Canceling releases the invoice's periods in the ledger so the next billing job bills them again.
     Only the latest document of each period it covers can be canceled. Safe to repeat: a Canceled invoice's
     periods are released again (a no-op when already done)."""
-    periods = sorted({(line.subscription_id, line.period_start) for line in invoice.lines
-                      if line.subscription_id and line.period_start})
+    periods = sorted({(line.ledger_id, line.period_start) for line in invoice.lines
+                      if line.ledger_id and line.period_start})
     entries = ledger.entries(ctx.tenant.id, {sub for sub, _ in periods})
     if invoice.status is not InvoiceStatus.CANCELED:
         _require_latest(invoice, periods, entries)
@@ -217,7 +217,3 @@ def pay(ctx: RequestContext, invoice_id: str, amount: Decimal, payment_date: dat
         paid = record_payment(ctx.tenant.id, paid, current, rules.applied(payment, paid))
     return payment, paid
 
-
-def list_payments(ctx: RequestContext, *, invoice_id=None, customer_id=None, limit=None, next_token=None):
-    return payments.list(ctx.tenant.id, invoice_id=invoice_id, customer_id=customer_id, limit=limit,
-                         next_token=next_token)

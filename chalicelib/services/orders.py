@@ -37,14 +37,16 @@ def activate_order(ctx: RequestContext, order_id: str) -> Order:
     for subscription in new_subscriptions:
         subscriptions.create(tenant_id, subscription)
     activated = orders.replace(tenant_id, activated, current)
-    if ctx.tenant.generate_first_invoice_on_order_activation and new_subscriptions:
-        bill_first_periods(ctx, activated, new_subscriptions)
+    billable = new_subscriptions + rules.one_time_charges(activated)
+    if ctx.tenant.generate_first_invoice_on_order_activation and billable:
+        bill_first_periods(ctx, activated, billable)
     return activated
 
 
 def bill_first_periods(ctx: RequestContext, order: Order, new_subscriptions) -> None:
     """Nue's "generate the first invoice when an order is activated": a billing job scoped to the order's new
-    subscriptions, targeting their first start date. Its id derives from the order: it runs once."""
+    subscriptions and one-time charges, targeting their first start date. Its id derives from the order: it runs
+    once."""
     customer = customers.get(ctx.tenant.id, order.customer_id)
     job = billing_jobs.new_job(
         ctx.tenant, job_id=derived_id(order.id, "first-invoice"), scheduled_time=ctx.now,

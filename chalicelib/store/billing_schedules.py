@@ -1,31 +1,17 @@
 """Owns the billing-schedules table, including its sparse `due` index."""
-import hashlib
 from dataclasses import replace
 from datetime import datetime
 
-
 from ..domain.billing_schedules import BillingSchedule, ScheduleStatus
-from ..domain.tenants import LIVE_CLOCK
-from . import tables
+from . import due_index, tables
 from .billing_models import BillingScheduleModel
-from .repository import TenantRepository, earliest, update_if
-
-LIVE_SHARDS = 4  # the live due index is split so no single partition carries every tenant's schedules
-
-
-def due_partitions(clock_id: str) -> list[str]:
-    if clock_id == LIVE_CLOCK:
-        return [f"{LIVE_CLOCK}#{n}" for n in range(LIVE_SHARDS)]
-    return [clock_id]
+from .repository import TenantRepository, update_if
 
 
 def due_partition(schedule: BillingSchedule) -> str | None:
     if schedule.status is not ScheduleStatus.ACTIVE or schedule.next_run_date is None:
         return None  # absent from the index: the tick never reads it
-    if schedule.clock_id == LIVE_CLOCK:
-        shard = int(hashlib.sha256(schedule.id.encode()).hexdigest(), 16) % LIVE_SHARDS
-        return f"{LIVE_CLOCK}#{shard}"
-    return schedule.clock_id
+    return due_index.partition(schedule.clock_id, schedule.id)
 
 
 class ScheduleRepository(TenantRepository):
@@ -48,17 +34,12 @@ def count(tenant_id: str) -> int:
 
 def due(clock_id: str, until: datetime) -> list[tuple[str, str]]:
     """(tenantId, scheduleId) of every Active schedule whose next slot is at or before `until`."""
-    tables.bind()
-    found = []
-    for partition in due_partitions(clock_id):
-        for item in BillingScheduleModel.due.query(partition, BillingScheduleModel.next_run_date <= until):
-            found.append((item.tenant_id, item.id))
-    return found
+    return due_index.due(BillingScheduleModel.due, BillingScheduleModel.next_run_date, clock_id, until)
 
 
 def oldest_due(clock_id: str, until: datetime) -> datetime | None:
-    """The earliest next slot at or before `until` among the domain's schedules (None: none is due)."""
-    return earliest(BillingScheduleModel.due, due_partitions(clock_id), BillingScheduleModel.next_run_date, until)
+    """The earliest next slot at or before `until` among the clock's schedules (None: none is due)."""
+    return due_index.oldest(BillingScheduleModel.due, BillingScheduleModel.next_run_date, clock_id, until)
 
 
 def advance(tenant_id: str, schedule: BillingSchedule, slot: datetime,

@@ -1,6 +1,10 @@
 """Owns the customers, products, orders and subscriptions tables (all keyed tenantId, id)."""
+from __future__ import annotations  # `list` is also a method name in these classes
+
 from datetime import datetime
 
+from ..domain.orders import Order, has_one_time_charges
+from . import tables
 from .catalog_models import CustomerModel, OrderModel, ProductModel, SubscriptionModel
 from .repository import TenantRepository, update_if
 
@@ -39,18 +43,32 @@ class SubscriptionRepository(TenantRepository):
 
 
 class OrderRepository(TenantRepository):
-    """Orders are also indexed by customer: a customer's orders are read without the others."""
+    """Orders are also indexed by customer (a customer's orders are read without the others), and Activated orders
+    with OneTime lines (sparse), so billing finds them without the others."""
 
     def __init__(self):
         super().__init__(OrderModel, "order")
 
-    def derived(self, tenant_id: str, entity) -> dict:
-        return {"customer_key": f"{tenant_id}#{entity.customer_id}"}
+    def derived(self, tenant_id: str, entity: Order) -> dict:
+        keys = {"customer_key": f"{tenant_id}#{entity.customer_id}"}
+        if not has_one_time_charges(entity):
+            return keys
+        return {**keys, "one_time_key": tenant_id, "customer_order": f"{entity.customer_id}#{entity.id}"}
 
     def list(self, tenant_id: str, *, customer_id=None, **options):
         if customer_id is None:
             return super().list(tenant_id, **options)
         return self.list_by_index(tenant_id, OrderModel.by_customer, f"{tenant_id}#{customer_id}", **options)
+
+    def with_one_time_charges(self, tenant_id: str, customer_ids=None) -> list[Order]:
+        """The tenant's Activated orders with a OneTime line (only these customers' when given): one Query per
+        customer, or one for the tenant, paged."""
+        tables.bind()
+        index = OrderModel.one_time
+        if customer_ids is None:
+            return [item.to_entity() for item in index.query(tenant_id)]
+        return [item.to_entity() for c in sorted(set(customer_ids))
+                for item in index.query(tenant_id, OrderModel.customer_order.startswith(f"{c}#"))]
 
 
 def _all_pages(fetch) -> list:

@@ -85,6 +85,18 @@ class OrdersByCustomer(GlobalSecondaryIndex):
     id = UnicodeAttribute(range_key=True)
 
 
+class OrdersWithOneTimeLines(GlobalSecondaryIndex):
+    """Activated orders with a OneTime line (sparse: no other order has the keys): where billing jobs find the
+    one-time charges they bill, a tenant's or a customer's (a key range), without reading the other orders."""
+
+    class Meta:
+        index_name = "one-time"
+        projection = AllProjection()  # the reads need the order's lines: no second read by key
+
+    one_time_key = UnicodeAttribute(hash_key=True)  # tenantId
+    customer_order = UnicodeAttribute(range_key=True)  # customerId#orderId
+
+
 class OrderModel(Mapped, Model):
     entity_cls = Order
 
@@ -108,6 +120,9 @@ class OrderModel(Mapped, Model):
     invoice_schedule_marked = UTCDateTimeAttribute(null=True)
     customer_key = UnicodeAttribute(null=True)  # null: written before the index existed
     by_customer = OrdersByCustomer()
+    one_time_key = UnicodeAttribute(null=True)
+    customer_order = UnicodeAttribute(null=True)
+    one_time = OrdersWithOneTimeLines()
 
 
 class QuantityChangeMap(Mapped, MapAttribute):

@@ -40,6 +40,8 @@ class DocumentLineMap(Mapped, MapAttribute):
     proration_days = NumberAttribute(null=True)
     proration_full_days = NumberAttribute(null=True)
     period_start = DateAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
+    order_line_id = UnicodeAttribute(null=True)
 
 
 class PaymentMap(Mapped, MapAttribute):

@@ -1,7 +1,6 @@
 """Owns the invoice-schedules table: schedules with their items, the sparse `due` index, lookup by IS- number,
 and compare-and-set changes (every change of a schedule or of one of its items is one conditional write on
 the schedule's version, so of two writers racing for an item exactly one wins)."""
-import hashlib
 import re
 from datetime import datetime
 from typing import Callable
@@ -9,29 +8,18 @@ from typing import Callable
 from ..domain import invoice_schedules as rules
 from ..domain.errors import BillrunError, conflict, not_found
 from ..domain.invoice_schedules import InvoiceSchedule, InvoiceScheduleStatus
-from ..domain.tenants import LIVE_CLOCK
-from . import tables
+from . import due_index, tables
 from .invoice_schedule_models import InvoiceScheduleModel
-from .repository import TenantRepository, earliest
+from .repository import TenantRepository
 
-LIVE_SHARDS = 4  # the live due index is split so no single partition carries every tenant's schedules
 NUMBER = re.compile(r"IS-\d{8}")
 MAX_ATTEMPTS = 20
-
-
-def due_partitions(clock_id: str) -> list[str]:
-    if clock_id == LIVE_CLOCK:
-        return [f"{LIVE_CLOCK}#{n}" for n in range(LIVE_SHARDS)]
-    return [clock_id]
 
 
 def due_partition(schedule: InvoiceSchedule) -> str | None:
     if rules.next_due_at(schedule) is None:
         return None  # paused, or nothing pending: absent from the index, the tick never reads it
-    if schedule.clock_id == LIVE_CLOCK:
-        shard = int(hashlib.sha256(schedule.id.encode()).hexdigest(), 16) % LIVE_SHARDS
-        return f"{LIVE_CLOCK}#{shard}"
-    return schedule.clock_id
+    return due_index.partition(schedule.clock_id, schedule.id)
 
 
 class InvoiceScheduleRepository(TenantRepository):
@@ -93,14 +81,9 @@ schedules = InvoiceScheduleRepository()
 
 def due(clock_id: str, until: datetime) -> list[tuple[str, str]]:
     """(tenantId, scheduleId) of every schedule with a pending item due at or before `until`."""
-    tables.bind()
-    found = []
-    for partition in due_partitions(clock_id):
-        for item in InvoiceScheduleModel.due.query(partition, InvoiceScheduleModel.next_run_at <= until):
-            found.append((item.tenant_id, item.id))
-    return found
+    return due_index.due(InvoiceScheduleModel.due, InvoiceScheduleModel.next_run_at, clock_id, until)
 
 
 def oldest_due(clock_id: str, until: datetime) -> datetime | None:
-    """When the earliest pending item due at or before `until` in the domain fell due (None: none is due)."""
-    return earliest(InvoiceScheduleModel.due, due_partitions(clock_id), InvoiceScheduleModel.next_run_at, until)
+    """When the earliest pending item due at or before `until` on the clock fell due (None: none is due)."""
+    return due_index.oldest(InvoiceScheduleModel.due, InvoiceScheduleModel.next_run_at, clock_id, until)

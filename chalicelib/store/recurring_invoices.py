@@ -1,31 +1,18 @@
 """Owns the recurring-invoices table (BILL templates), including its sparse `due` index."""
-import hashlib
 from datetime import date, datetime, time
 
 
 from ..domain.recurring_invoices import RecurringInvoice
-from ..domain.tenants import LIVE_CLOCK
 from ..domain.timeutil import UTC, zone_info
-from . import tables
+from . import due_index, tables
 from .recurring_invoice_models import RecurringInvoiceModel
-from .repository import TenantRepository, earliest, update_if
-
-LIVE_SHARDS = 4  # as billing schedules: no single partition carries every live tenant's templates
-
-
-def due_partitions(clock_id: str) -> list[str]:
-    if clock_id == LIVE_CLOCK:
-        return [f"{LIVE_CLOCK}#{n}" for n in range(LIVE_SHARDS)]
-    return [clock_id]
+from .repository import TenantRepository, update_if
 
 
 def due_partition(template: RecurringInvoice) -> str | None:
     if not template.generating:
         return None  # archived, or the series is over: absent from the index, the tick never reads it
-    if template.clock_id == LIVE_CLOCK:
-        shard = int(hashlib.sha256(template.id.encode()).hexdigest(), 16) % LIVE_SHARDS
-        return f"{LIVE_CLOCK}#{shard}"
-    return template.clock_id
+    return due_index.partition(template.clock_id, template.id)
 
 
 def start_of(day: date, timezone: str) -> datetime:
@@ -66,17 +53,12 @@ def count_unarchived(tenant_id: str) -> int:
 
 def due(clock_id: str, until: datetime) -> list[tuple[str, str]]:
     """(tenantId, id) of every template whose next invoice's generation date has begun by `until`."""
-    tables.bind()
-    found = []
-    for partition in due_partitions(clock_id):
-        for item in RecurringInvoiceModel.due.query(partition, RecurringInvoiceModel.generate_at <= until):
-            found.append((item.tenant_id, item.id))
-    return found
+    return due_index.due(RecurringInvoiceModel.due, RecurringInvoiceModel.generate_at, clock_id, until)
 
 
 def oldest_due(clock_id: str, until: datetime) -> datetime | None:
-    """When the earliest generation date begun by `until` in the domain began (None: nothing to generate)."""
-    return earliest(RecurringInvoiceModel.due, due_partitions(clock_id), RecurringInvoiceModel.generate_at, until)
+    """When the earliest generation date begun by `until` on the clock began (None: nothing to generate)."""
+    return due_index.oldest(RecurringInvoiceModel.due, RecurringInvoiceModel.generate_at, clock_id, until)
 
 
 def _advance(tenant_id: str, template: RecurringInvoice, moved: RecurringInvoice):

@@ -70,7 +70,10 @@ def create_all() -> None:
 
 
 def _enable_ttl() -> None:
-    from .engine_models import IdempotencyModel
-    client = IdempotencyModel._get_connection().connection.client
-    client.update_time_to_live(TableName=IdempotencyModel.Meta.table_name,
-                               TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+    """Each table whose model has a TTLAttribute expires its items by it, as the deployed table does."""
+    for model in ALL_MODELS:
+        ttl = model._ttl_attribute()
+        if ttl is not None:
+            model._get_connection().connection.client.update_time_to_live(
+                TableName=model.Meta.table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl.attr_name})

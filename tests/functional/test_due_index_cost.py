@@ -21,12 +21,13 @@ import pytest
 from chalicelib.domain.billing_schedules import BillingSchedule, ScheduleStatus, ScheduleType
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.store import billing_schedules as store
+from chalicelib.store import due_index
 from chalicelib.store.billing_models import BillingScheduleModel
 from tests.support import due_reads, store_as_repository
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 DUE = 10
-BOUND = DUE + store.LIVE_SHARDS  # see the module docstring
+BOUND = DUE + due_index.LIVE_SHARDS  # see the module docstring
 LIVE_TENANTS = [f"live-tenant-{n:02d}" for n in range(20)]
 
 
@@ -72,13 +73,13 @@ def test_finding_due_schedules_reads_the_due_ones_only_whatever_the_total(reads)
     first = live(range(0, 1_000), due_numbers)
     put(first)
     assert len(expected(first)) == DUE
-    assert {store.due_partition(s) for _, s in first} == set(store.due_partitions(LIVE_CLOCK))  # all shards used
+    assert {store.due_partition(s) for _, s in first} == set(due_index.partitions(LIVE_CLOCK))  # all shards used
 
     found, small = reads(LIVE_CLOCK)
     assert len(found) == DUE and set(found) == expected(first)
     assert small.items <= BOUND, small
     assert not small.scans and small.calls["Scan"] == 0
-    assert small.calls["Query"] == store.LIVE_SHARDS  # one Query per shard: no pages, no per-item reads
+    assert small.calls["Query"] == due_index.LIVE_SHARDS  # one Query per shard: no pages, no per-item reads
 
     # 9,000 more, none due: 10,000 schedules, the same 10 due
     more = live(range(1_000, 10_000), set())

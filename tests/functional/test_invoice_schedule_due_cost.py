@@ -19,12 +19,13 @@ from chalicelib.domain import invoice_schedules as rules
 from chalicelib.domain.invoice_schedules import InvoiceSchedule, ItemStatus, ScheduleItem
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.store import invoice_schedules as store
+from chalicelib.store import due_index
 from chalicelib.store.invoice_schedule_models import InvoiceScheduleModel
 from tests.support import due_reads, store_as_repository
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 DUE = 10
-BOUND = DUE + store.LIVE_SHARDS
+BOUND = DUE + due_index.LIVE_SHARDS
 TENANTS = [f"live-tenant-{n:02d}" for n in range(20)]
 
 
@@ -79,13 +80,13 @@ def test_finding_due_items_reads_the_due_schedules_only_whatever_the_total(reads
     first = population(range(0, 1_000), due_numbers)
     put(first)
     assert len(expected(first)) == DUE
-    assert {store.due_partition(s) for _, s in first if store.due_partition(s)} == set(store.due_partitions(LIVE_CLOCK))
+    assert {store.due_partition(s) for _, s in first if store.due_partition(s)} == set(due_index.partitions(LIVE_CLOCK))
     assert sum(store.due_partition(s) is None for _, s in first) > 600  # paused and fully processed: not indexed
 
     found, small = reads(LIVE_CLOCK)
     assert set(found) == expected(first) and len(found) == DUE
     assert small.items <= BOUND and small.calls["Scan"] == 0 and not small.scans
-    assert small.calls["Query"] == store.LIVE_SHARDS
+    assert small.calls["Query"] == due_index.LIVE_SHARDS
 
     put(population(range(1_000, 10_000), set()))
     assert InvoiceScheduleModel.count() == 10_000

@@ -19,13 +19,14 @@ import pytest
 from chalicelib.domain.recurring_invoices import LineItem, RecurrencePeriod, RecurringInvoice
 from chalicelib.domain.tenants import LIVE_CLOCK
 from chalicelib.store import recurring_invoices as store
+from chalicelib.store import due_index
 from chalicelib.store.recurring_invoice_models import RecurringInvoiceModel
 from tests.support import due_reads, store_as_repository
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()
 DUE = 10
-BOUND = DUE + store.LIVE_SHARDS
+BOUND = DUE + due_index.LIVE_SHARDS
 TENANTS = [f"tenant-{n:02d}" for n in range(20)]
 
 
@@ -68,12 +69,12 @@ def test_finding_due_templates_reads_the_due_ones_only_whatever_the_total(reads)
     first = live(range(0, 1_000), {n * 97 + 3 for n in range(DUE)})
     put(first)
     assert len(expected(first)) == DUE
-    assert {store.due_partition(t) for _, t in first} == set(store.due_partitions(LIVE_CLOCK))
+    assert {store.due_partition(t) for _, t in first} == set(due_index.partitions(LIVE_CLOCK))
 
     found, small = reads(LIVE_CLOCK)
     assert set(found) == expected(first) and len(found) == DUE
     assert small.items <= BOUND and small.calls["Scan"] == 0 and not small.scans
-    assert small.calls["Query"] == store.LIVE_SHARDS
+    assert small.calls["Query"] == due_index.LIVE_SHARDS
 
     put(live(range(1_000, 10_000), set()))  # 9,000 more, none due
     # and 2,000 whose generation dates passed long ago, but archived, or past their endDate: not in the index

@@ -74,8 +74,14 @@ def test_a_narrowed_scope_selects_what_reading_every_subscription_selects(api, t
     first = api.active_subscription(tenant)
     others = [api.active_subscription(tenant) for _ in range(3)]
     second = others[0]
+    services = api.product(tenant, name="Setup", productType="OneTime", billingPeriod=None)
+    one_time = api.order(tenant, first["customerId"], services["id"])  # a one-time charge, no subscription
+    assert api.post(f"/orders/{one_time['id']}:activate", key=tenant.key).status == 200
     t = tenant_store.get_tenant(tenant.id)
     filters = [
+        dict(order_filter='{id: {_in: ["%s", "%s"]}}' % (one_time["id"], second["orderId"])),
+        dict(product_filter='{id: {_eq: "%s"}}' % services["id"]),
+        dict(order_filter='{customerId: {_eq: "%s"}}' % first["customerId"]),
         dict(order_filter='{id: {_in: ["%s", "%s"]}}' % (first["orderId"], second["orderId"])),
         dict(order_filter='{_and: [{id: {_eq: "%s"}}, {status: {_eq: "Draft"}}]}' % first["orderId"]),
         dict(order_filter='{customer: {id: {_eq: "%s"}}, currency: {_eq: "USD"}}' % first["customerId"]),
@@ -89,9 +95,12 @@ def test_a_narrowed_scope_selects_what_reading_every_subscription_selects(api, t
     for f in filters:
         narrowed = find_scope(t.id, _job(t, **f))
         with monkeypatch.context() as patched:
-            patched.setattr(billing_jobs, "_candidates",
-                            lambda tenant_id, *_: catalog.subscriptions.of_tenant(tenant_id))
+            patched.setattr(billing_jobs, "_candidates", lambda tenant_id, *_: (
+                catalog.subscriptions.of_tenant(tenant_id), catalog.orders.with_one_time_charges(tenant_id)))
             full = find_scope(t.id, _job(t, **f))
         picked = {c: sorted(s.id for s in subs) for c, subs in narrowed.subscriptions.items() if subs}
+        if f.get("product_filter") == '{id: {_eq: "%s"}}' % services["id"]:
+            assert picked == {first["customerId"]: [s.id for s in full.subscriptions[first["customerId"]]]} and all(
+                s.id.startswith("otc_") for s in full.subscriptions[first["customerId"]]), picked  # not vacuous
         assert picked == {c: sorted(s.id for s in subs) for c, subs in full.subscriptions.items() if subs}, f
         assert set(picked) <= set(full.customers) and narrowed.filtered_out <= full.filtered_out, f

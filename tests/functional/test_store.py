@@ -198,3 +198,14 @@ def test_list_pages_with_tokens_bound_to_the_tenant(aws):
     assert caught.value.details[0].field == "nextToken"
     with pytest.raises(BillrunError):
         customers.list("t1", limit=2, next_token=token, name="Wayne")  # another query
+
+
+def test_created_tables_expire_items_by_their_models_ttl_attribute(aws):
+    """Local and test tables expire what the deployed ones do: each TTLAttribute turns on TTL for its table."""
+    with_ttl = {model.Meta.table_name: model._ttl_attribute().attr_name
+                for model in tables.ALL_MODELS if model._ttl_attribute() is not None}
+    assert with_ttl  # idempotency records expire
+    client = tables.ALL_MODELS[0]._get_connection().connection.client
+    for table, attribute in with_ttl.items():
+        spec = client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+        assert (spec["TimeToLiveStatus"], spec["AttributeName"]) == ("ENABLED", attribute)

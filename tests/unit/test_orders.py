@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from chalicelib.domain.catalog import Customer, Product, check_product
 from chalicelib.domain.enums import BillingPeriod, BillingTiming, OrderStatus, ProductType, SubscriptionStatus
 from chalicelib.domain.errors import BillrunError
-from chalicelib.domain.orders import LineRequest, Order, activate, build_line, order_total
+from chalicelib.domain.billing import propose
+from chalicelib.domain.orders import (LineRequest, Order, activate, build_line, one_time_charge_id, one_time_charges,
+                                      one_time_line_of, order_total)
 from chalicelib.domain.timeutil import UTC
 
 CREATED = datetime(2025, 1, 1, tzinfo=UTC)
@@ -203,3 +205,23 @@ def test_order_total_is_the_exact_sum_of_rounded_line_amounts(pairs):
     total = order_total(lines)
     assert total == sum((ln.amount for ln in lines), Decimal(0))
     assert total == total.quantize(Decimal("0.01"))
+
+
+# --- one-time charges --------------------------------------------------------------------------------------
+
+def test_an_activated_orders_one_time_lines_are_one_day_charges_worth_their_amount():
+    recurring = line(LineRequest(product_id="p1", quantity=Decimal("1"), start_date=date(2025, 1, 1)))
+    fee = line(LineRequest(product_id="p2", quantity=Decimal("2.5"), unit_price=Decimal("33.33"),
+                           start_date=date(2025, 1, 20)), prod=one_time(), index=1)
+    draft = order(recurring, fee)
+    assert one_time_charges(draft) == []  # a Draft order bills nothing
+    activated = replace(draft, status=OrderStatus.ACTIVATED, activated_date=NOW)
+    [charge] = one_time_charges(activated, bill_cycle_day=5)
+    assert charge.id == one_time_charge_id(activated.id, "l1") and one_time_line_of(charge.id) == (activated.id, "l1")
+    assert (charge.start_date, charge.end_date, charge.bill_cycle_day) == (date(2025, 1, 20),) * 2 + (5,)
+    assert one_time_line_of("sub_l1") is None
+    proposal = propose([charge], {}, date(2025, 1, 19), {"p2": "Setup"})
+    assert proposal.lines == () and proposal.skipped == ((charge.id, "nothing due"),)
+    [billed] = propose([charge], {}, date(2025, 12, 31), {"p2": "Setup"}).lines
+    assert (billed.amount, billed.quantity, billed.description) == (fee.amount, Decimal("2.5"), "Setup 2025-01-20")
+    assert fee.amount == Decimal("83.33")  # 83.325 rounded HALF_UP once, as the order has it
