@@ -18,7 +18,7 @@ from ..store import invoice_schedules, ledger
 from ..store.catalog import customers
 from ..store.documents import invoices
 from ..store.invoice_jobs import invoice_jobs
-from . import quotas
+from . import quotas, recurring_invoices
 from .context import RequestContext
 
 MAX_BULK = 500  # a filter matching more invoices than this is handed to an invoice job (services/invoice_jobs.py)
@@ -135,7 +135,8 @@ def activate_one(ctx: RequestContext, invoice: Invoice, invoice_date: date | Non
 
 def cancel_one(ctx: RequestContext, invoice: Invoice, comment: str | None) -> Invoice:
     """Canceling re-opens what the invoice billed: its periods and one-time charges are released in the ledger,
-    so the next billing job bills them again, and an invoice-schedule item is Pending again. Only the latest
+    so the next billing job bills them again; an invoice-schedule item is Pending again; a recurring invoice's
+    due date is generated again by the template's next run. Only the latest
     document of each period it covers can be canceled. Safe to repeat: a Canceled invoice's periods are released,
     and its item re-opened, again (a no-op when already done)."""
     periods = sorted({(line.ledger_id, line.period_start) for line in invoice.lines
@@ -149,6 +150,8 @@ def cancel_one(ctx: RequestContext, invoice: Invoice, comment: str | None) -> In
     ledger.release(ctx.tenant.id, invoice.customer_id, invoice.id, periods)
     if invoice.invoice_schedule_id is not None:
         _reopen_item(ctx, invoice)
+    if invoice.recurring_invoice_id is not None:
+        recurring_invoices.reopen(ctx, invoice)
     return canceled
 
 
