@@ -60,6 +60,9 @@ def run_query(ctx, body: GraphQLRequest):
         document = parse(body.query, max_tokens=graphql_queries.MAX_TOKENS)
     except GraphQLError as error:
         return json_response({"errors": _errors([error])}, 400)
+    except IndexError:  # graphql-core 3.2 reads past the end of a query that ends in a backslash inside a string
+        return json_response({"errors": [{"message": "Syntax Error: unterminated string (it ends in a backslash)"}]},
+                             400)
     problems = validate(schema, document)
     if problems:
         return json_response({"errors": _errors(problems)}, 400)

@@ -198,6 +198,8 @@ def _load_graphql(text: str):
     except GraphQLError as error:
         where = "".join(f" (line {loc.line}, column {loc.column})" for loc in (error.locations or [])[:1])
         raise _Issue("", f"{error.message}{where}") from None
+    except IndexError:  # graphql-core 3.2 reads past the end of a string that ends in a backslash
+        raise _Issue("", "unterminated string (it ends in a backslash)") from None
     return _from_ast(node, "")
 
 

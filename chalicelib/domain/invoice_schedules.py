@@ -52,6 +52,7 @@ class ScheduleItem:
     invoice_id: str | None = None
     invoice_number: str | None = None
     bill_run_id: str | None = None  # the bill run executing (Executing) or that executed (Processed) it
+    reissues: int = 0  # how often its invoice was canceled and the item re-opened: its next runs and invoice are new
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class InvoiceSchedule:
     created_by_id: str
     updated_by_id: str
     created_date: datetime
-    updated_date: datetime  # the last change a user made (create, PUT, pause, resume); executions do not count
+    updated_date: datetime  # the last change a user made (create, PUT, pause, resume, a cancel re-opening an item);
+    # executions do not count
     notes: str | None = None
     paused: bool = False
     version: int = 0
@@ -249,12 +251,13 @@ def replace_items(schedule: InvoiceSchedule, requests: list[ItemRequest], new_id
             continue
         pending.append((index, request, existing.id if existing else new_id))
     listed = [r for _, r, _ in pending]
+    reissues = {i.id: i.reissues for i in schedule.items}  # a re-opened item keeps its count (its ids depend on it)
     try:
         amounts = allocate_items(schedule.total_amount, schedule.currency, listed, fixed, field)
     except BillrunError as error:  # name the field by its place in the request, not among the pending ones
         raise _renumbered(error, field, [i for i, _, _ in pending]) from None
-    items = fixed + tuple(ScheduleItem(id=item_id, run_date=r.run_date, amount=a, name=r.name, percentage=r.percentage)
-                          for (_, r, item_id), a in zip(pending, amounts))
+    items = fixed + tuple(ScheduleItem(id=item_id, run_date=r.run_date, amount=a, name=r.name, percentage=r.percentage,
+                                       reissues=reissues.get(item_id, 0)) for (_, r, item_id), a in zip(pending, amounts))
     return tuple(sorted(items, key=lambda i: i.run_date))
 
 
@@ -361,6 +364,19 @@ def processed(schedule: InvoiceSchedule, item_id: str, bill_run_id: str, invoice
         return schedule
     return _with_item(schedule, replace(item, status=ItemStatus.PROCESSED, invoice_id=invoice_id,
                                         invoice_number=invoice_number))
+
+
+def reopen(schedule: InvoiceSchedule, invoice_id: str, now: datetime, actor_id: str) -> InvoiceSchedule:
+    """The item whose invoice this was, after the invoice was canceled (a user's change, at `now`): Processed ->
+    Pending, executable again (by a request, or by the tick once its run date has come: a test clock dates that
+    run at the cancel), its next invoice a new one. Unchanged when no Processed item holds that invoice
+    (re-opened already, or removed)."""
+    item = next((i for i in schedule.items if i.status is ItemStatus.PROCESSED and i.invoice_id == invoice_id), None)
+    if item is None:
+        return schedule
+    reopened = replace(item, status=ItemStatus.PENDING, invoice_id=None, invoice_number=None, bill_run_id=None,
+                       reissues=item.reissues + 1)
+    return replace(_with_item(schedule, reopened), updated_date=now, updated_by_id=actor_id)
 
 
 def pause(schedule: InvoiceSchedule) -> InvoiceSchedule:

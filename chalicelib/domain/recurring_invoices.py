@@ -23,7 +23,10 @@ Rules (all dates are local to the customer's IANA zone, all inclusive):
 * Line items: amount (a unit amount, exact to the currency's minor units, not negative) x quantity (> 0,
   default 1). On an invoice, line amount = round(amount x quantity) HALF_UP.
 * PATCH and PUT of line items: an item with an id keeps that id (PATCH merges the fields sent into it, PUT
-  replaces its fields), an item without an id is new (a new id), an item left out is removed."""
+  replaces its fields), an item without an id is new (a new id), an item left out is removed.
+* Canceling a generated invoice re-opens its due date (`reopened`): the next run generates it again, as a new
+  invoice (its id derives from the canceled one's) with the template's lines as they are then; the watermark
+  does not move. An archived template generates nothing, re-opened dates included, until restored."""
 import calendar
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -63,6 +66,13 @@ class LineItem:
 
 
 @dataclass(frozen=True)
+class Reopened:
+    """A due date whose invoice was canceled, and the id the invoice generated again for it will have."""
+    due_date: date
+    invoice_id: str
+
+
+@dataclass(frozen=True)
 class RecurringInvoice:
     id: str  # rit...
     customer_id: str
@@ -82,6 +92,7 @@ class RecurringInvoice:
     end_date: date | None = None
     archived: bool = False
     last_due_date: date | None = None  # due date of the last invoice generated
+    reopened: tuple[Reopened, ...] = ()  # due dates to generate again (their invoices were canceled), in date order
     version: int = 0
 
     @property
@@ -95,8 +106,21 @@ class RecurringInvoice:
 
     @property
     def generating(self) -> bool:
-        """Will generate again (given time): not archived, series not over. Only these are in the due index."""
-        return not self.archived and not self.finished
+        """Will generate again (given time): not archived, and the series not over or a due date re-opened. Only
+        these are in the due index."""
+        return not self.archived and (not self.finished or bool(self.reopened))
+
+    @property
+    def next_generation_date(self) -> date | None:
+        """When the next invoice is generated: the earliest generation date of the re-opened due dates and of
+        next_due_date (while the series goes on). None when the template will not generate."""
+        if not self.generating:
+            return None
+        dates = [generation_date(r.due_date, self.days_in_advance) for r in self.reopened]
+        return min(dates + ([] if self.finished else [self.generation_date]))
+
+    def reopened_at(self, due: date) -> "Reopened | None":
+        return next((r for r in self.reopened if r.due_date == due), None)
 
 
 # --- the series -----------------------------------------------------------------------------------------
@@ -126,6 +150,21 @@ def series(start: date, period: RecurrencePeriod, frequency: int, anchor_day: in
 
 def generation_date(due: date, days_in_advance: int) -> date:
     return due - timedelta(days=days_in_advance)
+
+
+def reopen(template: RecurringInvoice, due: date, invoice_id: str, now: datetime, actor_id: str) -> RecurringInvoice:
+    """The due date of a canceled invoice, to be generated again as `invoice_id`; unchanged when it is already
+    (a repeated cancel)."""
+    if any(r == Reopened(due, invoice_id) for r in template.reopened):
+        return template
+    reopened = tuple(sorted(template.reopened + (Reopened(due, invoice_id),), key=lambda r: r.due_date))
+    return replace(template, reopened=reopened, last_modified_date=now, last_modified_by_id=actor_id)
+
+
+def reopened_by(template: RecurringInvoice, today: date) -> list[Reopened]:
+    """The re-opened due dates whose generation date is on or before `today`; none for an archived template."""
+    return [] if template.archived else [
+        r for r in template.reopened if generation_date(r.due_date, template.days_in_advance) <= today]
 
 
 def due_by(template: RecurringInvoice, today: date, limit: int) -> list[date]:

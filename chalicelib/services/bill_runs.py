@@ -33,9 +33,9 @@ from .ids import derived_id
 log = logging.getLogger("billrun.bill_runs")
 
 
-def invoice_id_of(schedule_id: str, item_id: str) -> str:
-    """One invoice per (schedule, item), whichever bill run writes it."""
-    return derived_id(schedule_id, item_id, "invoice")
+def invoice_id_of(schedule_id: str, item: ScheduleItem) -> str:
+    """One invoice per (schedule, item), whichever bill run writes it; a re-opened item's next one is new."""
+    return derived_id(schedule_id, item.id, "invoice", *([item.reissues] if item.reissues else []))
 
 
 def hold(tenant_id: str, schedule_id: str, item_id: str, run_id: str) -> InvoiceSchedule:
@@ -108,7 +108,7 @@ def write_invoice(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem,
                   now: datetime) -> Invoice:
     """The item's invoice and the item Processed, in one transaction (store/documents.py); on a lost race for the
     schedule (another change landed), read it again: an item another attempt processed answers its invoice."""
-    invoice_id = invoice_id_of(schedule.id, item.id)
+    invoice_id = invoice_id_of(schedule.id, item)
     name = human_number("INV", counters.next_value(tenant.id, "INV"))
     for _ in range(MAX_ATTEMPTS):
         invoice = _invoice(tenant, schedule, item, bill_run, invoice_id, name, now)

@@ -226,12 +226,12 @@ def execute_due(tenant: Tenant, schedule_id: str, item_id: str, clock_id: str) -
 
 
 def _automatic_run(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem, day, now: datetime) -> BillRun:
-    """The item's automatic bill run: its id derives from (schedule, item, attempt), so redelivered or
-    concurrent ticks share one. A new attempt is made only when an earlier one ended without the item (it lost
+    """The item's automatic bill run: its id derives from (schedule, item, times re-opened, attempt), so
+    redelivered or concurrent ticks share one. A new attempt is made only when an earlier one ended without the item (it lost
     the item to a pause, and the schedule was resumed)."""
     attempt = 0
     while True:
-        run_id = derived_id(schedule.id, item.id, "automatic", attempt)
+        run_id = derived_id(schedule.id, item.id, "automatic", *([item.reissues] if item.reissues else []), attempt)
         existing = run_store.bill_runs.find(tenant.id, run_id)
         if existing is None or existing.status in UNFINISHED or existing.status is BillRunStatus.COMPLETED:
             return _create_run(tenant, schedule, item, run_id, day, created_by_id=schedule.created_by_id, now=now,

@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
+from ..domain import invoice_schedules as schedule_rules
 from ..domain import invoices as rules
 from ..domain.errors import BillrunError, invalid
 from ..domain.filter_schemas import INVOICE, record
@@ -13,11 +14,11 @@ from ..domain.invoice_jobs import InvoiceJob, InvoiceJobKind, InvoiceJobPhase, I
 from ..domain.invoices import Invoice, InvoiceStatus, Payment
 from ..domain.money import exact_money
 from ..domain.timeutil import wall_now
-from ..store import ledger
+from ..store import invoice_schedules, ledger
 from ..store.catalog import customers
 from ..store.documents import invoices, record_payment
 from ..store.invoice_jobs import invoice_jobs
-from . import quotas
+from . import quotas, recurring_invoices
 from .context import RequestContext
 
 MAX_BULK = 500  # a filter matching more invoices than this is handed to an invoice job (services/invoice_jobs.py)
@@ -133,9 +134,11 @@ def activate_one(ctx: RequestContext, invoice: Invoice, invoice_date: date | Non
 
 
 def cancel_one(ctx: RequestContext, invoice: Invoice, comment: str | None) -> Invoice:
-    """Canceling releases the invoice's periods in the ledger so the next billing job bills them again.
-    Only the latest document of each period it covers can be canceled. Safe to repeat: a Canceled invoice's
-    periods are released again (a no-op when already done)."""
+    """Canceling re-opens what the invoice billed: its periods and one-time charges are released in the ledger,
+    so the next billing job bills them again; an invoice-schedule item is Pending again; a recurring invoice's
+    due date is generated again by the template's next run. Only the latest
+    document of each period it covers can be canceled. Safe to repeat: a Canceled invoice's periods are released,
+    and its item re-opened, again (a no-op when already done)."""
     periods = sorted({(line.ledger_id, line.period_start) for line in invoice.lines
                       if line.ledger_id and line.period_start})
     entries = ledger.entries(ctx.tenant.id, {sub for sub, _ in periods})
@@ -145,7 +148,20 @@ def cancel_one(ctx: RequestContext, invoice: Invoice, comment: str | None) -> In
     if canceled is not invoice:
         canceled = invoices.replace(ctx.tenant.id, canceled, invoice)
     ledger.release(ctx.tenant.id, invoice.customer_id, invoice.id, periods)
+    if invoice.invoice_schedule_id is not None:
+        _reopen_item(ctx, invoice)
+    if invoice.recurring_invoice_id is not None:
+        recurring_invoices.reopen(ctx, invoice)
     return canceled
+
+
+def _reopen_item(ctx: RequestContext, invoice: Invoice) -> None:
+    """An invoice-schedule item's invoice canceled: the item is Pending again (compare-and-set on its schedule).
+    A schedule deleted since has nothing to re-open."""
+    schedules = invoice_schedules.schedules
+    if schedules.find(ctx.tenant.id, invoice.invoice_schedule_id) is not None:
+        schedules.change(ctx.tenant.id, invoice.invoice_schedule_id,
+                         lambda schedule: schedule_rules.reopen(schedule, invoice.id, ctx.now, ctx.actor_id))
 
 
 def _require_latest(invoice: Invoice, periods, entries) -> None:

@@ -120,6 +120,27 @@ def _changed(ctx: RequestContext, current: RecurringInvoice, archived: bool) -> 
     return replace(current, archived=archived, last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now)
 
 
+def reopen(ctx: RequestContext, invoice: Invoice) -> None:
+    """A generated invoice was canceled: its due date is generated again by the next run, as the invoice whose
+    id derives from the canceled one's. Nothing when that invoice exists already (this cancel is a retry of an
+    older one) or it is re-opened already."""
+    again = derived_id(invoice.id, "again")
+    if documents.invoices.find(ctx.tenant.id, again) is not None:
+        return
+    due = date.fromisoformat(invoice.name[:10])  # the number is the due date (and a suffix): PATCH cannot change it
+    for attempt in range(5):
+        current = templates.get(ctx.tenant.id, invoice.recurring_invoice_id)
+        updated = rules.reopen(current, due, again, ctx.now, ctx.actor_id)
+        if updated is current:
+            return
+        try:
+            templates.replace(ctx.tenant.id, updated, current)
+            return
+        except BillrunError as error:  # a generation moved the watermark meanwhile: read again
+            if error.code != "ConcurrentModification" or attempt == 4:
+                raise
+
+
 # --- generation: the tick's source ------------------------------------------------------------------------
 
 def invoice_id_for(template_id: str, due: date) -> str:
@@ -150,23 +171,26 @@ MAX_ATTEMPTS = 20  # lost races for one due date in one run (a template being ch
 
 
 def generate(tenant: Tenant, template_id: str, due: date, until: datetime) -> bool:
-    """The invoice of one due date and the watermark past it, in one transaction. True when this run wrote them;
-    False, doing nothing, when the template is no longer at that due date (another generator moved it, or it was
-    archived or changed) or the date is not due in the customer's zone."""
+    """The invoice of one due date and the watermark past it (or, for a re-opened due date, the date off the
+    re-opened list), in one transaction. True when this run wrote them; False, doing nothing, when the template
+    is no longer at that due date (another generator moved it, or it was archived or changed) or the date is not
+    due in the customer's zone."""
     template = templates.find(tenant.id, template_id)
     if template is None:
         return False
     customer = customers.get(tenant.id, template.customer_id)
-    invoice_id, numbers = invoice_id_for(template.id, due), rules.invoice_numbers(due)
+    numbers = rules.invoice_numbers(due)
     number = next(numbers)
     for _ in range(MAX_ATTEMPTS):
-        if template.archived or template.next_due_date != due or \
+        again = template.reopened_at(due)
+        if template.archived or (again is None and template.next_due_date != due) or \
                 rules.generation_date(due, template.days_in_advance) > local_date(until, customer.timezone):
             return False
+        invoice_id = again.invoice_id if again else invoice_id_for(template.id, due)
         draft = _draft(tenant, template, customer, due, until, invoice_id, number)
-        moved = replace(template, next_due_date=rules.following(due, template.period, template.frequency,
-                                                                template.anchor_day),
-                        last_due_date=due, timezone=customer.timezone)
+        moved = replace(template, reopened=tuple(r for r in template.reopened if r != again)) if again else replace(
+            template, next_due_date=rules.following(due, template.period, template.frequency, template.anchor_day),
+            last_due_date=due, timezone=customer.timezone)
 
         def changes(transaction, template=template, moved=moved, number=number):
             invoice_numbers.claim_in(transaction, tenant.id, customer.id, number, invoice_id, NUMBER)
@@ -247,7 +271,9 @@ class RecurringInvoiceWork:
         if template is None:
             return []
         customer = customers.get(tenant_id, template.customer_id)
-        dues = rules.due_by(template, local_date(until, customer.timezone), settings().slots_per_pass)
+        today = local_date(until, customer.timezone)
+        dues = [r.due_date for r in rules.reopened_by(template, today)] + rules.due_by(
+            template, today, settings().slots_per_pass)
         if not dues and template.timezone != customer.timezone:
             _rekey(tenant_id, template, customer.timezone)  # found early by its old zone's midnight
         return [(store.start_of(rules.generation_date(d, template.days_in_advance), customer.timezone), d,

@@ -39,6 +39,7 @@ class ScheduleItemMap(Mapped, MapAttribute):
     invoice_id = UnicodeAttribute(null=True)
     invoice_number = UnicodeAttribute(null=True)
     bill_run_id = UnicodeAttribute(null=True)
+    reissues = NumberAttribute(null=True)  # absent on items stored before re-opening existed: read as 0
 
 
 class DueInvoiceSchedules(GlobalSecondaryIndex):

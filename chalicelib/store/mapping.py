@@ -1,5 +1,5 @@
 """One generic mapping between frozen domain dataclasses and PynamoDB items, nested lists included."""
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 
 from pynamodb.attributes import ListAttribute, MapAttribute
 
@@ -29,7 +29,11 @@ class Mapped:
                 value = tuple(v.to_entity() if isinstance(v, Mapped) else v for v in value)
             elif isinstance(value, MapAttribute) and not isinstance(value, Mapped):
                 value = value.as_dict()  # a raw map (a job's counts) is a plain dict in the domain
-            elif value is None and f.name not in self.get_attributes():
-                continue
+            elif value is None and (f.name not in self.get_attributes() or _has_default(f)):
+                continue  # not stored, or stored before the field existed: the entity's default
             values[f.name] = value
         return self.entity_cls(**values)
+
+
+def _has_default(f) -> bool:
+    return f.default is not MISSING and f.default is not None

@@ -14,7 +14,7 @@ from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, 
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from ..domain.recurring_invoices import LineItem, RecurrencePeriod, RecurringInvoice
+from ..domain.recurring_invoices import LineItem, RecurrencePeriod, RecurringInvoice, Reopened
 from .attributes import DateAttribute, DecimalAttribute, EnumAttribute
 from .mapping import Mapped
 from .model_meta import BaseMeta
@@ -47,6 +47,13 @@ class LineItemMap(Mapped, MapAttribute):
     description = UnicodeAttribute(null=True)
 
 
+class ReopenedMap(Mapped, MapAttribute):
+    entity_cls = Reopened
+
+    due_date = DateAttribute()
+    invoice_id = UnicodeAttribute()
+
+
 class RecurringInvoiceModel(Mapped, Model):
     entity_cls = RecurringInvoice
 
@@ -72,6 +79,7 @@ class RecurringInvoiceModel(Mapped, Model):
     end_date = DateAttribute(null=True)
     archived = BooleanAttribute()
     last_due_date = DateAttribute(null=True)
+    reopened = ListAttribute(of=ReopenedMap, null=True)
     version = NumberAttribute()
     due_partition = UnicodeAttribute(null=True)
     generate_at = UTCDateTimeAttribute(null=True)

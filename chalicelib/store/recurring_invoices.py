@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 from ..domain.recurring_invoices import RecurringInvoice
 from ..domain.timeutil import UTC, zone_info
 from . import due_index, tables
-from .recurring_invoice_models import RecurringInvoiceModel
+from .recurring_invoice_models import RecurringInvoiceModel, ReopenedMap
 from .repository import TenantRepository, update_if
 
 
@@ -21,7 +21,8 @@ def start_of(day: date, timezone: str) -> datetime:
 
 
 def generate_at(template: RecurringInvoice) -> datetime | None:
-    return start_of(template.generation_date, template.timezone) if template.generating else None
+    day = template.next_generation_date
+    return None if day is None else start_of(day, template.timezone)
 
 
 class RecurringInvoiceRepository(TenantRepository):
@@ -67,13 +68,16 @@ def _advance(tenant_id: str, template: RecurringInvoice, moved: RecurringInvoice
     partition, at = due_partition(moved), generate_at(moved)
     actions = [M.next_due_date.set(moved.next_due_date), M.timezone.set(moved.timezone), M.version.add(1)]
     actions.append(M.last_due_date.set(moved.last_due_date) if moved.last_due_date else M.last_due_date.remove())
+    actions.append(M.reopened.set([ReopenedMap.from_entity(r) for r in moved.reopened]) if moved.reopened
+                   else M.reopened.remove())
     actions += [M.due_partition.set(partition), M.generate_at.set(at)] if partition else [
         M.due_partition.remove(), M.generate_at.remove()]
     return M(tenant_id=tenant_id, id=template.id), actions, M.version == template.version
 
 
 def advance(tenant_id: str, template: RecurringInvoice, moved: RecurringInvoice) -> bool:
-    """Move the watermark (next_due_date, last_due_date, zone, index keys) from `template` to `moved`, by
+    """Move the watermark (next_due_date, last_due_date, re-opened dates, zone, index keys) from `template` to
+    `moved`, by
     compare-and-set on the version: of concurrent writers exactly one moves it, and a PATCH or PUT read before the
     move gets a 409 instead of writing the old watermark back."""
     return update_if(*_advance(tenant_id, template, moved))

@@ -636,15 +636,54 @@ def test_schedule_invoices_are_listed_activated_paid_and_canceled_like_any_other
     assert activated.body["succeeded"] == 1
     paid = api.post("/billing/payments", {"invoiceId": first["id"], "amount": D("333.30")}, key=t.key)
     assert paid.status == 201 and paid.body["invoice"]["paymentStatus"] == "Paid"
-    canceled = api.post("/billing/invoices:cancel", {"invoiceIds": [second["id"]]}, key=t.key)
-    assert canceled.body["succeeded"] == 1
-    # Known limit: canceling an item's invoice leaves the item Processed (it is not billed again).
-    s = get_schedule(api, t, schedule["id"])
-    assert statuses(s) == ["Processed", "Processed", "Pending"] and s["billedAmount"] == D("666.60")
-    assert_error(execute(api, t, schedule["id"], {"scheduleItemId": s["scheduleItems"][1]["id"]}), 409)
     graphql = api.post("/graphql", {"query": "query { invoice(where: {source: {_eq: \"InvoiceSchedule\"}}) "
                                              "{ name amount } }"}, key=t.key)
     assert graphql.status == 200 and len(graphql.body["data"]["invoice"]) == 2
+
+
+def test_canceling_an_items_invoice_reopens_the_item_for_a_new_invoice(api):
+    t = clocked(api, "2025-01-15T00:00:00Z")
+    schedule = new_schedule(api, t, [milestone_order(api, t)["id"]], thirds())
+    advance(api, t, "2025-03-01T00:00:00Z")
+    first, second = invoices(api, t)
+    assert api.post("/billing/invoices:activate", {"invoiceIds": [first["id"]]}, key=t.key).body["succeeded"] == 1
+    assert api.post("/billing/payments", {"invoiceId": first["id"], "amount": D("333.30")}, key=t.key).status == 201
+
+    canceled = api.post("/billing/invoices:cancel", {"invoiceIds": [first["id"], second["id"]]}, key=t.key)
+    assert [(r["invoiceId"], r["success"]) for r in canceled.body["results"]] == [(first["id"], False),
+                                                                                  (second["id"], True)]
+    s = get_schedule(api, t, schedule["id"])
+    item = s["scheduleItems"][1]
+    assert statuses(s) == ["Processed", "Pending", "Pending"] and s["status"] == "PartiallyProcessed"
+    assert (item["invoiceId"], item["invoiceNumber"], item["billRunId"]) == (None, None, None)
+    assert (s["billedAmount"], s["unbilledAmount"], s["nextRunDate"]) == (D("333.30"), D("666.70"), "2025-03-01")
+    again = api.post("/billing/invoices:cancel", {"invoiceIds": [second["id"]]}, key=t.key)  # a retry: no change
+    assert again.body["succeeded"] == 1 and get_schedule(api, t, schedule["id"]) == s
+
+    # its run date has come: the next advance runs it again, dated at the cancel, on a new invoice
+    assert advance(api, t, "2025-03-02T00:00:00Z")["ran"]["invoiceScheduleItems"] == 1
+    s = get_schedule(api, t, schedule["id"])
+    item = s["scheduleItems"][1]
+    assert statuses(s) == ["Processed", "Processed", "Pending"] and s["billedAmount"] == D("666.60")
+    reissued = api.get(f"/billing/invoices/{item['invoiceId']}", key=t.key).body
+    assert reissued["id"] not in (first["id"], second["id"]) and reissued["name"] == item["invoiceNumber"]
+    assert (reissued["status"], reissued["amountWithoutTax"], reissued["invoiceDate"]) == (
+        "Draft", D("333.30"), "2025-03-01")
+    assert api.get(f"/billing/invoices/{second['id']}", key=t.key).body["status"] == "Canceled"
+    run = api.get(f"/v1/bill-runs/{item['billRunId']}", key=t.key).body
+    assert run["status"] == "Completed" and [i["id"] for i in run["invoices"]] == [reissued["id"]]
+
+    # canceled again, it is executed on request too; the schedule can then finish
+    api.post("/billing/invoices:cancel", {"invoiceIds": [reissued["id"]]}, key=t.key)
+    ran = execute(api, t, schedule["id"], {"scheduleItemId": item["id"]})
+    assert ran.status == 201, ran.body
+    wall_tick(api)  # runs the request's bill run, if the worker has not
+    advance(api, t, "2025-04-01T00:00:00Z")
+    s = get_schedule(api, t, schedule["id"])
+    assert s["status"] == "FullyProcessed" and s["billedAmount"] == D("1000.00")
+    live = [i for i in invoices(api, t) if i["status"] != "Canceled"]
+    assert sorted(i["amountWithoutTax"] for i in live) == [D("333.30"), D("333.30"), D("333.40")]
+    assert len(invoices(api, t)) == 5  # the two canceled ones stay
 
 
 def test_tick_report_names_invoice_schedule_items(api):

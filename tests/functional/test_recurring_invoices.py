@@ -497,9 +497,43 @@ def test_generated_invoices_are_listed_activated_paid_rendered_canceled_and_dele
     deleted = api.delete("/billing/invoices", {"invoiceIds": [feb["id"]]}, key=t.key)
     assert deleted.body["succeeded"] == 1
     assert [i["id"] for i in invoices(api, t, customer)] == [jan["id"]]
-    # the template is not disturbed by what happens to its invoices: nothing is generated again
-    assert advance(api, t, "2026-03-01T00:00:00Z") == 0
+    # canceling re-opened February's due date: the next run generates it again, on a new number; the watermark stays
+    assert advance(api, t, "2026-03-01T00:00:00Z") == 1
+    assert [i["name"] for i in invoices(api, t, customer)] == ["2026-01-31", "2026-02-28-1"]
     assert get_template(api, t, template["id"])["schedule"]["nextDueDate"] == "2026-03-31"
+
+
+def test_canceling_a_generated_invoice_regenerates_its_due_date_on_the_next_run(api):
+    t = clock_tenant(api, start="2026-01-01T00:00:00Z")
+    customer = api.customer(t)["id"]
+    template = create(api, t, template_body(customer, next_due="2026-01-31"))
+    assert advance(api, t, "2026-02-10T00:00:00Z") == 1
+    [jan] = of_template(api, t, template["id"])
+    assert api.post("/billing/invoices:cancel", {"invoiceIds": [jan["id"]]}, key=t.key).body["succeeded"] == 1
+    assert api.post("/billing/invoices:cancel", {"invoiceIds": [jan["id"]]}, key=t.key).body["succeeded"] == 1  # retry
+
+    # archived, it generates nothing, the re-opened date included; the lines are the template's as they are then
+    api.post(f"{PATH}/{template['id']}/archive", key=t.key)
+    assert advance(api, t, "2026-02-11T00:00:00Z") == 0
+    api.post(f"{PATH}/{template['id']}/restore", key=t.key)
+    patched = api.patch(f"{PATH}/{template['id']}", {"recurringInvoiceLineItems": [
+        {"amount": Decimal("12.00"), "description": "Service, corrected"}]}, key=t.key)
+    assert patched.status == 200, patched.body
+    assert advance(api, t, "2026-02-12T00:00:00Z") == 1  # once: the retried cancel re-opened it once
+    canceled, again = sorted(of_template(api, t, template["id"]), key=lambda i: i["name"])
+    assert (canceled["id"], canceled["status"]) == (jan["id"], "Canceled")
+    assert (again["name"], again["dueDate"], again["status"], lines_of(again)) == (
+        "2026-01-31-1", "2026-01-31", "Draft", [("Service, corrected", Decimal("1"), Decimal("12.00"),
+                                                  Decimal("12.00"))])
+    assert get_template(api, t, template["id"])["schedule"]["nextDueDate"] == "2026-02-28"
+    assert advance(api, t, "2026-02-13T00:00:00Z") == 0
+
+    # the invoice generated again, canceled in turn, is generated again once more; the series goes on meanwhile
+    api.post("/billing/invoices:cancel", {"invoiceIds": [again["id"]]}, key=t.key)
+    api.post("/billing/invoices:cancel", {"invoiceIds": [jan["id"]]}, key=t.key)  # an old cancel's retry: nothing
+    assert advance(api, t, "2026-03-01T00:00:00Z") == 2  # January's third invoice, February's first
+    names = sorted(i["name"] for i in of_template(api, t, template["id"]) if i["status"] != "Canceled")
+    assert names == ["2026-01-31-2", "2026-02-28"]
 
 
 def _pdf_text(invoice_id: str, tenant_id: str) -> str:

@@ -770,3 +770,10 @@ def test_any_input_is_a_filter_or_a_400_never_a_crash(source, record):
     assert parse_filter(to_text(f), INVOICE) == f
     assert isinstance(evaluate(f, record), bool)
     index_plan(f)
+
+
+@pytest.mark.parametrize("source", ['"\\', '{status: {_eq: "\\'])
+def test_an_escape_at_the_very_end_is_a_400_not_graphql_cores_index_error(source):
+    """graphql-core 3.2's lexer reads past the end of a string ending in a backslash (IndexError), found by the
+    property test above."""
+    assert "unterminated string" in issue_of(source, field_name="graphqlFilter")

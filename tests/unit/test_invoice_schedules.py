@@ -429,3 +429,23 @@ def test_an_item_keeping_its_run_date_is_not_checked():
     with pytest.raises(BillrunError) as caught:
         rules.require_recent_run_dates(moved, stored, today, 400)
     assert [d.field for d in caught.value.details] == ["scheduleItems[1].runDate"]
+
+
+# --- a canceled invoice re-opens its item ---------------------------------------------------------------------
+
+def test_reopen_puts_the_item_of_a_canceled_invoice_back_to_pending_and_counts_it():
+    later = datetime(2025, 3, 2, tzinfo=UTC)
+    done = schedule([si(1, "50.00", ItemStatus.PROCESSED, invoice_id="inv1", invoice_number="INV-1", bill_run_id="r1"),
+                     si(2, "50.00")])
+    reopened = rules.reopen(done, "inv1", later, "someone")
+    first = reopened.item("i1")
+    assert (first.status, first.invoice_id, first.invoice_number, first.bill_run_id, first.reissues) == (
+        ItemStatus.PENDING, None, None, None, 1)
+    assert (reopened.updated_date, reopened.updated_by_id) == (later, "someone")
+    assert rules.reopen(reopened, "inv1", later, "someone") is reopened  # a repeated cancel changes nothing
+    assert rules.reopen(done, "another", later, "someone") is done
+    # a PUT listing the re-opened item keeps its count, which names its next bill runs and invoice
+    kept = rules.replace_items(reopened, [ItemRequest(run_date=date(2025, 1, 1), amount=D("50.00"), id="i1"),
+                                          ItemRequest(run_date=date(2025, 2, 1), amount=D("50.00"), id="i2")],
+                               ["new1", "new2"])
+    assert [(i.id, i.reissues) for i in kept] == [("i1", 1), ("i2", 0)]
