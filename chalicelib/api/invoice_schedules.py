@@ -6,7 +6,6 @@ from chalice import Blueprint
 from ..domain.bill_runs import CHARGE_TYPES_EXCLUDED, BillRun
 from ..domain.invoice_schedules import InvoiceSchedule, ItemRequest
 from ..services import invoice_schedules as service
-from ..services import invoice_schedule_lists as lists
 from ..services import views
 from . import schemas as s
 from .http import operation
@@ -61,8 +60,8 @@ def create_schedule(call):
            response=s.InvoiceSchedulePage)
 def list_schedules(call):
     q = call.query
-    items, token = lists.list_schedules(call.ctx, account_id=q.account_id, order_id=q.order_id, status=q.status,
-                                        limit=q.limit, next_token=q.next_token)
+    items, token = views.invoice_schedules_page(call.ctx.tenant.id, account_id=q.account_id, order_id=q.order_id,
+                                                status=q.status, limit=q.limit, next_token=q.next_token)
     return {"data": [schedule_view(i) for i in items], "next_token": token}
 
 
@@ -119,6 +118,6 @@ def get_bill_run(call):
            "those in a status", tag=RUNS, query=s.BillRunQuery, response=s.BillRunPage)
 def list_bill_runs(call):
     q = call.query
-    items, token = lists.list_bill_runs(call.ctx, account_id=q.account_id, order_id=q.order_id, status=q.status,
-                                        limit=q.limit, next_token=q.next_token)
+    items, token = views.bill_runs_page(call.ctx.tenant.id, account_id=q.account_id, order_id=q.order_id,
+                                        status=q.status, limit=q.limit, next_token=q.next_token)
     return {"data": [bill_run_view(r) for r in items], "next_token": token}
