@@ -25,7 +25,7 @@ from ..store.invoice_job_models import InvoiceJobModel
 from ..store.invoice_jobs import invoice_jobs
 from ..store.tenants import get_tenant
 from . import invoices as service
-from . import quotas
+from . import invoice_pdf, quotas
 from .budget import Budget
 from .context import RequestContext
 
@@ -92,8 +92,12 @@ def _apply(ctx: RequestContext, job: InvoiceJob, owner: str) -> bool:
         batch = store.pending(tenant_id, job.id, APPLY_BATCH, after)
         if not batch:
             return True
+        done = []
         for result in batch:
-            store.record(tenant_id, job.id, _apply_one(ctx, job, result.invoice_id))
+            done.append(_apply_one(ctx, job, result.invoice_id))
+            store.record(tenant_id, job.id, done[-1])
+        if job.kind is not InvoiceJobKind.DELETE:  # the changed invoices' PDFs, rendered again off the job
+            invoice_pdf.queue(tenant_id, [r.invoice_id for r in done if r.state is ResultState.SUCCEEDED])
         after = batch[-1].invoice_id
         if not store.LEASES.renew(tenant_id, job.id, owner, wall_now()):
             return False

@@ -18,7 +18,7 @@ from ..store import invoice_schedules, ledger
 from ..store.catalog import customers
 from ..store.documents import invoices
 from ..store.invoice_jobs import invoice_jobs
-from . import quotas, recurring_invoices
+from . import invoice_pdf, quotas, recurring_invoices
 from .context import RequestContext
 
 MAX_BULK = 500  # a filter matching more invoices than this is handed to an invoice job (services/invoice_jobs.py)
@@ -186,14 +186,20 @@ def activate(ctx: RequestContext, invoice_ids, graphql_filter, invoice_date: dat
     selected = select(ctx, invoice_ids, graphql_filter)
     if selected is TOO_MANY:
         return _queue(ctx, InvoiceJobKind.ACTIVATE, graphql_filter, invoice_date=invoice_date, comment=comment)
-    return _each(selected, lambda invoice: activate_one(ctx, invoice, invoice_date, comment))
+    return _rendered(ctx, _each(selected, lambda invoice: activate_one(ctx, invoice, invoice_date, comment)))
 
 
 def cancel(ctx: RequestContext, invoice_ids, graphql_filter, comment: str | None):
     selected = select(ctx, invoice_ids, graphql_filter)
     if selected is TOO_MANY:
         return _queue(ctx, InvoiceJobKind.CANCEL, graphql_filter, comment=comment)
-    return _each(selected, lambda invoice: cancel_one(ctx, invoice, comment))
+    return _rendered(ctx, _each(selected, lambda invoice: cancel_one(ctx, invoice, comment)))
+
+
+def _rendered(ctx: RequestContext, results: list[Result]) -> list[Result]:
+    """The changed invoices' PDFs are rendered again, off the request (one work-queue message)."""
+    invoice_pdf.queue(ctx.tenant.id, [r.invoice_id for r in results if r.success])
+    return results
 
 
 def delete(ctx: RequestContext, invoice_ids, graphql_filter):
@@ -220,7 +226,9 @@ def _queue(ctx: RequestContext, kind: InvoiceJobKind, graphql_filter: str, invoi
 
 def update(ctx: RequestContext, invoice_id: str, changes: dict) -> Invoice:
     current = invoices.get(ctx.tenant.id, invoice_id)
-    return invoices.replace(ctx.tenant.id, rules.update(current, changes, ctx.now, ctx.actor_id), current)
+    updated = invoices.replace(ctx.tenant.id, rules.update(current, changes, ctx.now, ctx.actor_id), current)
+    invoice_pdf.queue(ctx.tenant.id, [updated.id])
+    return updated
 
 
 def pay(ctx: RequestContext, invoice_id: str, amount: Decimal, payment_date: date | None) -> tuple[Payment, Invoice]:
@@ -231,4 +239,5 @@ def pay(ctx: RequestContext, invoice_id: str, amount: Decimal, payment_date: dat
     paid = rules.pay(current, payment, ctx.actor_id)
     if paid is not current:
         paid = invoices.replace(ctx.tenant.id, paid, current)
+        invoice_pdf.queue(ctx.tenant.id, [paid.id])
     return payment, paid
