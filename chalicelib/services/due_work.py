@@ -1,6 +1,6 @@
 """One pass over a clock's due work, and the kinds of work every clock has: billing schedules, invoice
-schedule items, recurring invoices. A test clock's advance runs these passes; the tick (tick.py) adds the live
-clock's own work (invoice jobs, advances nobody holds). Apart from tick.py because a clock advance is itself
+schedule items (and the bill runs execute requests made), recurring invoices, invoice jobs. A test clock's advance
+runs these passes, over its tenant's work; the tick (tick.py) adds the live clock's own (advances nobody holds). Apart from tick.py because a clock advance is itself
 work of the live clock: the tick imports clock.py, which imports this module.
 
 Each kind of work is a DueWork source that finds its due items by an index query keyed on the domain, never by
@@ -15,6 +15,7 @@ from ..domain.tenants import LIVE_CLOCK
 from ..store import ticks
 from .billing_schedules import BillingScheduleWork
 from .budget import Budget
+from .invoice_jobs import InvoiceJobWork
 from .invoice_schedules import InvoiceScheduleWork
 from .recurring_invoices import RecurringInvoiceWork
 
@@ -34,7 +35,8 @@ class DueWork(Protocol):
         queries: cheap enough for every tick."""
 
 
-EVERY_CLOCK: tuple[DueWork, ...] = (BillingScheduleWork(), InvoiceScheduleWork(), RecurringInvoiceWork())
+EVERY_CLOCK: tuple[DueWork, ...] = (BillingScheduleWork(), InvoiceScheduleWork(), RecurringInvoiceWork(),
+                                    InvoiceJobWork())
 
 
 @dataclass

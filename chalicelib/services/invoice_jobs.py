@@ -1,7 +1,7 @@
 """Runs invoice jobs: bulk activate, cancel or delete over a filter matching more than one request handles.
 
-Queued by services/invoices.py; run by the wall-clock tick (InvoiceJobWork) under a lease, in two phases
-(domain/invoice_jobs.py). Every step is safe to repeat after a crash or a lost lease:
+Queued by services/invoices.py, which hands each to the worker; run under a lease by the worker, or by a pass that
+recovers it (InvoiceJobWork), in two phases (domain/invoice_jobs.py). Every step is safe to repeat after a crash or a lost lease:
 - Selecting writes a Pending result for each matching invoice before touching the invoice, then (activation)
   moves a Draft invoice to PendingActivation; the cursor saved after each page is where a re-run resumes,
   and an invoice already moved is known by its Pending result.
@@ -18,6 +18,7 @@ from ..domain.filters import parse_filter
 from ..domain.invoice_jobs import (InvoiceJob, InvoiceJobKind, InvoiceJobPhase, InvoiceJobResult, InvoiceJobStatus,
                                    ResultState, counts)
 from ..domain.invoices import InvoiceStatus
+from ..domain.tenants import LIVE_CLOCK
 from ..domain.timeutil import wall_now
 from ..store import invoice_jobs as store
 from ..store.documents import invoices
@@ -136,14 +137,15 @@ def _finish(tenant_id: str, job: InvoiceJob, owner: str, error: str | None = Non
 
 
 class InvoiceJobWork:
-    """Tick source: invoice jobs are asked for by API calls, not by time, so the wall-clock tick runs every
-    tenant's (test-mode ones too) as soon as it comes round; a test clock's advance does not."""
+    """Tick source: invoice jobs are asked for by API calls, not by time; the worker runs each at once (its message
+    is sent when it is queued). A pass runs those whose lease ran out (never started, the message lost, or the
+    runner died): the wall-clock tick every tenant's (test-mode ones too), a test clock's advance its tenant's."""
     name = "invoiceJobs"
-    live_only = True
+    live_only = False
 
     def process_due(self, clock_id: str, until, budget: Budget) -> int:
         ran = 0
-        for tenant_id, job_id in store.LEASES.expired(store.PARTITION, wall_now()):
+        for tenant_id, job_id in store.expired(clock_id, wall_now()):
             if budget.spent():
                 break
             try:
@@ -154,4 +156,4 @@ class InvoiceJobWork:
         return ran
 
     def oldest_due(self, clock_id: str, until):
-        return store.LEASES.oldest_expired(store.PARTITION, until)
+        return store.LEASES.oldest_expired(store.PARTITION, until) if clock_id == LIVE_CLOCK else None

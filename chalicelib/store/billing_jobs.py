@@ -58,6 +58,11 @@ def expired(clock_id: str, now: datetime) -> list[tuple[str, str]]:
     return LEASES.expired(clock_id, now)
 
 
+def unfinished(clock_id: str) -> list[tuple[str, str]]:
+    """(tenantId, jobId) of the clock's Queued or Running jobs, their lease run out or not."""
+    return LEASES.unfinished(clock_id)
+
+
 def any_unfinished(clock_id: str) -> bool:
     """Whether a billing job of the domain is Queued or Running (e.g. its work units are with the workers)."""
     return LEASES.any_unfinished(clock_id)

@@ -56,15 +56,28 @@ class Leases:
             M.status.set(status.value), M.completed_time.set(now), M.lease_partition.remove(),
             M.lease_until.remove(), *actions], holder))
 
-    def expired(self, partition: str, now: datetime) -> list[tuple[str, str]]:
-        """(tenantId, id) of unfinished work whose lease has run out: never started, or its runner died."""
+    def expired(self, partition: str, now: datetime, tenant_id: str | None = None) -> list[tuple[str, str]]:
+        """(tenantId, id) of unfinished work whose lease has run out: never started, or its runner died; given a
+        tenant, that tenant's only (a filter on the index's keys: the partition holds unfinished work only)."""
         tables.bind()
-        return [(item.tenant_id, item.id) for item in self.index.query(partition, self.model.lease_until <= now)]
+        return [(item.tenant_id, item.id) for item in self.index.query(
+            partition, self.model.lease_until <= now, filter_condition=self._of(tenant_id))]
 
-    def any_unfinished(self, partition: str) -> bool:
-        """Whether some work of the partition is unfinished, its lease run out or not (one-item index query)."""
+    def unfinished(self, partition: str) -> list[tuple[str, str]]:
+        """(tenantId, id) of all unfinished work of the partition, its lease run out or not."""
         tables.bind()
-        return any(True for _ in self.index.query(partition, limit=1))
+        return [(item.tenant_id, item.id) for item in self.index.query(partition)]
+
+    def any_unfinished(self, partition: str, tenant_id: str | None = None) -> bool:
+        """Whether some work of the partition (given a tenant: of that tenant) is unfinished, its lease run out or
+        not (a one-item index query; with a tenant, read until the first of its items)."""
+        tables.bind()
+        if tenant_id is None:
+            return any(True for _ in self.index.query(partition, limit=1))
+        return any(True for _ in self.index.query(partition, filter_condition=self._of(tenant_id)))
+
+    def _of(self, tenant_id: str | None):
+        return None if tenant_id is None else self.model.tenant_id == tenant_id
 
     def oldest_expired(self, partition: str, now: datetime) -> datetime | None:
         """When the longest-expired lease of unfinished work ran out (None: no lease has run out)."""

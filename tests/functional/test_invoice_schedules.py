@@ -649,7 +649,8 @@ def test_schedule_invoices_are_listed_activated_paid_and_canceled_like_any_other
 
 def test_tick_report_names_invoice_schedule_items(api):
     t = clocked(api, "2025-01-15T00:00:00Z")
-    assert advance(api, t, "2025-01-16T00:00:00Z")["ran"] == {"billingJobs": 0, "invoiceScheduleItems": 0, "recurringInvoices": 0}
+    assert advance(api, t, "2025-01-16T00:00:00Z")["ran"] == {
+        "billingJobs": 0, "invoiceScheduleItems": 0, "recurringInvoices": 0, "invoiceJobs": 0, "workUnits": 0}
 
 
 # --- an order on an invoice schedule is billed by the schedule only -------------------------------------------
