@@ -1,7 +1,8 @@
 """Runs invoice jobs: bulk activate, cancel or delete over a filter matching more than one request handles.
 
 Queued by services/invoices.py, which hands each to the worker; run under a lease by the worker, or by a pass that
-recovers it (InvoiceJobWork), in two phases (domain/invoice_jobs.py). Every step is safe to repeat after a crash or a lost lease:
+recovers it (InvoiceJobWork), in two phases (domain/invoice_jobs.py). Every step is safe to repeat after a crash or
+a lost lease:
 - Selecting writes a Pending result for each matching invoice before touching the invoice, then (activation)
   moves a Draft invoice to PendingActivation; the cursor saved after each page is where a re-run resumes,
   and an invoice already moved is known by its Pending result.
@@ -24,6 +25,7 @@ from ..store import invoice_jobs as store
 from ..store.documents import invoices
 from ..store.invoice_job_models import InvoiceJobModel
 from ..store.invoice_jobs import invoice_jobs
+from ..store.leases import gave_up, past_cap
 from ..store.tenants import get_tenant
 from . import invoices as service
 from . import quotas
@@ -31,7 +33,6 @@ from .budget import Budget
 from .context import RequestContext
 
 log = logging.getLogger("billrun.invoice_jobs")
-MAX_ATTEMPTS = 5  # a job that keeps failing is finished with its error instead of retried forever
 SELECT_PAGE = 200  # invoices read per index page while selecting; the cursor is saved after each
 APPLY_BATCH = 100
 
@@ -49,8 +50,8 @@ def _run(tenant_id: str, job_id: str) -> InvoiceJob:
     job = invoice_jobs.get(tenant_id, job_id)
     log.info("invoice job started (%s, attempt %d, %s)", job.kind.value, job.attempts, job.phase.value,
              extra={"kind": job.kind.value, "attempt": job.attempts, "phase": job.phase.value})
-    if job.attempts > MAX_ATTEMPTS:
-        _finish(tenant_id, job, owner, f"gave up after {MAX_ATTEMPTS} attempts: {job.error or 'runner crashed'}")
+    if past_cap(job.attempts):  # the rule billing jobs follow too (store/leases.py)
+        _finish(tenant_id, job, owner, gave_up(job.error))
         return invoice_jobs.get(tenant_id, job_id)
     tenant = get_tenant(tenant_id)
     ctx = RequestContext(tenant=tenant, actor_id=job.created_by_id, actor_name=job.created_by_name,
