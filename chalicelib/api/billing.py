@@ -119,7 +119,7 @@ def get_job(call):
 
 
 @operation(bp, "POST", "/billing/jobs/{id}:retry", summary="Run a Failed billing job again (a new attempt series; "
-           "409 JobNotFailed unless it is Failed)", tag=JOBS, response=s.BillingJobDetail)
+           "409 JobNotFailed unless it is Failed)", tag=JOBS, body=s.NoBody, response=s.BillingJobDetail)
 def retry_job(call):
     return _job_detail(call.ctx.tenant.id, billing_job_runner.retry(call.ctx.tenant, call.params["id"]))
 
