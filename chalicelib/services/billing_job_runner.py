@@ -35,9 +35,11 @@ def retry(tenant: Tenant, job_id: str) -> BillingJob:
     """A Failed job runs again now, its attempts counted afresh; 409 JobNotFailed for a job that is not Failed
     (never failed, or restarted already by an earlier retry)."""
     job = job_store.jobs.get(tenant.id, job_id)
-    if job.status is not JobStatus.FAILED or job_store.restart(tenant.id, job_id, job.clock_id, wall_now()) is None:
-        raise conflict(f"billing job {job.name} is {job_store.jobs.get(tenant.id, job_id).status.value}: only a "
-                       "Failed job can be retried", "JobNotFailed")
+    restarted = job_store.restart(tenant.id, job_id, job.clock_id, wall_now()) if job.status is JobStatus.FAILED \
+        else None
+    if restarted is None:  # not Failed, or a concurrent retry restarted it first (named as it is now)
+        status = job.status if job.status is not JobStatus.FAILED else job_store.jobs.get(tenant.id, job_id).status
+        raise conflict(f"billing job {job.name} is {status.value}: only a Failed job can be retried", "JobNotFailed")
     log.info("billing job %s retried", job.name, extra={"jobName": job.name, "retries": job.retries + 1})
     return bill_job(tenant, job_id, wall_now() if tenant.clock_id == LIVE_CLOCK else job.scheduled_time)
 
