@@ -81,8 +81,7 @@ class Leases:
         return _entity(self._update(tenant_id, ident, [
             M.status.set(self.waiting.value), M.attempts.set(0), M.lease_partition.set(partition),
             M.lease_until.set(now), M.lease_owner.remove(), M.started_time.remove(), M.completed_time.remove(),
-            *actions],
-            M.status == finished.value))
+            *actions], M.status == finished.value))
 
     def expired(self, partition: str, now: datetime, tenant_id: str | None = None) -> list[tuple[str, str]]:
         """(tenantId, id) of unfinished work whose lease has run out: never started, or its runner died; given a
