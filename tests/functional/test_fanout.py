@@ -24,7 +24,6 @@ def queues_fixture(aws, monkeypatch):
     work_queue.ensure_queues(visibility_seconds=30)
     monkeypatch.setenv("BILLRUN_FANOUT_CUSTOMERS", "5")
     monkeypatch.setenv("BILLRUN_UNIT_CUSTOMERS", "4")
-    monkeypatch.setenv("BILLRUN_RENDER_PDFS", "false")  # the queue carries work units only (test_invoice_pdf: PDFs)
     return work_queue.client()
 
 

@@ -166,7 +166,7 @@ def test_the_invoice_carries_its_pdf_url_once_rendered(api, s3):
 def test_the_worker_renders_each_invoice_version_ahead_of_any_read(api, s3, queues, monkeypatch):
     """Writing or changing an invoice sends a work-queue message; the worker renders that version, so invoicePdf
     is set without anyone asking for the PDF, and every read presigns a fresh URL to it."""
-    monkeypatch.setenv("BILLRUN_RENDER_PDFS", "true")  # the default, which the queues fixture turns off
+    monkeypatch.setenv("BILLRUN_RENDER_PDFS", "true")  # the default, which tests/conftest.py turns off
     t = clock_tenant(api, CLOCK)
     invoice, _ = taxed_invoice(api, t)  # the job's page queued its invoice
     assert invoice["invoicePdf"] is None and s3 == []  # not rendered on the request path
