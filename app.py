@@ -28,8 +28,9 @@ def tick(event):
 
 @app.on_sqs_message(queue=settings().work_queue, batch_size=1, name="worker")
 def worker(event):
-    """SQS (the local stack's worker loop too): one work unit of a large billing job, or a turn on a test clock's
-    advance; raising hands the message back to SQS for another delivery (after the last: the dead-letter queue)."""
+    """SQS (the local stack's worker loop too): one work unit of a large billing job, a turn on a test clock's
+    advance, or work a request started (a bill run, an invoice job); raising hands the message back to SQS for
+    another delivery (after the last: the dead-letter queue)."""
     for record in event:
         receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
         work.handle(record.body, receives)

@@ -72,6 +72,7 @@ def main(argv=None) -> int:
         for name in ("DYNAMODB_ENDPOINT_URL", "S3_ENDPOINT_URL", "SQS_ENDPOINT_URL", "BILLRUN_WORK_QUEUE"):
             os.environ.pop(name, None)  # the bench's own moto, whatever the shell points at
         stack.configure_environment(port, admin_key="bench")
+        os.environ["BILLRUN_RENDER_PDFS"] = "false"  # billing alone: the worker loops render no invoice PDFs
         meter = Meter()
         meter.install()
         sys.stdout = sys.stderr  # billrun's JSON log lines (and any EMF document) go to stderr with the progress

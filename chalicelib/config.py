@@ -15,6 +15,7 @@ class Settings:
     unit_customers: int  # customers per work unit
     page_threads: int  # pages of one job (or work unit) billed at once: one page's requests wait while another computes
     max_receives: int  # deliveries of one unit before SQS moves it to the dead-letter queue (infra's redrive)
+    render_pdfs: bool  # the worker renders each invoice version's PDF when it is written (else: on first GET .../pdf)
     # Bounds on the work one request, schedule or template can buy (docs/limits.md says each, and why).
     min_slot_interval_seconds: int  # a billing schedule's cron slots are at least this far apart
     max_catch_up_days: int  # how far before the tenant's today a start, nextDueDate or runDate may be set
@@ -43,6 +44,7 @@ def settings() -> Settings:
         unit_customers=_number("BILLRUN_UNIT_CUSTOMERS", 100),
         page_threads=_number("BILLRUN_PAGE_THREADS", 2),
         max_receives=_number("BILLRUN_MAX_RECEIVES", 3),
+        render_pdfs=os.environ.get("BILLRUN_RENDER_PDFS", "true").lower() != "false",
         min_slot_interval_seconds=_number("BILLRUN_MIN_SLOT_INTERVAL_SECONDS", 3600),
         max_catch_up_days=_number("BILLRUN_MAX_CATCH_UP_DAYS", 400),
         slots_per_pass=_number("BILLRUN_SLOTS_PER_PASS", 50),

@@ -35,8 +35,10 @@ INVOICES = "Invoices"
 CREDIT_MEMOS = "CreditMemos"
 ERRORS = "Errors"
 UNITS_FAILED = "UnitsFailed"
+JOBS_FAILED = "JobsFailed"
 UNITS = {TICK_LAG: MetricUnit.Seconds, JOB_DURATION: MetricUnit.Seconds, INVOICES: MetricUnit.Count,
-         CREDIT_MEMOS: MetricUnit.Count, ERRORS: MetricUnit.Count, UNITS_FAILED: MetricUnit.Count}
+         CREDIT_MEMOS: MetricUnit.Count, ERRORS: MetricUnit.Count, UNITS_FAILED: MetricUnit.Count,
+         JOBS_FAILED: MetricUnit.Count}
 
 log = logging.getLogger("billrun.observability")
 http_log = logging.getLogger("billrun.http")

@@ -9,6 +9,9 @@ os.environ.update({
     "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
     # chalice.test.Client applies the 'dev' stage's variables per request; the tables must match them.
     "BILLRUN_STAGE": "dev", "BILLRUN_TABLE_PREFIX": "billrun-dev", "BILLRUN_ADMIN_KEY": "test-admin-key",
+    # In-process tests have no work queue unless they make one: PDFs are rendered on request there, save in the
+    # tests of the worker's rendering, which turn it on (the e2e stack drops BILLRUN_* and renders, as make run).
+    "BILLRUN_RENDER_PDFS": "false",
 })
 os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 os.environ.pop("S3_ENDPOINT_URL", None)

@@ -10,6 +10,8 @@ import jsonschema
 import simplejson
 
 ADMIN_KEY = "test-admin-key"
+# what a test clock's advance (and GET /test/clock) reports it ran, by kind of work, when nothing fell due
+NOTHING_RAN = {"billingJobs": 0, "invoiceScheduleItems": 0, "recurringInvoices": 0, "invoiceJobs": 0, "workUnits": 0}
 
 
 @lru_cache(maxsize=1)

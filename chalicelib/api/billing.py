@@ -8,7 +8,7 @@ from ..domain.billing_schedules import ScheduleStatus
 from ..domain.errors import invalid
 from ..domain.billing_jobs import BillingJob
 from ..domain.timeutil import format_instant, zone_info
-from ..services import billing_jobs
+from ..services import billing_job_runner, billing_jobs
 from ..services import billing_schedules as service
 from ..services import views
 from . import schemas as s
@@ -115,6 +115,12 @@ def list_jobs(call):
            tag=JOBS, response=s.BillingJobDetail)
 def get_job(call):
     return _job_detail(call.ctx.tenant.id, views.billing_jobs.get(call.ctx.tenant.id, call.params["id"]))
+
+
+@operation(bp, "POST", "/billing/jobs/{id}:retry", summary="Run a Failed billing job again (a new attempt series; "
+           "409 JobNotFailed unless it is Failed)", tag=JOBS, body=s.NoBody, response=s.BillingJobDetail)
+def retry_job(call):
+    return _job_detail(call.ctx.tenant.id, billing_job_runner.retry(call.ctx.tenant, call.params["id"]))
 
 
 @operation(bp, "POST", "/billing/jobs:preview", summary="What a billing job would create (a dry run: nothing is "

@@ -521,6 +521,7 @@ class BillingJob(Output):
     units_total: int | None = Field(None, description="work units the job was split into (fan-out); null: "
                                                       "billed by one invocation")
     units_finished: int = 0
+    retries: int = Field(0, description="times POST /billing/jobs/{id}:retry ran the job again after it Failed")
 
 
 class BillingJobDetail(BillingJob):

@@ -51,6 +51,7 @@ class BillingJob:
     error: str | None = None
     units_total: int | None = None  # set when the job was split into work units (fan-out)
     units_finished: int = 0
+    retries: int = 0  # new attempt series started by POST /billing/jobs/{id}:retry (each from a Failed job)
 
 
 class UnitState(CanonicalEnum):

@@ -42,7 +42,15 @@ class Tenant:
     @property
     def clock_id(self) -> str:
         """Which tick owns this tenant's due work: the wall-clock tick, or only this tenant's test clock."""
-        return f"test#{self.id}" if self.test_mode else LIVE_CLOCK
+        return f"{TEST_CLOCK_PREFIX}{self.id}" if self.test_mode else LIVE_CLOCK
+
+
+TEST_CLOCK_PREFIX = "test#"
+
+
+def clock_tenant(clock_id: str) -> str | None:
+    """The tenant whose test clock `clock_id` is (None: the live clock, every live tenant's)."""
+    return clock_id.removeprefix(TEST_CLOCK_PREFIX) if clock_id.startswith(TEST_CLOCK_PREFIX) else None
 
 
 def advance_clock(tenant: Tenant, to: datetime, max_days: int) -> Tenant:

@@ -27,7 +27,7 @@ from ..store import bill_runs as store
 from ..store import counters, documents
 from ..store.catalog import customers, orders, products
 from ..store.invoice_schedules import MAX_ATTEMPTS, schedules
-from . import quotas
+from . import invoice_pdf, quotas
 from .ids import derived_id
 
 log = logging.getLogger("billrun.bill_runs")
@@ -116,6 +116,7 @@ def write_invoice(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem,
         done, _ = documents.write_once(
             tenant.id, invoice, lambda transaction: schedules.replace_in(transaction, tenant.id, processed, schedule))
         if done is documents.Outcome.WRITTEN:
+            invoice_pdf.queue(tenant.id, [invoice.id])
             return invoice
         if done is documents.Outcome.STORED:
             return documents.invoices.get(tenant.id, invoice_id)

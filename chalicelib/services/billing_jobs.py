@@ -174,8 +174,10 @@ def report_finished(tenant_id: str, job: BillingJob, status: JobStatus, tally: d
     log.info("billing job %s finished: %s", job.name, status.value, extra={
         "jobName": job.name, "status": status.value, "counts": tally, "durationSeconds": duration,
         "fannedOut": fanned_out, **details})
+    failed = {observability.JOBS_FAILED: 1} if status is JobStatus.FAILED else {}
     observability.emit({observability.JOB_DURATION: duration, observability.INVOICES: tally["invoices"],
-                        observability.CREDIT_MEMOS: tally["creditMemos"], observability.ERRORS: tally["errors"]},
+                        observability.CREDIT_MEMOS: tally["creditMemos"], observability.ERRORS: tally["errors"],
+                        **failed},
                        tenantId=tenant_id, jobId=job.id, jobName=job.name, status=status.value,
                        fannedOut=fanned_out)
 

@@ -39,6 +39,7 @@ from ..store import counters, documents, ledger
 from ..store.documents import DOCUMENT
 from ..store.batch import MAX_ACTIONS, Transaction
 from ..store import billing_jobs as job_store
+from . import invoice_pdf
 from .ids import derived_id
 
 log = logging.getLogger("billrun.billing_jobs")
@@ -178,6 +179,7 @@ def _page(run: _BillCall, page) -> list[CustomerOutcome]:
     committed = _commit(run, plans, seen)
     runs = [committed[plan.id] for plan in plans]
     _record(run, [r.decision for r in runs])
+    invoice_pdf.queue(run.tenant.id, [r.invoice.id for r in runs if r.invoice])
     return runs
 
 

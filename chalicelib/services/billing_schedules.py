@@ -244,8 +244,9 @@ class BillingScheduleWork:
                 job = billing_jobs.job_store.jobs.get(tenant_id, job_id)
                 now = wall_now() if clock_id == LIVE_CLOCK else job.scheduled_time
                 ran += billing_job_runner.bill_job(tenant, job_id, now).status not in UNFINISHED
-            except Exception:  # one job's failure must not stop the others; its lease runs out again
+            except Exception:  # one job's failure must not stop the others; it is tried again, up to its cap
                 log.exception("billing job %s of tenant %s failed", job_id, tenant_id)
+                ran += 1  # an attempt ran (and counts toward the cap): a test clock's advance goes on to the next
         return ran
 
     def oldest_due(self, clock_id: str, until: datetime) -> datetime | None:

@@ -1,7 +1,8 @@
 """One pass over a clock's due work, and the kinds of work every clock has: billing schedules, invoice
-schedule items, recurring invoices. A test clock's advance runs these passes; the tick (tick.py) adds the live
-clock's own work (invoice jobs, advances nobody holds). Apart from tick.py because a clock advance is itself
-work of the live clock: the tick imports clock.py, which imports this module.
+schedule items (and the bill runs execute requests made), recurring invoices, invoice jobs. A test clock's
+advance runs these passes over its tenant's work; the tick (tick.py) adds the live clock's own (advances nobody
+holds). Apart from tick.py because a clock advance is itself work of the live clock: the tick imports clock.py,
+which imports this module.
 
 Each kind of work is a DueWork source that finds its due items by an index query keyed on the domain, never by
 a Scan. A pass is bounded (docs/limits.md): at most `slots_per_pass` slots of each schedule or template, and no
@@ -15,6 +16,7 @@ from ..domain.tenants import LIVE_CLOCK
 from ..store import ticks
 from .billing_schedules import BillingScheduleWork
 from .budget import Budget
+from .invoice_jobs import InvoiceJobWork
 from .invoice_schedules import InvoiceScheduleWork
 from .recurring_invoices import RecurringInvoiceWork
 
@@ -23,7 +25,7 @@ log = logging.getLogger("billrun.tick")
 
 class DueWork(Protocol):
     name: str
-    live_only: bool  # work asked for by API calls rather than by time: only the wall-clock tick runs it
+    live_only: bool  # only the wall-clock tick runs it (advances nobody holds), never a test clock's advance
 
     def process_due(self, clock_id: str, until: datetime, budget: Budget) -> int:
         """One pass over the items due at or before `until` in `clock_id` (at most `slots_per_pass` per schedule or
@@ -34,7 +36,8 @@ class DueWork(Protocol):
         queries: cheap enough for every tick."""
 
 
-EVERY_CLOCK: tuple[DueWork, ...] = (BillingScheduleWork(), InvoiceScheduleWork(), RecurringInvoiceWork())
+EVERY_CLOCK: tuple[DueWork, ...] = (BillingScheduleWork(), InvoiceScheduleWork(), RecurringInvoiceWork(),
+                                    InvoiceJobWork())
 
 
 @dataclass

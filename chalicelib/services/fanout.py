@@ -26,6 +26,7 @@ from ..store import billing_jobs as job_store
 from ..store import work_queue
 from ..store.tenants import get_tenant
 from . import billing_jobs, billing_pages, clock_messages
+from .budget import Budget
 
 log = logging.getLogger("billrun.fanout")
 
@@ -102,6 +103,39 @@ def bill_unit(tenant: Tenant, job: BillingJob, unit: WorkUnit, now: datetime) ->
                               record_errors=False)
     return {run.decision.customer_id: run.decision.reason for run in runs
             if run.decision.decision == DecisionKind.ERROR.value}
+
+
+def bill_held_units(tenant: Tenant, budget: Budget) -> int:
+    """A test clock's advance bills the Pending units of its clock's fanned-out jobs itself, as a worker would (at
+    the job's documents instant: its slot), so that it never answers Ready while one is Running. A unit a worker
+    bills meanwhile is billed once all the same (billing is idempotent per customer) and counted once
+    (finish_unit); a unit with failures (or that raises) stays Pending for the workers' deliveries and their
+    dead-letter rule. A job with no unit left Pending (its last count lost) is completed here. Answers how many
+    units this call finished."""
+    finished = 0
+    for _, job_id in job_store.unfinished(tenant.clock_id):
+        job = job_store.jobs.find(tenant.id, job_id)
+        if job is None or job.status is not JobStatus.RUNNING or job.units_total is None:
+            continue
+        for unit in [u for u in job_store.units(tenant.id, job_id) if u.state is UnitState.PENDING]:
+            if budget.spent():
+                return finished
+            finished += _bill_held(tenant, job, unit)
+        finish_job(tenant.id, job_id)  # a no-op unless no unit is Pending and the job is still Running
+    return finished
+
+
+def _bill_held(tenant: Tenant, job: BillingJob, unit: WorkUnit) -> int:
+    with observability.correlated(tenantId=tenant.id, jobId=job.id, unit=unit.position):
+        try:
+            failures = bill_unit(tenant, job, unit, job.scheduled_time)
+        except Exception:  # the unit's message is still the workers': the advance goes on with the others
+            log.exception("work unit %d of billing job %s failed in the advance", unit.position, job.name)
+            return 0
+    if failures or not job_store.finish_unit(tenant.id, unit, UnitState.DONE):
+        return 0
+    _count(tenant.id, job.id)
+    return 1
 
 
 def _count(tenant_id: str, job_id: str) -> None:

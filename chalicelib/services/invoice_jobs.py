@@ -1,7 +1,8 @@
 """Runs invoice jobs: bulk activate, cancel or delete over a filter matching more than one request handles.
 
-Queued by services/invoices.py; run by the wall-clock tick (InvoiceJobWork) under a lease, in two phases
-(domain/invoice_jobs.py). Every step is safe to repeat after a crash or a lost lease:
+Queued by services/invoices.py, which hands each to the worker; run under a lease by the worker, or by a pass that
+recovers it (InvoiceJobWork), in two phases (domain/invoice_jobs.py). Every step is safe to repeat after a crash or
+a lost lease:
 - Selecting writes a Pending result for each matching invoice before touching the invoice, then (activation)
   moves a Draft invoice to PendingActivation; the cursor saved after each page is where a re-run resumes,
   and an invoice already moved is known by its Pending result.
@@ -18,19 +19,20 @@ from ..domain.filters import parse_filter
 from ..domain.invoice_jobs import (InvoiceJob, InvoiceJobKind, InvoiceJobPhase, InvoiceJobResult, InvoiceJobStatus,
                                    ResultState, counts)
 from ..domain.invoices import InvoiceStatus
+from ..domain.tenants import LIVE_CLOCK
 from ..domain.timeutil import wall_now
 from ..store import invoice_jobs as store
 from ..store.documents import invoices
 from ..store.invoice_job_models import InvoiceJobModel
 from ..store.invoice_jobs import invoice_jobs
+from ..store.leases import gave_up, past_cap
 from ..store.tenants import get_tenant
 from . import invoices as service
-from . import quotas
+from . import invoice_pdf, quotas
 from .budget import Budget
 from .context import RequestContext
 
 log = logging.getLogger("billrun.invoice_jobs")
-MAX_ATTEMPTS = 5  # a job that keeps failing is finished with its error instead of retried forever
 SELECT_PAGE = 200  # invoices read per index page while selecting; the cursor is saved after each
 APPLY_BATCH = 100
 
@@ -48,8 +50,8 @@ def _run(tenant_id: str, job_id: str) -> InvoiceJob:
     job = invoice_jobs.get(tenant_id, job_id)
     log.info("invoice job started (%s, attempt %d, %s)", job.kind.value, job.attempts, job.phase.value,
              extra={"kind": job.kind.value, "attempt": job.attempts, "phase": job.phase.value})
-    if job.attempts > MAX_ATTEMPTS:
-        _finish(tenant_id, job, owner, f"gave up after {MAX_ATTEMPTS} attempts: {job.error or 'runner crashed'}")
+    if past_cap(job.attempts):  # the rule billing jobs follow too (store/leases.py)
+        _finish(tenant_id, job, owner, gave_up(job.error))
         return invoice_jobs.get(tenant_id, job_id)
     tenant = get_tenant(tenant_id)
     ctx = RequestContext(tenant=tenant, actor_id=job.created_by_id, actor_name=job.created_by_name,
@@ -92,8 +94,12 @@ def _apply(ctx: RequestContext, job: InvoiceJob, owner: str) -> bool:
         batch = store.pending(tenant_id, job.id, APPLY_BATCH, after)
         if not batch:
             return True
+        done = []
         for result in batch:
-            store.record(tenant_id, job.id, _apply_one(ctx, job, result.invoice_id))
+            done.append(_apply_one(ctx, job, result.invoice_id))
+            store.record(tenant_id, job.id, done[-1])
+        if job.kind is not InvoiceJobKind.DELETE:  # the changed invoices' PDFs, rendered again off the job
+            invoice_pdf.queue(tenant_id, [r.invoice_id for r in done if r.state is ResultState.SUCCEEDED])
         after = batch[-1].invoice_id
         if not store.LEASES.renew(tenant_id, job.id, owner, wall_now()):
             return False
@@ -136,14 +142,15 @@ def _finish(tenant_id: str, job: InvoiceJob, owner: str, error: str | None = Non
 
 
 class InvoiceJobWork:
-    """Tick source: invoice jobs are asked for by API calls, not by time, so the wall-clock tick runs every
-    tenant's (test-mode ones too) as soon as it comes round; a test clock's advance does not."""
+    """Tick source: invoice jobs are asked for by API calls, not by time; the worker runs each at once (its message
+    is sent when it is queued). A pass runs those whose lease ran out (never started, the message lost, or the
+    runner died): the wall-clock tick every tenant's (test-mode ones too), a test clock's advance its tenant's."""
     name = "invoiceJobs"
-    live_only = True
+    live_only = False
 
     def process_due(self, clock_id: str, until, budget: Budget) -> int:
         ran = 0
-        for tenant_id, job_id in store.LEASES.expired(store.PARTITION, wall_now()):
+        for tenant_id, job_id in store.expired(clock_id, wall_now()):
             if budget.spent():
                 break
             try:
@@ -154,4 +161,4 @@ class InvoiceJobWork:
         return ran
 
     def oldest_due(self, clock_id: str, until):
-        return store.LEASES.oldest_expired(store.PARTITION, until)
+        return store.LEASES.oldest_expired(store.PARTITION, until) if clock_id == LIVE_CLOCK else None

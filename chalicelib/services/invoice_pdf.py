@@ -1,14 +1,21 @@
-"""An invoice's PDF: rendered (fpdf2, core fonts: the text stays extractable) once per invoice version, kept in S3.
+"""An invoice's PDF: rendered (fpdf2, core fonts: the text stays extractable) once per invoice version, kept in S3;
+ahead of any read, by the worker, when an invoice is written or changes (a work-queue message names it).
 
 Rendering lives here, not in the pure domain: it is presentation, and fpdf2 is a runtime dependency.
 Money is printed from its Decimal (never through float), dates as ISO dates."""
+import logging
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from fpdf import FPDF
 from fpdf.enums import Align, TableCellFillMode
 
-from ..store import catalog, documents, pdfs
+from ..config import settings
+from ..store import catalog, documents, pdfs, work_queue
+
+log = logging.getLogger("billrun.invoice_pdf")
+MESSAGE_KIND = "invoicePdf"
+IDS_PER_MESSAGE = 100  # 100 ids of 36 characters: far below SQS's 256 KB
 
 COLUMNS = (("Description", 64, Align.L), ("Start", 22, Align.C), ("End", 22, Align.C),
            ("Quantity", 20, Align.R), ("Unit price", 28, Align.R), ("Amount", 30, Align.R))
@@ -104,3 +111,32 @@ def pdf_link(tenant_id: str, invoice_id: str, now: datetime) -> dict:
     if invoice.pdf_key != key:
         documents.invoices.record_pdf(tenant_id, invoice, key)
     return {"invoice_id": invoice.id, "invoice_pdf": url, "expires_at": now + timedelta(seconds=pdfs.URL_SECONDS)}
+
+
+def queue(tenant_id: str, invoice_ids) -> None:
+    """Asks the worker to render these invoices' PDFs as they are now: one message per 100 invoices (a billing
+    page's, a bulk request's). A message is a nudge: if it is lost, the PDF is rendered by the next change's
+    message or on the first `GET .../pdf`, and invoicePdf stays null meanwhile."""
+    ids = list(dict.fromkeys(invoice_ids))
+    if not ids or not settings().render_pdfs:
+        return
+    try:
+        work_queue.send([{"kind": MESSAGE_KIND, "tenantId": tenant_id, "invoiceIds": ids[i:i + IDS_PER_MESSAGE]}
+                         for i in range(0, len(ids), IDS_PER_MESSAGE)])
+    except Exception:  # the documents are written: a missing PDF is rendered on demand
+        log.exception("the PDFs of %d invoices could not be queued", len(ids), extra={"tenantId": tenant_id})
+
+
+def render_queued(message: dict) -> None:
+    """The worker's side of queue(): each invoice's current version rendered once, stored, and recorded on the
+    invoice (so its invoicePdf links it). A version already rendered, a deleted invoice, or one that changed
+    while rendering (its newer version has a message of its own) records nothing; a failure raises, so SQS
+    delivers the message again."""
+    tenant_id = message["tenantId"]
+    for invoice in documents.invoices.find_many(tenant_id, message["invoiceIds"]).values():
+        key = pdfs.key_for(tenant_id, invoice)
+        if invoice.pdf_key == key:
+            continue
+        pdfs.ensure_pdf(key, lambda invoice=invoice: render_pdf(
+            invoice, catalog.customers.get(tenant_id, invoice.customer_id)))
+        documents.invoices.record_pdf(tenant_id, invoice, key)

@@ -11,14 +11,14 @@ from ..domain.errors import BillrunError, conflict, invalid
 from ..domain.invoice_schedules import InvoiceSchedule, ItemRequest, ItemStatus, ScheduleItem
 from ..domain.numbering import human_number
 from ..domain.orders import one_time_charges
-from ..domain.tenants import LIVE_CLOCK, Tenant
+from ..domain.tenants import LIVE_CLOCK, Tenant, clock_tenant
 from ..domain.timeutil import wall_now
 from ..store import bill_runs as run_store
 from ..store import counters, ledger
 from ..store import invoice_schedules as store
 from ..store import tenants as tenant_store
 from ..store.catalog import customers, mark_scheduled, orders, unmark_scheduled
-from . import bill_runs, quotas
+from . import bill_runs, quotas, work_messages
 from .ids import derived_id
 from .budget import Budget
 from .context import RequestContext
@@ -158,8 +158,9 @@ def _user_change(ctx: RequestContext, key: str, change) -> InvoiceSchedule:
 # --- execute: an ad hoc bill run ------------------------------------------------------------------------------
 
 def execute(ctx: RequestContext, key: str, item_id: str | None, auto_post: bool) -> BillRun:
-    """Creates a Pending bill run for the item (or the next pending one) and holds the item for it; the
-    wall-clock tick runs it. 409 for a paused schedule, or an item processed or held by another bill run."""
+    """Creates a Pending bill run for the item (or the next pending one), holds the item for it and hands it to the
+    worker (work_messages), which runs it at once; the tick recovers it if the message is lost. 409 for a paused
+    schedule, or an item processed or held by another bill run."""
     tenant = ctx.tenant
     schedule = get(ctx, key)
     run_id = ctx.new_id()
@@ -181,7 +182,10 @@ def execute(ctx: RequestContext, key: str, item_id: str | None, auto_post: bool)
             if run_store.abandon(tenant.id, run.id, refused.message, wall_now(), ctx.now):
                 quotas.finished_job(tenant.id, quotas.BILL_RUN, run.id)
             raise
-    return run_store.bill_runs.get(tenant.id, run.id)
+    answer = run_store.bill_runs.get(tenant.id, run.id)  # read first: the request answers the run as it made it
+    if answer.status in UNFINISHED:
+        work_messages.send(work_messages.BILL_RUN, tenant.id, run.id)
+    return answer
 
 
 def _create_run(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem, run_id: str, day, *,
@@ -241,7 +245,7 @@ def _automatic_run(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem
 
 class InvoiceScheduleWork:
     """Registered with the tick: due schedules by index query, their due items in time order, each through a
-    bill run; then bill runs whose lease ran out (in `live`: also those execute requests made)."""
+    bill run; then bill runs whose lease ran out (those execute requests made too: see _expired_runs)."""
     name = "invoiceScheduleItems"
     live_only = False
 
@@ -265,7 +269,7 @@ class InvoiceScheduleWork:
                 ran += execute_due(_tenant(tenants, tenant_id), schedule_id, item_id, clock_id)
             except Exception:  # one item's failure must not stop the others; its bill run is recovered later
                 log.exception("invoice schedule %s item %s failed", schedule_id, item_id)
-        for tenant_id, run_id in run_store.expired(clock_id, wall_now()):
+        for tenant_id, run_id in self._expired_runs(clock_id):
             if budget.spent():
                 break
             try:
@@ -273,6 +277,14 @@ class InvoiceScheduleWork:
             except Exception:
                 log.exception("bill run %s failed", run_id)
         return ran
+
+    @staticmethod
+    def _expired_runs(clock_id: str) -> list[tuple[str, str]]:
+        """Runs whose lease ran out: the clock's (in `live`, execute requests' of every tenant too); in a test
+        clock, also its tenant's execute requests' (they wait in `live`, and the advance runs them too)."""
+        expired = run_store.expired(clock_id, wall_now())
+        tenant_id = clock_tenant(clock_id)
+        return expired + (run_store.requested_expired(tenant_id, wall_now()) if tenant_id else [])
 
     def oldest_due(self, clock_id: str, until: datetime) -> datetime | None:
         return min(filter(None, (store.oldest_due(clock_id, until), run_store.oldest_expired(clock_id, until))),

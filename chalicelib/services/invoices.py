@@ -18,7 +18,7 @@ from ..store import invoice_schedules, ledger
 from ..store.catalog import customers
 from ..store.documents import invoices, record_payment
 from ..store.invoice_jobs import invoice_jobs
-from . import quotas, recurring_invoices
+from . import invoice_pdf, quotas, recurring_invoices, work_messages
 from .context import RequestContext
 
 MAX_BULK = 500  # a filter matching more invoices than this is handed to an invoice job (services/invoice_jobs.py)
@@ -186,14 +186,20 @@ def activate(ctx: RequestContext, invoice_ids, graphql_filter, invoice_date: dat
     selected = select(ctx, invoice_ids, graphql_filter)
     if selected is TOO_MANY:
         return _queue(ctx, InvoiceJobKind.ACTIVATE, graphql_filter, invoice_date=invoice_date, comment=comment)
-    return _each(selected, lambda invoice: activate_one(ctx, invoice, invoice_date, comment))
+    return _rendered(ctx, _each(selected, lambda invoice: activate_one(ctx, invoice, invoice_date, comment)))
 
 
 def cancel(ctx: RequestContext, invoice_ids, graphql_filter, comment: str | None):
     selected = select(ctx, invoice_ids, graphql_filter)
     if selected is TOO_MANY:
         return _queue(ctx, InvoiceJobKind.CANCEL, graphql_filter, comment=comment)
-    return _each(selected, lambda invoice: cancel_one(ctx, invoice, comment))
+    return _rendered(ctx, _each(selected, lambda invoice: cancel_one(ctx, invoice, comment)))
+
+
+def _rendered(ctx: RequestContext, results: list[Result]) -> list[Result]:
+    """The changed invoices' PDFs are rendered again, off the request (one work-queue message)."""
+    invoice_pdf.queue(ctx.tenant.id, [r.invoice_id for r in results if r.success])
+    return results
 
 
 def delete(ctx: RequestContext, invoice_ids, graphql_filter):
@@ -205,22 +211,27 @@ def delete(ctx: RequestContext, invoice_ids, graphql_filter):
 
 def _queue(ctx: RequestContext, kind: InvoiceJobKind, graphql_filter: str, invoice_date: date | None = None,
            comment: str | None = None) -> InvoiceJob:
-    """Queued with an expired lease: the next wall-clock tick runs it (services/invoice_jobs.py). Its id comes
+    """Queued with an expired lease and handed to the worker (work_messages), which runs it at once
+    (services/invoice_jobs.py); the tick recovers it if the message is lost. Its id comes
     from the Idempotency-Key when given, so a retried request queues nothing twice and takes one open-job slot
     (429 when the tenant has no slot free)."""
     job = InvoiceJob(id=ctx.new_id(), kind=kind, status=InvoiceJobStatus.QUEUED, phase=InvoiceJobPhase.SELECTING,
                      graphql_filter=graphql_filter, created_by_id=ctx.actor_id, created_by_name=ctx.actor_name,
                      created_date=ctx.now, invoice_date=invoice_date, comment=comment, lease_until=wall_now())
     existing = invoice_jobs.find(ctx.tenant.id, job.id)
-    if existing is not None:
-        return existing
-    quotas.admit_job(ctx.tenant.id, quotas.INVOICE_JOB, job.id)
-    return invoice_jobs.create(ctx.tenant.id, job)
+    if existing is None:
+        quotas.admit_job(ctx.tenant.id, quotas.INVOICE_JOB, job.id)
+        existing = invoice_jobs.create(ctx.tenant.id, job)
+    if existing.status in (InvoiceJobStatus.QUEUED, InvoiceJobStatus.RUNNING):  # a retry re-sends: harmless
+        work_messages.send(work_messages.INVOICE_JOB, ctx.tenant.id, existing.id)
+    return existing
 
 
 def update(ctx: RequestContext, invoice_id: str, changes: dict) -> Invoice:
     current = invoices.get(ctx.tenant.id, invoice_id)
-    return invoices.replace(ctx.tenant.id, rules.update(current, changes, ctx.now, ctx.actor_id), current)
+    updated = invoices.replace(ctx.tenant.id, rules.update(current, changes, ctx.now, ctx.actor_id), current)
+    invoice_pdf.queue(ctx.tenant.id, [updated.id])
+    return updated
 
 
 def pay(ctx: RequestContext, invoice_id: str, amount: Decimal, payment_date: date | None) -> tuple[Payment, Invoice]:
@@ -231,5 +242,6 @@ def pay(ctx: RequestContext, invoice_id: str, amount: Decimal, payment_date: dat
     paid = rules.pay(current, payment, ctx.actor_id)
     if paid is not current:
         paid = record_payment(ctx.tenant.id, paid, current, rules.applied(payment, paid))
+        invoice_pdf.queue(ctx.tenant.id, [paid.id])
     return payment, paid
 

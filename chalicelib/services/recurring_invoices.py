@@ -26,7 +26,7 @@ from ..store import documents, invoice_numbers
 from ..store import recurring_invoices as store
 from ..store import tenants as tenant_store
 from ..store.catalog import customers
-from . import quotas
+from . import invoice_pdf, quotas
 from .ids import derived_id
 from .budget import Budget
 from .context import RequestContext
@@ -198,6 +198,7 @@ def generate(tenant: Tenant, template_id: str, due: date, until: datetime) -> bo
 
         done, refused = documents.write_once(tenant.id, draft, changes)
         if done is documents.Outcome.WRITTEN:
+            invoice_pdf.queue(tenant.id, [invoice_id])
             return True
         if done is documents.Outcome.STORED:
             return False  # another generator wrote it, and moved the watermark with it

@@ -3,7 +3,8 @@
 The wall-clock tick (EventBridge every minute, or the local tick loop) runs the 'live' clock only; a
 test-mode tenant's work sits in its own clock ('test#<tenantId>') and runs only when its test clock
 advances. Work kinds (billing schedules, invoice schedule items, recurring invoices, invoice jobs, unfinished
-clock advances) are DueWork sources; the last two are the live clock's only.
+clock advances) are DueWork sources; the last is the live clock's only. Work a request starts (an execute's bill
+run, an invoice job) is handed to the worker at once; the tick recovers it if that message was lost.
 
 Every wall-clock tick reports how late it is (the metric TickLagSeconds, which the late-schedules alarm
 watches): before it runs anything, the age of the oldest work waiting in the live clock, i.e. the tick's
@@ -20,11 +21,10 @@ from ..domain.tenants import LIVE_CLOCK
 from .budget import Budget
 from .clock import ClockAdvanceWork
 from .due_work import EVERY_CLOCK, TickReport, process_due_work
-from .invoice_jobs import InvoiceJobWork
 
 log = logging.getLogger("billrun.tick")
 # the test clocks' advances last: the live clock's own work comes first in a wall-clock tick
-SOURCES = EVERY_CLOCK + (InvoiceJobWork(), ClockAdvanceWork())
+SOURCES = EVERY_CLOCK + (ClockAdvanceWork(),)
 
 
 def process_clock(clock_id: str, until: datetime, budget: Budget | None = None) -> TickReport:

@@ -2,9 +2,10 @@
 BR- number.
 
 A bill run is created Pending with an already-expired lease in the sparse `unfinished` index. Runs an execute
-request made wait in partition `live`, whatever the tenant: the wall-clock tick (EventBridge, or the local tick
-loop) runs them within a minute. Runs the tick made for due items wait in the tenant's clock, where
-that tick runs them at once (and recovers them after a crash)."""
+request made wait in partition `live`, whatever the tenant: the worker runs them at once (the request sends it a
+message), and the wall-clock tick (EventBridge, or the local tick loop) recovers one whose message was lost, as a
+test clock's advance does its tenant's. Runs the tick made for due items wait in the tenant's clock, where that
+tick runs them at once (and recovers them after a crash)."""
 import re
 from datetime import datetime
 
@@ -108,6 +109,17 @@ def abandon(tenant_id: str, run_id: str, message: str, wall: datetime, updated: 
 def expired(partition: str, now: datetime) -> list[tuple[str, str]]:
     """(tenantId, runId) of unfinished runs whose lease has run out: never started, or their runner died."""
     return LEASES.expired(partition, now)
+
+
+def requested_expired(tenant_id: str, now: datetime) -> list[tuple[str, str]]:
+    """(tenantId, runId) of the tenant's unfinished runs that execute requests made (partition `live`) whose lease
+    has run out: a test clock's advance runs them (the partition holds unfinished runs only)."""
+    return LEASES.expired(LIVE_CLOCK, now, tenant_id)
+
+
+def requested_unfinished(tenant_id: str) -> bool:
+    """Whether a run an execute request of the tenant made is Pending or Processing."""
+    return LEASES.any_unfinished(LIVE_CLOCK, tenant_id)
 
 
 def oldest_expired(partition: str, now: datetime) -> datetime | None:

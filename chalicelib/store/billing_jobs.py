@@ -47,15 +47,41 @@ def claim(tenant_id: str, job_id: str, owner: str, now: datetime) -> BillingJob 
 def complete(tenant_id: str, job_id: str, owner: str | None, status: JobStatus, counts: dict, now: datetime,
              error: str | None = None) -> BillingJob | None:
     """The lease holder finishes the job (owner None: whoever sees its last unit finish); it leaves the index.
-    The job as finished; None when this call did not finish it."""
+    The job as finished; None when this call did not finish it. An earlier attempt's error goes with it."""
     M = BillingJobModel
     return LEASES.close(tenant_id, job_id, owner, status, now,
-                        [M.counts.set(counts)] + ([M.error.set(error[:2000])] if error else []))
+                        [M.counts.set(counts), M.error.set(error[:2000]) if error else M.error.remove()])
+
+
+def attempt_failed(tenant_id: str, job_id: str, owner: str, error: str, now: datetime) -> bool:
+    """The lease holder's attempt raised: its error is kept (the reason the job gives if it reaches the cap) and
+    the lease is given up at once, so the next pass tries again (False: another runner holds the job)."""
+    M = BillingJobModel
+    return LEASES.release(tenant_id, job_id, owner, now, [M.error.set(error[:2000])])
+
+
+def fail(tenant_id: str, job_id: str, owner: str, counts: dict, now: datetime, error: str) -> BillingJob | None:
+    """The lease holder finishes a job past its attempt cap: Failed with its reason; it leaves the index."""
+    M = BillingJobModel
+    return LEASES.close(tenant_id, job_id, owner, JobStatus.FAILED, now, [M.counts.set(counts),
+                                                                        M.error.set(error[:2000])])
+
+
+def restart(tenant_id: str, job_id: str, clock_id: str, now: datetime) -> BillingJob | None:
+    """Failed -> Queued with a new attempt series (and an expired lease, so recovery finds it if it is not run):
+    of concurrent or repeated retries, one restarts it; None for the others."""
+    M = BillingJobModel
+    return LEASES.reopen(tenant_id, job_id, JobStatus.FAILED, clock_id, now, [M.retries.add(1)])
 
 
 def expired(clock_id: str, now: datetime) -> list[tuple[str, str]]:
     """(tenantId, jobId) of unfinished jobs whose lease has run out: never started, or their runner died."""
     return LEASES.expired(clock_id, now)
+
+
+def unfinished(clock_id: str) -> list[tuple[str, str]]:
+    """(tenantId, jobId) of the clock's Queued or Running jobs, their lease run out or not."""
+    return LEASES.unfinished(clock_id)
 
 
 def any_unfinished(clock_id: str) -> bool:

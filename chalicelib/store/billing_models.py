@@ -133,6 +133,7 @@ class BillingJobModel(Mapped, Model):
     schedule_key = UnicodeAttribute(null=True)
     units_total = NumberAttribute(null=True)
     units_finished = NumberAttribute(default=0)
+    retries = NumberAttribute(default=0)
     unfinished = UnfinishedJobs()
     by_time = JobsByTime()
     by_schedule = JobsBySchedule()

@@ -2,13 +2,14 @@
 run under a lease.
 
 Invoice jobs are requested by API calls, not by time, so every tenant's unfinished jobs (test-mode ones too) sit
-in the `live` partition of the `unfinished` index, which the wall-clock tick reads. Writing a result again (a
+in the `live` partition of the `unfinished` index, which the wall-clock tick reads (and a test clock's advance, for
+its tenant's). Writing a result again (a
 re-run) overwrites it with the same facts."""
 from datetime import datetime
 
 from ..domain.invoice_jobs import InvoiceJob, InvoiceJobPhase, InvoiceJobResult, InvoiceJobStatus, ResultState
 from ..domain.errors import invalid
-from ..domain.tenants import LIVE_CLOCK
+from ..domain.tenants import LIVE_CLOCK, clock_tenant
 from . import tables
 from .batch import get_many
 from .invoice_job_models import InvoiceJobModel, InvoiceJobResultModel
@@ -31,6 +32,17 @@ class InvoiceJobRepository(TenantRepository):
 invoice_jobs = InvoiceJobRepository()
 LEASES = Leases(InvoiceJobModel, waiting=InvoiceJobStatus.QUEUED, running=InvoiceJobStatus.RUNNING,
                 index=InvoiceJobModel.unfinished)
+
+
+def expired(clock_id: str, now: datetime) -> list[tuple[str, str]]:
+    """(tenantId, jobId) of unfinished jobs whose lease has run out, for a clock's pass: every tenant's for the
+    live clock, the tenant's own for a test clock (a filter on the index's keys)."""
+    return LEASES.expired(PARTITION, now, clock_tenant(clock_id))
+
+
+def any_unfinished(tenant_id: str) -> bool:
+    """Whether an invoice job of the tenant is Queued or Running."""
+    return LEASES.any_unfinished(PARTITION, tenant_id)
 
 
 def statuses(tenant_id: str, job_ids) -> dict[str, InvoiceJobStatus]:

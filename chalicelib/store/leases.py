@@ -11,6 +11,17 @@ from . import tables
 from .repository import earliest, update_if
 
 LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 5  # work that keeps failing is finished with its error past this many attempts, not retried forever
+
+
+def past_cap(attempts: int) -> bool:
+    """The attempt just taken (take counts it) is past the cap: its holder finishes the work as failed."""
+    return attempts > MAX_ATTEMPTS
+
+
+def gave_up(error: str | None) -> str:
+    """The reason stored on work finished at the cap: the last attempt's error, when one was recorded."""
+    return f"gave up after {MAX_ATTEMPTS} attempts: {error or 'runner crashed'}"
 
 
 class Leases:
@@ -43,6 +54,13 @@ class Leases:
         return self._update(tenant_id, ident, [M.lease_until.set(now + LEASE), *actions],
                             (M.lease_owner == owner) & (M.status == self.running.value)) is not None
 
+    def release(self, tenant_id: str, ident: str, owner: str, now: datetime, actions=()) -> bool:
+        """The holder gives its lease up unfinished (its lease ends now: the next recovery takes the work); False
+        when it no longer held it."""
+        M = self.model
+        return self._update(tenant_id, ident, [M.lease_until.set(now), *actions],
+                            (M.lease_owner == owner) & (M.status == self.running.value)) is not None
+
     def finish(self, tenant_id: str, ident: str, owner: str | None, status, now: datetime, actions=()) -> bool:
         """Only the lease holder finishes the work (owner=None: work shared out, finished by whoever sees it end
         while it still runs: once); it leaves the `unfinished` index."""
@@ -56,15 +74,37 @@ class Leases:
             M.status.set(status.value), M.completed_time.set(now), M.lease_partition.remove(),
             M.lease_until.remove(), *actions], holder))
 
-    def expired(self, partition: str, now: datetime) -> list[tuple[str, str]]:
-        """(tenantId, id) of unfinished work whose lease has run out: never started, or its runner died."""
-        tables.bind()
-        return [(item.tenant_id, item.id) for item in self.index.query(partition, self.model.lease_until <= now)]
+    def reopen(self, tenant_id: str, ident: str, finished, partition: str, now: datetime, actions=()):
+        """Finished work (status `finished`) waits again, with a new attempt series and an expired lease, back in
+        the `unfinished` index; answers the record, or None when it was not `finished` (e.g. reopened already)."""
+        M = self.model
+        return _entity(self._update(tenant_id, ident, [
+            M.status.set(self.waiting.value), M.attempts.set(0), M.lease_partition.set(partition),
+            M.lease_until.set(now), M.lease_owner.remove(), M.started_time.remove(), M.completed_time.remove(),
+            *actions], M.status == finished.value))
 
-    def any_unfinished(self, partition: str) -> bool:
-        """Whether some work of the partition is unfinished, its lease run out or not (one-item index query)."""
+    def expired(self, partition: str, now: datetime, tenant_id: str | None = None) -> list[tuple[str, str]]:
+        """(tenantId, id) of unfinished work whose lease has run out: never started, or its runner died; given a
+        tenant, that tenant's only (a filter on the index's keys: the partition holds unfinished work only)."""
         tables.bind()
-        return any(True for _ in self.index.query(partition, limit=1))
+        return [(item.tenant_id, item.id) for item in self.index.query(
+            partition, self.model.lease_until <= now, filter_condition=self._of(tenant_id))]
+
+    def unfinished(self, partition: str) -> list[tuple[str, str]]:
+        """(tenantId, id) of all unfinished work of the partition, its lease run out or not."""
+        tables.bind()
+        return [(item.tenant_id, item.id) for item in self.index.query(partition)]
+
+    def any_unfinished(self, partition: str, tenant_id: str | None = None) -> bool:
+        """Whether some work of the partition (given a tenant: of that tenant) is unfinished, its lease run out or
+        not (a one-item index query; with a tenant, read until the first of its items)."""
+        tables.bind()
+        if tenant_id is None:
+            return any(True for _ in self.index.query(partition, limit=1))
+        return any(True for _ in self.index.query(partition, filter_condition=self._of(tenant_id)))
+
+    def _of(self, tenant_id: str | None):
+        return None if tenant_id is None else self.model.tenant_id == tenant_id
 
     def oldest_expired(self, partition: str, now: datetime) -> datetime | None:
         """When the longest-expired lease of unfinished work ran out (None: no lease has run out)."""

@@ -34,8 +34,19 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack():
+    yield from started_stack(tick_seconds=1)
+
+
+@pytest.fixture(scope="module")
+def slow_tick_stack():
+    """A stack whose tick loop ticks once at start, then not for an hour: only the worker loop can run what a
+    request starts meanwhile."""
+    yield from started_stack(tick_seconds=3600)
+
+
+def started_stack(tick_seconds: int):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BILLRUN_", "DYNAMODB_"))}
-    env.update({"BILLRUN_PORT": "0", "BILLRUN_MOTO_PORT": "0", "BILLRUN_TICK_SECONDS": "1",
+    env.update({"BILLRUN_PORT": "0", "BILLRUN_MOTO_PORT": "0", "BILLRUN_TICK_SECONDS": str(tick_seconds),
                 "BILLRUN_DEMO_API_KEY": "e2e-demo-key", "BILLRUN_STOP_AFTER_SECONDS": "600",
                 "PYTHONUNBUFFERED": "1"})
     process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.stack"], cwd=ROOT, env=env,
@@ -73,10 +84,11 @@ def stack():
 def stack_within_dynamodb_limits(request):
     """Fails a test that used the stack when the stack reported a request over real DynamoDB's limits meanwhile (its
     tick loop runs all along: a report is the current test's, or at worst the next one's)."""
-    if "stack" not in request.fixturenames:
+    name = next((n for n in ("stack", "slow_tick_stack") if n in request.fixturenames), None)
+    if name is None:
         yield
         return
-    stack = request.getfixturevalue("stack")
+    stack = request.getfixturevalue(name)
     yield
     _fail_on_refused(stack, "during this test")
 

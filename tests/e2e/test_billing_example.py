@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import NOTHING_RAN
+
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = "## Billing schedules: a worked example"
@@ -46,7 +48,7 @@ def test_the_documented_billing_example_bills_three_months_as_printed(stack):
     assert schedule == {"name": "BS-00000001", "status": "Active",
                         "nextRunDate": "2024-12-31T19:00:00.000+00:00"}  # 03:00 on Jan 1st in Shanghai
     assert advance == {"now": "2025-03-31T16:00:00.000+00:00", "status": "Ready",  # Jan 1 .. Mar 31
-                       "ran": {"billingJobs": 90, "invoiceScheduleItems": 0, "recurringInvoices": 0}}
+                       "ran": {**NOTHING_RAN, "billingJobs": 90}}
     assert [(i["name"], i["invoiceDate"], i["startDate"], i["endDate"], i["amount"]) for i in invoices] == [
         ("INV-00000001", "2025-01-01", "2025-01-01", "2025-01-31", Decimal("104.94")),
         ("INV-00000002", "2025-02-01", "2025-02-01", "2025-02-28", Decimal("104.94")),

@@ -7,12 +7,12 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-SECTION = "## Recurring invoices (BILL dialect)"
+SECTION = "## A worked example"
 
 
 def doc_section() -> str:
     text = (ROOT / "docs/recurring-invoices.md").read_text()
-    assert SECTION in text, "docs/recurring-invoices.md has no recurring-invoice section"
+    assert SECTION in text, "docs/recurring-invoices.md has no worked-example section"
     return text.split(SECTION, 1)[1].split("\n## ", 1)[0]
 
 

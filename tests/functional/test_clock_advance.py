@@ -164,10 +164,10 @@ def test_a_pass_runs_at_most_slots_per_pass_of_each_template_and_schedule(api, m
     assert len(invoices(api, t)) == 12
 
 
-def test_an_advance_waits_for_fanned_out_jobs_and_bills_every_slot(api, queues, monkeypatch):
-    """Each month's job is large enough to fan out: its next slot waits for it, so a pass runs nothing while the
-    workers bill it. The advance is not Ready then: it is handed on, and goes on when the job is done, until every
-    slot is billed."""
+def test_an_advance_bills_the_units_of_fanned_out_jobs_itself_before_it_is_ready(api, queues, monkeypatch):
+    """Each month's job is large enough to fan out: its next slot waits for it. The advance bills the job's work
+    units itself, as a worker would, so it answers Ready with every slot's job Completed (SPEC: it answers when the
+    work is done). The units' messages the workers receive afterwards find them Done: nothing is billed twice."""
     from tests.functional.test_fanout import world
     monkeypatch.setenv("BILLRUN_FANOUT_CUSTOMERS", "5")
     monkeypatch.setenv("BILLRUN_UNIT_CUSTOMERS", "4")
@@ -177,14 +177,51 @@ def test_an_advance_waits_for_fanned_out_jobs_and_bills_every_slot(api, queues, 
                                                "scheduleStartDate": "2025-01-01"}, key=t.key).body
     assert api.post("/billing/schedules:activate", {"scheduleIds": [schedule["id"]]}, key=t.key).status == 200
     answer = api.post("/test/clock:advance", {"to": "2025-03-15T00:00:00Z"}, key=t.key)
-    assert answer.status == 202 and answer.body["status"] == "Advancing", answer.body  # January's job is fanned out
-    for _ in range(200):  # the worker: units, then the advance's turns (a handed-on message may be delayed)
+    assert answer.status == 200 and answer.body["status"] == "Ready", answer.body
+    assert answer.body["ran"]["workUnits"] == 6 and answer.body["ran"]["billingJobs"] == 3, answer.body
+    jobs = api.get(f"/billing/jobs?scheduleId={schedule['id']}&limit=100", key=t.key).body["data"]
+    assert sorted(j["scheduledTime"][:10] for j in jobs) == ["2025-01-01", "2025-02-01", "2025-03-01"]
+    assert all(j["status"] == "Completed" and j["unitsTotal"] == 2 and j["counts"]["billed"] == 6 for j in jobs), jobs
+    billed = invoices(api, t)
+    assert len(billed) == 18
+    delivered = 0
+    while worker_turn(api, queues):  # the units' messages, and the turns each job's end sent the advance on
+        delivered += 1
+    assert delivered == 6 + 3
+    assert invoices(api, t) == billed
+    jobs_after = api.get(f"/billing/jobs?scheduleId={schedule['id']}&limit=100", key=t.key).body["data"]
+    assert [j["counts"] for j in jobs_after] == [j["counts"] for j in jobs]
+
+
+def test_a_unit_the_advance_cannot_bill_is_left_to_the_workers_and_the_advance_waits_for_them(
+        api, queues, monkeypatch):
+    from chalicelib.services import fanout
+    from tests.functional.test_fanout import world
+    monkeypatch.setenv("BILLRUN_FANOUT_CUSTOMERS", "5")
+    monkeypatch.setenv("BILLRUN_UNIT_CUSTOMERS", "4")
+    t = api.new_tenant("Flaky", testMode=True, timezone="UTC", currency="USD", clockStart="2025-01-01T00:00:00Z")
+    world(api, t, 6, 1)
+    schedule = api.post("/billing/schedules", {"scheduleType": "Recurring", "recurringSchedule": "0 0 0 1 * ?",
+                                               "scheduleStartDate": "2025-01-01"}, key=t.key).body
+    assert api.post("/billing/schedules:activate", {"scheduleIds": [schedule["id"]]}, key=t.key).status == 200
+    real, broken = fanout.bill_unit, {"on": True}
+
+    def bill_unit(*args):
+        if broken["on"]:
+            raise RuntimeError("the advance's process cannot bill units just now")
+        return real(*args)
+    monkeypatch.setattr(fanout, "bill_unit", bill_unit)
+    answer = api.post("/test/clock:advance", {"to": "2025-01-15T00:00:00Z"}, key=t.key)
+    assert answer.status == 202 and answer.body["status"] == "Advancing", answer.body  # the job is Running
+    [job] = api.get(f"/billing/jobs?scheduleId={schedule['id']}", key=t.key).body["data"]
+    assert job["status"] == "Running" and job["unitsTotal"] == 2, job
+    broken["on"] = False
+    for _ in range(200):  # the workers bill the units, then the job's end sends the advance on
         if api.get("/test/clock", key=t.key).body["status"] == "Ready":
             break
         if not worker_turn(api, queues):
             time.sleep(0.2)
-    clock = api.get("/test/clock", key=t.key).body
-    assert clock["status"] == "Ready", clock
-    jobs = api.get(f"/billing/jobs?scheduleId={schedule['id']}&limit=100", key=t.key).body["data"]
-    assert sorted(j["scheduledTime"][:10] for j in jobs) == ["2025-01-01", "2025-02-01", "2025-03-01"]
-    assert all(j["status"] == "Completed" and j["unitsTotal"] == 2 and j["counts"]["billed"] == 6 for j in jobs), jobs
+    assert api.get("/test/clock", key=t.key).body["status"] == "Ready"
+    [job] = api.get(f"/billing/jobs?scheduleId={schedule['id']}", key=t.key).body["data"]
+    assert job["status"] == "Completed" and job["counts"]["billed"] == 6, job
+    assert len(invoices(api, t)) == 6

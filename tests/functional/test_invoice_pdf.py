@@ -9,7 +9,8 @@ import pypdf
 import pypdfium2
 import pytest
 
-from chalicelib.store import documents, pdfs
+from chalicelib.store import documents, pdfs, work_queue
+from tests.functional.test_fanout import drain, queues_fixture  # noqa: F401  (a fixture)
 from tests.functional.test_billing_api import (assert_not_found, clock_tenant, decisions_by_customer, new_schedule,
                                                run, subscribe)
 
@@ -160,3 +161,39 @@ def test_the_invoice_carries_its_pdf_url_once_rendered(api, s3):
     assert again != key
     assert key_of(api.get(f"/billing/invoices/{invoice['id']}", key=t.key).body["invoicePdf"]) == again
     assert s3 == [key, again]
+
+
+def test_the_worker_renders_each_invoice_version_ahead_of_any_read(api, s3, queues, monkeypatch):
+    """Writing or changing an invoice sends a work-queue message; the worker renders that version, so invoicePdf
+    is set without anyone asking for the PDF, and every read presigns a fresh URL to it."""
+    monkeypatch.setenv("BILLRUN_RENDER_PDFS", "true")  # the default, which tests/conftest.py turns off
+    t = clock_tenant(api, CLOCK)
+    invoice, _ = taxed_invoice(api, t)  # the job's page queued its invoice
+    assert invoice["invoicePdf"] is None and s3 == []  # not rendered on the request path
+    assert drain(api, queues) == ["ok"]
+    [key] = s3
+    assert key == pdfs.key_for(t.id, documents.invoices.get(t.id, invoice["id"]))
+    signed_after = datetime.now(timezone.utc).replace(microsecond=0)
+    shown = api.get(f"/billing/invoices/{invoice['id']}", key=t.key).body
+    assert key_of(shown["invoicePdf"]) == key
+    signed = datetime.strptime(parse_qs(urlparse(shown["invoicePdf"]).query)["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ")
+    assert signed.replace(tzinfo=timezone.utc) >= signed_after  # presigned by this read, not stored
+    assert "Due date: 2025-01-31" in stored_text(key)
+
+    # a duplicate message renders nothing again
+    work_queue.send([{"kind": "invoicePdf", "tenantId": t.id, "invoiceIds": [invoice["id"]]}])
+    assert drain(api, queues) == ["ok"] and s3 == [key]
+
+    # a change (PATCH, activation with others in one request, a payment) queues the new version
+    assert api.patch(f"/billing/invoices/{invoice['id']}", {"dueDate": "2025-03-15"}, key=t.key).status == 200
+    assert api.get(f"/billing/invoices/{invoice['id']}", key=t.key).body["invoicePdf"] is None  # until rendered
+    assert drain(api, queues) == ["ok"]
+    assert len(s3) == 2 and "Due date: 2025-03-15" in stored_text(s3[-1])
+    activated = api.post("/billing/invoices:activate", {"invoiceIds": [invoice["id"], "nope"]}, key=t.key)
+    assert activated.body["succeeded"] == 1
+    paid = api.post("/billing/payments", {"invoiceId": invoice["id"], "amount": Decimal("4.94")}, key=t.key)
+    assert paid.status == 201, paid.body
+    # two messages; the first already finds the paid version, the one it renders; the second has nothing to do
+    assert drain(api, queues) == ["ok", "ok"] and len(s3) == 3
+    final = api.get(f"/billing/invoices/{invoice['id']}", key=t.key).body
+    assert key_of(final["invoicePdf"]) == s3[-1] == pdfs.key_for(t.id, documents.invoices.get(t.id, invoice["id"]))

@@ -688,7 +688,8 @@ def test_canceling_an_items_invoice_reopens_the_item_for_a_new_invoice(api):
 
 def test_tick_report_names_invoice_schedule_items(api):
     t = clocked(api, "2025-01-15T00:00:00Z")
-    assert advance(api, t, "2025-01-16T00:00:00Z")["ran"] == {"billingJobs": 0, "invoiceScheduleItems": 0, "recurringInvoices": 0}
+    assert advance(api, t, "2025-01-16T00:00:00Z")["ran"] == {
+        "billingJobs": 0, "invoiceScheduleItems": 0, "recurringInvoices": 0, "invoiceJobs": 0, "workUnits": 0}
 
 
 # --- an order on an invoice schedule is billed by the schedule only -------------------------------------------

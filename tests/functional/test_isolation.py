@@ -190,6 +190,7 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tena
         attempt("DELETE", "/billing/schedules/{id}", schedule)
     attempt("GET", "/billing/jobs/{id}", billing["job"])
     attempt("GET", "/billing/jobs/{id}", billing["memo_job"])
+    attempt("POST", "/billing/jobs/{id}:retry", billing["job"])
     attempt("GET", "/billing/invoices/{id}", billing["invoice"])
     attempt("PATCH", "/billing/invoices/{id}", billing["invoice"])
     attempt("GET", "/billing/invoices/{id}/pdf", billing["invoice"])

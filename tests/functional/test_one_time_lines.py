@@ -1,7 +1,7 @@
 """One-time order lines are billed by billing jobs: once, by the first job whose target date reaches the line's
 start date, under the same ledger as subscription periods (a claim per line, a crash at any write converging on
 the clean run), never when an invoice schedule bills the order, and again after their invoice is canceled."""
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -212,15 +212,19 @@ def test_a_fanned_out_job_bills_the_one_time_lines_as_a_single_process_job_does(
 CLOCK_START = "2025-01-01T00:00:00Z"
 
 
-def _scenario(api):
+def _scenario(api, job_id: str, now):
+    """Ada and Bob, each a monthly plan and a one-time setup fee on Jan 5; a billing job for January, not run."""
     t = api.new_tenant("One-time", testMode=True, timezone="UTC", currency="USD", clockStart=CLOCK_START)
     plan, setup = api.product(t, name="Pro plan"), one_time_product(api, t)
     for name in ("Ada", "Bob"):
         customer = api.customer(t, name=name, billCycleDay=1, taxRate=Decimal("10"))
         activated_order(api, t, customer, {"productId": plan["id"], "quantity": 1, "startDate": "2025-01-01"},
                         {"productId": setup["id"], "quantity": 1, "startDate": "2025-01-05"})
-    schedule = new_schedule(api, t)
-    return t, schedule
+    tenant = tenant_store.get_tenant(t.id)
+    start = parse_instant(CLOCK_START)
+    job = billing_jobs.new_job(tenant, job_id=job_id, scheduled_time=start, target_date=date(2025, 1, 31),
+                               invoice_date=start.date(), created_by_id="test", now=now)
+    return t, tenant, job
 
 
 def _outcome(api, t) -> list:
@@ -240,12 +244,7 @@ def _outcome(api, t) -> list:
 @pytest.mark.wall("2025-01-01T00:00:00Z")
 def test_a_crash_after_every_write_of_the_job_then_a_rerun_bills_each_line_once(wall, meter):
     with fresh_stack() as api:
-        t, schedule = _scenario(api)
-        tenant = tenant_store.get_tenant(t.id)
-        job = billing_jobs.new_job(tenant, job_id="clean", scheduled_time=parse_instant(CLOCK_START),
-                                   target_date=parse_instant(CLOCK_START).date() + timedelta(days=30),
-                                   invoice_date=parse_instant(CLOCK_START).date(), created_by_id="test",
-                                   now=wall.now, schedule=None)
+        t, tenant, job = _scenario(api, "clean", wall.now)
         meter.reset()
         billing_job_runner.bill_job(tenant, job.id, wall.now)
         positions = list(meter.writes)
@@ -255,12 +254,7 @@ def test_a_crash_after_every_write_of_the_job_then_a_rerun_bills_each_line_once(
 
     for n in range(1, len(positions) + 1):
         with fresh_stack() as api:
-            t, _ = _scenario(api)
-            tenant = tenant_store.get_tenant(t.id)
-            job = billing_jobs.new_job(tenant, job_id="crashed", scheduled_time=parse_instant(CLOCK_START),
-                                       target_date=parse_instant(CLOCK_START).date() + timedelta(days=30),
-                                       invoice_date=parse_instant(CLOCK_START).date(), created_by_id="test",
-                                       now=wall.now, schedule=None)
+            t, tenant, job = _scenario(api, "crashed", wall.now)
             started = wall.now
             meter.reset(crash_after=n)
             with pytest.raises(SimulatedCrash):

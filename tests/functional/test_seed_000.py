@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.support import NOTHING_RAN
+
 SEED_CUSTOMER = "001ks00000dvz1ayad"
 SEED_FILTER = '{id: {_in: ["%s"]}}' % SEED_CUSTOMER
 SEED_INSTANT = "2025-06-30T02:42:32.016+00:00"  # the seed's createdDate: our test clock starts there
@@ -148,13 +150,13 @@ def test_seed_activation_request_starts_billing_jobs_at_the_scheduled_time(api, 
 
     # nothing runs before 03:00 Shanghai
     early = api.post("/test/clock:advance", {"to": "2025-06-30T18:59:59Z"}, key=key)
-    assert early.status == 200 and early.body["ran"] == {"billingJobs": 0, "invoiceScheduleItems": 0, "recurringInvoices": 0}
+    assert early.status == 200 and early.body["ran"] == NOTHING_RAN
     assert api.get("/billing/jobs", key=key).body["data"] == []
     assert api.get("/billing/invoices", key=key).body["data"] == []
 
     # at 03:00 Shanghai the job runs and bills the customer's first month
     late = api.post("/test/clock:advance", {"to": "2025-06-30T19:05:00Z"}, key=key)
-    assert late.status == 200 and late.body["ran"] == {"billingJobs": 1, "invoiceScheduleItems": 0, "recurringInvoices": 0}
+    assert late.status == 200 and late.body["ran"] == {**NOTHING_RAN, "billingJobs": 1}
     [job] = api.get("/billing/jobs", key=key).body["data"]
     assert job["scheduleId"] == schedule_id and job["scheduleName"] == created.body["name"]
     assert job["status"] == "Completed"
@@ -184,6 +186,6 @@ def test_seed_activation_request_starts_billing_jobs_at_the_scheduled_time(api, 
 
     # the next day's job finds July already billed: no second invoice
     next_day = api.post("/test/clock:advance", {"to": "2025-07-01T19:05:00Z"}, key=key)
-    assert next_day.body["ran"] == {"billingJobs": 1, "invoiceScheduleItems": 0, "recurringInvoices": 0}
+    assert next_day.body["ran"] == {**NOTHING_RAN, "billingJobs": 1}
     assert len(api.get("/billing/invoices", key=key).body["data"]) == 1
     assert len(api.get("/billing/jobs", key=key).body["data"]) == 2

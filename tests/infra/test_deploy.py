@@ -200,7 +200,7 @@ def test_billing_runs_end_to_end_on_the_deployed_resources_within_the_role(stack
         schedule = new_schedule(api, t, scheduleType="Recurring", recurringSchedule="0 0 3 1 * ?")
         assert api.post("/billing/schedules:activate", {"scheduleIds": [schedule["id"]]}, key=t.key).status == 200
         assert advance(api, t, "2025-03-01T12:00:00Z") == {"billingJobs": 3, "invoiceScheduleItems": 0,
-                                                              "recurringInvoices": 0}
+                                                              "recurringInvoices": 0, "invoiceJobs": 0, "workUnits": 0}
 
         invoices = sorted(listed(api, t, "/billing/invoices"), key=lambda i: i["invoiceDate"])
         assert [(i["invoiceDate"], i["startDate"], i["endDate"], i["amount"]) for i in invoices] == [
