@@ -11,7 +11,7 @@ the scope is large, split into work units for SQS workers (fanout); it completes
    series, exactly once all the same (1.). A fanned-out job is not capped: its units are (max_receives)."""
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .. import observability
 from ..domain.billing_jobs import BillingJob, Decision, DecisionKind, JobStatus, counts
@@ -19,7 +19,7 @@ from ..domain.errors import conflict
 from ..domain.tenants import LIVE_CLOCK, Tenant
 from ..domain.timeutil import wall_now
 from ..store import billing_jobs as job_store
-from ..store.leases import gave_up, past_cap
+from ..store.leases import backoff, gave_up, past_cap
 from . import billing_jobs, billing_pages, fanout
 
 log = logging.getLogger("billrun.billing_jobs")
@@ -29,6 +29,17 @@ def bill_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
     """Runs the job if its lease can be taken; `now` is the tenant's instant the documents are dated by."""
     with observability.correlated(tenantId=tenant.id, jobId=job_id):
         return _bill_job(tenant, job_id, now)
+
+
+def bill_in_request(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
+    """bill_job for a request that starts a job (`:run`, an OnDemand activation, the first invoice, `:retry`): an
+    attempt that raises is the job's to report (its error is kept and recovery tries again, up to the cap), not a
+    500 for a request whose own change was made; the answer is the job as it is then."""
+    try:
+        return bill_job(tenant, job_id, now)
+    except Exception:
+        log.exception("billing job %s failed in its request; recovery tries it again", job_id)
+        return job_store.jobs.get(tenant.id, job_id)
 
 
 def retry(tenant: Tenant, job_id: str) -> BillingJob:
@@ -41,7 +52,7 @@ def retry(tenant: Tenant, job_id: str) -> BillingJob:
         status = job.status if job.status is not JobStatus.FAILED else job_store.jobs.get(tenant.id, job_id).status
         raise conflict(f"billing job {job.name} is {status.value}: only a Failed job can be retried", "JobNotFailed")
     log.info("billing job %s retried", job.name, extra={"jobName": job.name, "retries": job.retries + 1})
-    return bill_job(tenant, job_id, wall_now() if tenant.clock_id == LIVE_CLOCK else job.scheduled_time)
+    return bill_in_request(tenant, job_id, wall_now() if tenant.clock_id == LIVE_CLOCK else job.scheduled_time)
 
 
 def _bill_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
@@ -56,7 +67,9 @@ def _bill_job(tenant: Tenant, job_id: str, now: datetime) -> BillingJob:
     try:
         return _attempt(tenant, job, owner, now)
     except Exception as error:
-        job_store.attempt_failed(tenant.id, job.id, owner, f"{type(error).__name__}: {error}", wall_now())
+        # A live job waits out a backoff; a test clock's advance retries at once (it would wait in real time)
+        wait = backoff(job.attempts) if job.clock_id == LIVE_CLOCK else timedelta(0)
+        job_store.attempt_failed(tenant.id, job.id, owner, f"{type(error).__name__}: {error}", wall_now() + wait)
         raise
 
 

@@ -83,7 +83,10 @@ def activate(ctx: RequestContext, schedule_ids: list[str]) -> list[BillingSchedu
                 activated, last_modified_by_id=ctx.actor_id, last_modified_date=ctx.now), current)
         if activated.schedule_type is ScheduleType.ON_DEMAND and activated.next_run_date is not None \
                 and activated.next_run_date <= ctx.now:
-            _bill_slot(ctx.tenant, activated, activated.next_run_date, until=ctx.now)  # its one slot
+            try:
+                _bill_slot(ctx.tenant, activated, activated.next_run_date, until=ctx.now)  # its one slot
+            except Exception:  # the schedule is Active: its slot's job (or the slot) is the tick's to run again
+                log.exception("billing schedule %s: its slot failed in the activation", schedule_id)
             activated = schedules.get(ctx.tenant.id, schedule_id)
         result.append(activated)
     return result
@@ -110,7 +113,7 @@ def bill_now(ctx: RequestContext, schedule_id: str, target_date: date | None, in
                                target_date=target_date or default_target,
                                invoice_date=invoice_date or default_invoice, created_by_id=ctx.actor_id,
                                now=ctx.now, schedule=schedule)
-    return billing_job_runner.bill_job(ctx.tenant, job.id, ctx.now)
+    return billing_job_runner.bill_in_request(ctx.tenant, job.id, ctx.now)
 
 
 def preview(ctx: RequestContext, schedule_id: str | None, filters: dict, target_date: date | None,

@@ -52,7 +52,7 @@ def bill_first_periods(ctx: RequestContext, order: Order, new_subscriptions) -> 
         ctx.tenant, job_id=derived_id(order.id, "first-invoice"), scheduled_time=ctx.now,
         target_date=min(s.start_date for s in new_subscriptions), invoice_date=local_date(ctx.now, customer.timezone),
         created_by_id=ctx.actor_id, now=ctx.now, subscription_ids=tuple(s.id for s in new_subscriptions))
-    billing_job_runner.bill_job(ctx.tenant, job.id, ctx.now)
+    billing_job_runner.bill_in_request(ctx.tenant, job.id, ctx.now)
 
 
 def get_order(ctx: RequestContext, order_id: str) -> Order:

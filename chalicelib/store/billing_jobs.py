@@ -53,11 +53,11 @@ def complete(tenant_id: str, job_id: str, owner: str | None, status: JobStatus, 
                         [M.counts.set(counts), M.error.set(error[:2000]) if error else M.error.remove()])
 
 
-def attempt_failed(tenant_id: str, job_id: str, owner: str, error: str, now: datetime) -> bool:
+def attempt_failed(tenant_id: str, job_id: str, owner: str, error: str, retry_at: datetime) -> bool:
     """The lease holder's attempt raised: its error is kept (the reason the job gives if it reaches the cap) and
-    the lease is given up at once, so the next pass tries again (False: another runner holds the job)."""
+    the lease is given up, to end at `retry_at`, when recovery tries again (False: another runner holds the job)."""
     M = BillingJobModel
-    return LEASES.release(tenant_id, job_id, owner, now, [M.error.set(error[:2000])])
+    return LEASES.release(tenant_id, job_id, owner, retry_at, [M.error.set(error[:2000])])
 
 
 def fail(tenant_id: str, job_id: str, owner: str, counts: dict, now: datetime, error: str) -> BillingJob | None:

@@ -19,6 +19,12 @@ def past_cap(attempts: int) -> bool:
     return attempts > MAX_ATTEMPTS
 
 
+def backoff(attempts: int) -> timedelta:
+    """How long live work waits after its `attempts`-th attempt failed before the next: 1, 2, 4, 8 minutes (so a
+    passing outage of the store does not use up the cap in a few ticks), never longer than a lease."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), LEASE)
+
+
 def gave_up(error: str | None) -> str:
     """The reason stored on work finished at the cap: the last attempt's error, when one was recorded."""
     return f"gave up after {MAX_ATTEMPTS} attempts: {error or 'runner crashed'}"
@@ -54,11 +60,11 @@ class Leases:
         return self._update(tenant_id, ident, [M.lease_until.set(now + LEASE), *actions],
                             (M.lease_owner == owner) & (M.status == self.running.value)) is not None
 
-    def release(self, tenant_id: str, ident: str, owner: str, now: datetime, actions=()) -> bool:
-        """The holder gives its lease up unfinished (its lease ends now: the next recovery takes the work); False
-        when it no longer held it."""
+    def release(self, tenant_id: str, ident: str, owner: str, until: datetime, actions=()) -> bool:
+        """The holder gives its lease up unfinished: it ends at `until` (now, or after a backoff), and the first
+        recovery after that takes the work; False when it no longer held it."""
         M = self.model
-        return self._update(tenant_id, ident, [M.lease_until.set(now), *actions],
+        return self._update(tenant_id, ident, [M.lease_until.set(until), *actions],
                             (M.lease_owner == owner) & (M.status == self.running.value)) is not None
 
     def finish(self, tenant_id: str, ident: str, owner: str | None, status, now: datetime, actions=()) -> bool:

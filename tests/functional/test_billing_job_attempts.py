@@ -2,10 +2,12 @@
 (store/leases.py) it is Failed with its reason, the JobsFailed metric is emitted, and its schedule's next slot
 runs; POST /billing/jobs/{id}:retry runs it again in a new attempt series (409 JobNotFailed unless it is Failed),
 and nothing is billed twice across Failed -> retry."""
+from datetime import timedelta
+
 import pytest
 
 from chalicelib import observability
-from chalicelib.services import billing_job_runner
+from chalicelib.services import billing_job_runner, tick
 from chalicelib.services import billing_jobs as billing_jobs_service
 from chalicelib.store.leases import MAX_ATTEMPTS
 from tests.functional.test_billing_api import clock_tenant
@@ -124,3 +126,34 @@ def test_a_job_that_billed_then_failed_every_attempt_is_billed_once_across_faile
     assert done["status"] == "Completed" and done["retries"] == 1, done
     assert invoice_ids(api, t) == billed
     assert sorted(d["invoiceId"] for d in done["decisions"] if d["invoiceId"]) == billed
+
+
+@pytest.mark.wall("2025-06-01T00:00:00Z")
+def test_a_live_job_backs_off_between_attempts(api, tenant, wall, monkeypatch):
+    """A passing outage must not use up the cap in a few ticks: a live job's next attempt waits 1, 2, 4, 8
+    minutes after a failed one (store/leases.py backoff); the wall-clock tick retries it once that has passed."""
+    world(api, tenant, 1, 1)
+    attempts = []
+
+    def broken(tenant_id, job):
+        attempts.append(wall.now)
+        raise RuntimeError(BROKEN)
+    monkeypatch.setattr(billing_jobs_service, "find_scope", broken)
+    schedule = api.post("/billing/schedules", {"scheduleType": "OnDemand"}, key=tenant.key).body
+    activated = api.post("/billing/schedules:activate", {"scheduleIds": [schedule["id"]]}, key=tenant.key)
+    assert activated.status == 200, activated.body  # the activation was made; its job's first attempt failed
+    ran = api.post(f"/billing/schedules/{schedule['id']}:run", {}, key=tenant.key)  # a request-made job: the same
+    assert ran.status == 201 and (ran.body["status"], ran.body["error"]) == ("Running", f"RuntimeError: {BROKEN}")
+    [job] = [j for j in api.get(f"/billing/jobs?scheduleId={schedule['id']}", key=tenant.key).body["data"]
+             if j["id"] != ran.body["id"]]  # the activation's
+    for minutes in (1, 2, 4, 8):
+        wall.now += timedelta(minutes=minutes) - timedelta(seconds=1)
+        tick.run_wall_tick(wall.now)  # a second early: not yet
+        wall.now += timedelta(seconds=1)
+        tick.run_wall_tick(wall.now)
+    # both jobs began at the same instant, so each tick retries both: the attempts' instants come in pairs
+    assert sorted({(a - attempts[0]).total_seconds() / 60 for a in attempts}) == [0, 1, 3, 7, 15]
+    wall.now += timedelta(minutes=10)
+    tick.run_wall_tick(wall.now)  # the attempt past the cap gives up
+    job = api.get(f"/billing/jobs/{job['id']}", key=tenant.key).body
+    assert (job["status"], job["attempts"]) == ("Failed", MAX_ATTEMPTS + 1)
