@@ -77,8 +77,8 @@ def run_query(ctx, body: GraphQLRequest):
 
 
 @operation(bp, "POST", "/orders/async/graphql", summary="GraphQL queries: invoice, creditMemo, billingSchedule, "
-           "billingJob, customer, subscription (where, orderBy, limit, offset)", tag=TAG, body=GraphQLRequest,
-           response=GraphQLAnswer, bad_request=GraphQLErrors)
+           "billingJob, customer, subscription, order, product (where, orderBy, limit, offset)", tag=TAG,
+           body=GraphQLRequest, response=GraphQLAnswer, bad_request=GraphQLErrors)
 def graphql_nue(call):
     return run_query(call.ctx, call.body)
 

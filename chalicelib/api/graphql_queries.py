@@ -1,8 +1,8 @@
 """The read-only GraphQL API (Nue's `POST /orders/async/graphql`, seed 001) on graphql-core.
 
-Queries `invoice`, `creditMemo`, `billingSchedule`, `billingJob`, `customer`, `subscription`, each with
-`where` (the shared filter language of chalicelib/domain/filters.py), `orderBy` (`{invoiceDate: desc}` or a
-list of such objects), `limit` (default 50, max 1000) and `offset`.
+Queries `invoice`, `creditMemo`, `billingSchedule`, `billingJob`, `customer`, `subscription`, `order`,
+`product`, each with `where` (the shared filter language of chalicelib/domain/filters.py), `orderBy`
+(`{invoiceDate: desc}` or a list of such objects), `limit` (default 50, max 1000) and `offset`.
 
 Decisions:
 - `where` is a custom scalar `Filter`: a literal is printed back to GraphQL value text (graphql-core's
@@ -16,8 +16,10 @@ Decisions:
   equality -> by-customer, status equality -> by-status, otherwise by-date), in invoice-date order; the whole
   filter is then evaluated on each item. When the requested order is the index's (none, or invoiceDate)
   reading stops once offset+limit matches are found. Every query reads at most MAX_READ items, else the
-  field errors and asks for a narrower filter. Other types read the tenant's partition (or an index for
-  customerId / id equality), bounded the same way.
+  field errors and asks for a narrower filter. Other types read the tenant's partition, or what an id equality
+  names: by id; a customer's subscriptions and orders (customerId, customer.id) and a product's subscriptions
+  (productId, product.id) by index; an order's subscriptions (orderId, order.id) by the ids its lines hold.
+  Bounded the same way.
 - Tenant isolation: every read is keyed by the caller's tenant (context); relation lookups too.
 """
 import logging
@@ -36,8 +38,8 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
 from ..domain.errors import BillrunError
-from ..domain.filter_schemas import (BILLING_JOB, BILLING_SCHEDULE, CREDIT_MEMO, CUSTOMER, INVOICE, SUBSCRIPTION,
-                                     record)
+from ..domain.filter_schemas import (BILLING_JOB, BILLING_SCHEDULE, CREDIT_MEMO, CUSTOMER, INVOICE, ORDER, PRODUCT,
+                                     SUBSCRIPTION, record)
 from ..domain.filters import And, FilterSchema, Not, Or, Relation, evaluate, index_plan, parse_filter
 from ..domain.timeutil import format_instant
 from ..services import views
@@ -200,16 +202,6 @@ def _sort_key(value):
     return (0, value)
 
 
-def _uses_relation(f, name: str) -> bool:
-    if isinstance(f, Relation):
-        return f.name == name or _uses_relation(f.filter, name)
-    if isinstance(f, Not):
-        return _uses_relation(f.filter, name)
-    if isinstance(f, (And, Or)):
-        return any(_uses_relation(item, name) for item in f.items)
-    return False
-
-
 def _pages(fetch: Callable[[str | None], tuple[list, str | None]]):
     """Every item of a paged store list, page by page (lazily: the caller may stop early)."""
     token = None
@@ -220,31 +212,53 @@ def _pages(fetch: Callable[[str | None], tuple[list, str | None]]):
             return
 
 
-_RELATED = {"customer": views.customers, "product": views.products}  # read by `<name>_id`
+_RELATED = {"customer": views.customers, "order": views.orders,
+            "product": views.products}  # read by `<name>_id`
+
+
+def _relation_filters(f) -> dict[str, list]:
+    """{relation name: the filters given inside it} of the relations f uses on its own record (not deeper)."""
+    if isinstance(f, Relation):
+        return {f.name: [f.filter]}
+    inner = [f.filter] if isinstance(f, Not) else list(f.items) if isinstance(f, (And, Or)) else []
+    used: dict[str, list] = {}
+    for item in inner:
+        for name, filters in _relation_filters(item).items():
+            used.setdefault(name, []).extend(filters)
+    return used
 
 
 class Relations:
-    """What a filter reads of each entity: its record, with the related records the filter uses (only those),
-    each read once per id within one request."""
+    """What a filter reads of each entity: its record, with the related records the filter uses (only those,
+    and theirs in turn: `subscription.order.customer`), each read once per id within one request."""
 
     def __init__(self, tenant_id: str, q: Query):
         self.tenant_id = tenant_id
         self.q = q
-        self.used = [name for name in _RELATED if _uses_relation(q.filter, name)]
         self.cache: dict[tuple, dict | None] = {}
+        self.needs = _needs(q.filter)
 
     def record(self, entity) -> dict:
-        return record(entity, **{name: self.get(name, getattr(entity, f"{name}_id")) for name in self.used})
+        return self._record(entity, self.needs, ())
 
-    def get(self, name: str, ident: str | None) -> dict | None:
+    def _record(self, entity, needs: dict, path: tuple) -> dict:
+        return record(entity, **{name: self.get(name, getattr(entity, f"{name}_id"), needs[name], path + (name,))
+                                 for name in needs})
+
+    def get(self, name: str, ident: str | None, needs: dict, path: tuple) -> dict | None:
         if ident is None:
             return None
-        key = (name, ident)
+        key = (path, ident)
         if key not in self.cache:
             self.q.count(1, "items")
             entity = _RELATED[name].find(self.tenant_id, ident)
-            self.cache[key] = None if entity is None else record(entity)
+            self.cache[key] = None if entity is None else self._record(entity, needs, path)
         return self.cache[key]
+
+
+def _needs(f) -> dict:
+    """The tree of relations a filter reads: {name: {its relations' names: ...}}."""
+    return {name: _needs(And(tuple(filters))) for name, filters in _relation_filters(f).items()}
 
 
 def _collect(q: Query, pages, to_record: Callable, needed: int | None, what: str,
@@ -404,18 +418,62 @@ def _subscriptions(ctx, q):
     to_record = Relations(tenant_id, q).record
     plan = index_plan(q.filter)
     customers = _intersect(plan.equals.get("customer.id"), plan.equals.get("customerId"))
-    if customers is not None and plan.equals.get("id") is None:
-        found = []
-        for c in dict.fromkeys(customers):
-            found += _collect(q, _pages(lambda token, c=c: views.subscriptions.list(
-                tenant_id, customer_id=c, limit=PAGE, next_token=token)), to_record, None, "subscriptions")
-        subs = [entity for entity, _ in q.window(found, lambda pair: pair[1])]
+    order_ids = _intersect(plan.equals.get("order.id"), plan.equals.get("orderId"))
+    product_ids = _intersect(plan.equals.get("product.id"), plan.equals.get("productId"))
+    if plan.equals.get("id") is not None:
+        sources = None  # read by id
+    elif customers is not None:
+        sources = [dict(customer_id=c) for c in dict.fromkeys(customers)]
+    elif order_ids is not None:  # an order's lines name its subscriptions: read by id
+        chosen = views.orders.find_many(tenant_id, order_ids)
+        q.count(len(chosen), "orders")
+        sources = [views.subscriptions.of_orders(tenant_id, [chosen[i] for i in sorted(chosen)])]
+    elif product_ids is not None:
+        sources = [dict(product_id=p) for p in dict.fromkeys(product_ids)]
     else:
+        sources = None
+    if sources is None:
         subs = _find_in_partition(
             tenant_id, q, lambda token: views.subscriptions.list(tenant_id, limit=PAGE, next_token=token),
             to_record, "subscriptions", repo=views.subscriptions, index_order=("id", False))
+    else:
+        found = []
+        for source in sources:
+            pages = iter([source]) if isinstance(source, list) else _pages(
+                lambda token, source=source: views.subscriptions.list(
+                    tenant_id, limit=PAGE, next_token=token, **source))
+            found += _collect(q, pages, to_record, None, "subscriptions")
+        subs = [entity for entity, _ in q.window(found, lambda pair: pair[1])]
     zones: dict = {}
     return [shaped(s.Subscription, _subscription_view(ctx, sub, zones)) for sub in subs]
+
+
+def _orders(ctx, q):
+    """An order filter naming order ids reads those; naming customers (customerId, customer.id), their orders by
+    index; otherwise the tenant's, in id order."""
+    tenant_id = ctx.tenant.id
+    to_record = Relations(tenant_id, q).record
+    plan = index_plan(q.filter)
+    customers = _intersect(plan.equals.get("customer.id"), plan.equals.get("customerId"))
+    if customers is not None and plan.equals.get("id") is None:
+        found = []
+        for c in dict.fromkeys(customers):
+            found += _collect(q, _pages(lambda token, c=c: views.orders.list(
+                tenant_id, customer_id=c, limit=PAGE, next_token=token)), to_record, None, "orders")
+        chosen = [entity for entity, _ in q.window(found, lambda pair: pair[1])]
+    else:
+        chosen = _find_in_partition(
+            tenant_id, q, lambda token: views.orders.list(tenant_id, limit=PAGE, next_token=token),
+            to_record, "orders", repo=views.orders, index_order=("id", False))
+    return [shaped(s.Order, o) for o in chosen]
+
+
+def _products(ctx, q):
+    tenant_id = ctx.tenant.id
+    found = _find_in_partition(
+        tenant_id, q, lambda token: views.products.list(tenant_id, limit=PAGE, next_token=token),
+        record, "products", repo=views.products, index_order=("id", False))
+    return [shaped(s.Product, p) for p in found]
 
 
 def _schedules(ctx, q):
@@ -470,5 +528,7 @@ def schema() -> GraphQLSchema:
             "billingJob": _root_field(s.BillingJob, BILLING_JOB, _jobs, "Billing jobs"),
             "customer": _root_field(s.Customer, CUSTOMER, _customers, "Customers"),
             "subscription": _root_field(s.Subscription, SUBSCRIPTION, _subscriptions, "Subscriptions"),
+            "order": _root_field(s.Order, ORDER, _orders, "Orders with their lines"),
+            "product": _root_field(s.Product, PRODUCT, _products, "Products"),
         }))
     return _SCHEMA

@@ -55,6 +55,16 @@ def create_schedule(call):
                                         b.notes))
 
 
+@operation(bp, "GET", "/v1/invoice-schedules", summary="List invoice schedules: an account's (in number order), "
+           "the one billing an order, or those in a status", tag=SCHEDULES, query=s.InvoiceScheduleQuery,
+           response=s.InvoiceSchedulePage)
+def list_schedules(call):
+    q = call.query
+    items, token = views.invoice_schedules_page(call.ctx.tenant.id, account_id=q.account_id, order_id=q.order_id,
+                                                status=q.status, limit=q.limit, next_token=q.next_token)
+    return {"data": [schedule_view(i) for i in items], "next_token": token}
+
+
 @operation(bp, "GET", "/v1/invoice-schedules/{scheduleKey}", summary="Get an invoice schedule with its items",
            tag=SCHEDULES, response=s.InvoiceSchedule)
 def get_schedule(call):
@@ -102,3 +112,12 @@ def execute_schedule(call):
            tag=RUNS, response=s.BillRun)
 def get_bill_run(call):
     return bill_run_view(views.bill_runs.get_by_key(call.ctx.tenant.id, call.params["billRunKey"]))
+
+
+@operation(bp, "GET", "/v1/bill-runs", summary="List bill runs: an account's or an order's (in creation order), or "
+           "those in a status", tag=RUNS, query=s.BillRunQuery, response=s.BillRunPage)
+def list_bill_runs(call):
+    q = call.query
+    items, token = views.bill_runs_page(call.ctx.tenant.id, account_id=q.account_id, order_id=q.order_id,
+                                        status=q.status, limit=q.limit, next_token=q.next_token)
+    return {"data": [bill_run_view(r) for r in items], "next_token": token}

@@ -83,3 +83,12 @@ def pay_invoice(call):
     b = call.body
     payment, invoice = service.pay(call.ctx, b.invoice_id, b.amount, b.payment_date)
     return {"payment": payment, "invoice": invoice_view(call.ctx.tenant.id, invoice)}
+
+
+@operation(bp, "GET", "/billing/payments", summary="List payments, in the order they were applied to an invoice's "
+           "or a customer's invoices", tag=TAG, query=s.PaymentQuery, response=s.PaymentPage)
+def list_payments(call):
+    q = call.query
+    items, token = views.payments.list(call.ctx.tenant.id, invoice_id=q.invoice_id, customer_id=q.customer_id,
+                                       limit=q.limit, next_token=q.next_token)
+    return {"data": items, "next_token": token}

@@ -768,6 +768,21 @@ class PaymentResult(Output):
     invoice: Invoice
 
 
+class Payment(PaymentOut):
+    """A payment as listed: with the invoice it was applied to."""
+    invoice_id: str
+    customer_id: str
+    currency: str
+
+
+class PaymentQuery(ListQuery):
+    invoice_id: Ref | None = None
+    customer_id: Ref | None = None
+
+
+PaymentPage = Page[Payment]
+
+
 # --- recurring invoices (BILL, seed 003) ----------------------------------------------------------------------
 
 Frequency = Annotated[int, Field(ge=1, le=1000, strict=True)]
@@ -987,3 +1002,19 @@ class BillRun(Output):
     invoices: list[BillRunInvoice]
     error_message: str | None
     success: bool = True
+
+
+class InvoiceScheduleQuery(ListQuery):
+    account_id: Ref | None = Field(None, description="the customer's schedules")
+    order_id: Ref | None = Field(None, description="the schedule billing this order (at most one)")
+    status: enum_input(InvoiceScheduleStatus) | None = None
+
+
+class BillRunQuery(ListQuery):
+    account_id: Ref | None = Field(None, description="the customer's bill runs")
+    order_id: Ref | None = Field(None, description="the bill runs of the schedule billing this order")
+    status: enum_input(BillRunStatus) | None = None
+
+
+InvoiceSchedulePage = Page[InvoiceSchedule]
+BillRunPage = Page[BillRun]

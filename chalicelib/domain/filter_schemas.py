@@ -33,12 +33,12 @@ CUSTOMER = FilterSchema("customer", {
     "id": _TEXT, "name": _TEXT, "email": _TEXT, "timezone": _TEXT, "currency": _TEXT, "billCycleDay": _NUMBER,
     "paymentTermDays": _NUMBER, "taxRate": _NUMBER, "billToContactId": _TEXT, "createdDate": _INSTANT,
     "lastModifiedDate": _INSTANT}, indexed=frozenset({"id"}))
-ORDER = FilterSchema("order", {
-    "id": _TEXT, "customerId": _TEXT, "currency": _TEXT, "orderDate": _DATE, "status": _enum(OrderStatus)},
-    indexed=frozenset({"id"}))
 PRODUCT = FilterSchema("product", {
     "id": _TEXT, "name": _TEXT, "sku": _TEXT, "productType": _enum(ProductType),
     "billingPeriod": _enum(BillingPeriod)}, indexed=frozenset({"id"}))
+ORDER = FilterSchema("order", {
+    "id": _TEXT, "customerId": _TEXT, "currency": _TEXT, "orderDate": _DATE, "status": _enum(OrderStatus)},
+    relations={"customer": CUSTOMER}, indexed=frozenset({"id", "customerId"}))
 INVOICE = FilterSchema("invoice", {
     "id": _TEXT, "name": _TEXT, "customerId": _TEXT, "salesAccountId": _TEXT, "currency": _TEXT,
     "currencyIsoCode": _TEXT, "status": _enum(InvoiceStatus), "paymentStatus": _enum(PaymentStatus),
@@ -58,7 +58,8 @@ SUBSCRIPTION = FilterSchema("subscription", {
     "status": _enum(SubscriptionStatus), "startDate": _DATE, "endDate": _DATE, "unitPrice": _NUMBER,
     "billingPeriod": _enum(BillingPeriod), "billCycleDay": _NUMBER, "billingTiming": _enum(BillingTiming),
     "billedThrough": _DATE, "cancellationDate": _DATE, "createdDate": _INSTANT, "lastModifiedDate": _INSTANT},
-    relations={"customer": CUSTOMER, "product": PRODUCT}, indexed=frozenset({"id", "customerId"}))
+    relations={"customer": CUSTOMER, "order": ORDER, "product": PRODUCT},
+    indexed=frozenset({"id", "customerId", "orderId", "productId"}))
 BILLING_SCHEDULE = FilterSchema("billingSchedule", {
     "id": _TEXT, "name": _TEXT, "description": _TEXT, "scheduleType": _enum(ScheduleType),
     "status": _enum(ScheduleStatus), "scheduleStartDate": _DATE, "invoiceDate": _DATE, "targetDate": _DATE,

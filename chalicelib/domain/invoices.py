@@ -91,6 +91,18 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class AppliedPayment:
+    """A payment with the invoice it was applied to: what the payments list answers."""
+    id: str
+    invoice_id: str
+    customer_id: str
+    currency: str
+    amount: Decimal
+    payment_date: date
+    created_time: datetime
+
+
+@dataclass(frozen=True)
 class Invoice:
     id: str
     name: str  # INV-00000001
@@ -199,6 +211,12 @@ def update(invoice: Invoice, changes: dict, now: datetime, user_id: str) -> Invo
     if "due_date" in changes and changes["due_date"] < invoice.invoice_date:
         raise invalid("dueDate", "must not be before the invoice date")
     return replace(invoice, **changes, last_modified_by_id=user_id, last_modified_date=now)
+
+
+def applied(payment: Payment, invoice: Invoice) -> AppliedPayment:
+    return AppliedPayment(id=payment.id, invoice_id=invoice.id, customer_id=invoice.customer_id,
+                          currency=invoice.currency, amount=payment.amount, payment_date=payment.payment_date,
+                          created_time=payment.created_time)
 
 
 def pay(invoice: Invoice, payment: Payment, user_id: str) -> Invoice:

@@ -14,7 +14,7 @@ from ..domain.filter_schemas import CUSTOMER, ORDER, PRODUCT, record
 from ..domain.filters import evaluate, index_plan, parse_filter
 from ..domain.billing_jobs import BillingJob, Decision, DecisionKind, JobStatus
 from ..domain.numbering import human_number
-from ..domain.orders import Order, one_time_charges, one_time_line_of
+from ..domain.orders import Order, has_one_time_charges, one_time_charges, one_time_line_of
 from ..domain.subscriptions import Subscription
 from ..domain.tenants import Tenant
 from ..domain.timeutil import wall_now
@@ -71,17 +71,9 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
     products, orders and invoice schedules they need are read in batches."""
     scope = Scope()
     customer_f = parse_filter(job.customer_filter, CUSTOMER, "customerFilter")
-    chosen_customers = index_plan(customer_f).equals.get("id")
-    if job.subscription_ids is not None:
-        candidates, one_time_orders = _by_id(tenant_id, job.subscription_ids)
-    elif chosen_customers is not None:  # {id: {_in: [...]}}: read those customers' subscriptions only
-        candidates = [s for c in sorted(set(chosen_customers)) for s in subscriptions.of_customer(tenant_id, c)]
-        one_time_orders = orders.with_one_time_charges(tenant_id, chosen_customers)
-    else:
-        candidates = subscriptions.of_tenant(tenant_id)
-        one_time_orders = orders.with_one_time_charges(tenant_id)
     order_f = parse_filter(job.order_filter, ORDER, "orderFilter")
     product_f = parse_filter(job.product_filter, PRODUCT, "productFilter")
+    candidates, one_time_orders = _candidates(tenant_id, job, customer_f, order_f, product_f)
     cycle_days = bill_cycle_days(job.bill_cycle_day_filter)
     known = customers.find_many(tenant_id, [s.customer_id for s in candidates] + [o.customer_id for o in one_time_orders])
     candidates += _one_time_charges(one_time_orders, known, job.subscription_ids)
@@ -102,12 +94,46 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
             continue
         keep = (cycle_days is None or sub.bill_cycle_day in cycle_days) and (
             job.product_filter is None or (product is not None and evaluate(product_f, record(product)))) and (
-            job.order_filter is None or (order is not None and evaluate(order_f, record(order))))
+            job.order_filter is None or (order is not None and evaluate(order_f, record(order, customer=record(
+                known.get(order.customer_id, customer))))))
         if keep:
             scope.subscriptions[customer.id].append(sub)
         else:
             scope.filtered_out.add(customer.id)
     return scope
+
+
+def _candidates(tenant_id: str, job: BillingJob, customer_f, order_f, product_f) -> tuple[list[Subscription],
+                                                                                         list[Order]]:
+    """The subscriptions the job's filters can match, and the orders whose one-time charges they can match, read
+    through the narrowest source an id names (explicit ids; customers by id, in the customer filter or the order
+    filter's customerId / customer.id; orders by id, whose lines name their subscriptions; products by id, by
+    index); otherwise the tenant's. Every filter is still evaluated on each candidate: a source only narrows what
+    is read."""
+    order_plan, product_plan = index_plan(order_f).equals, index_plan(product_f).equals
+    chosen_customers = _intersect(index_plan(customer_f).equals.get("id"), order_plan.get("customerId"),
+                                  order_plan.get("customer.id"))
+    if job.subscription_ids is not None:
+        return _by_id(tenant_id, job.subscription_ids)
+    if chosen_customers is not None:  # {id: {_in: [...]}}: read those customers' subscriptions only
+        return ([s for c in sorted(set(chosen_customers)) for s in subscriptions.of_customer(tenant_id, c)],
+                orders.with_one_time_charges(tenant_id, chosen_customers))
+    if order_plan.get("id") is not None:
+        found = orders.find_many(tenant_id, order_plan["id"])
+        chosen = [found[i] for i in sorted(found)]
+        return subscriptions.of_orders(tenant_id, chosen), [o for o in chosen if has_one_time_charges(o)]
+    if product_plan.get("id") is not None:  # one-time charges have no product index: the sparse one-time index
+        return ([s for p in sorted(set(product_plan["id"])) for s in subscriptions.of_product(tenant_id, p)],
+                orders.with_one_time_charges(tenant_id))
+    return subscriptions.of_tenant(tenant_id), orders.with_one_time_charges(tenant_id)
+
+
+def _intersect(*choices: list | None) -> list | None:
+    """The values every given choice allows (None: no choice was made)."""
+    given = [c for c in choices if c is not None]
+    if not given:
+        return None
+    return [v for v in given[0] if all(v in other for other in given[1:])]
 
 
 def _by_id(tenant_id: str, ids) -> tuple[list[Subscription], list[Order]]:

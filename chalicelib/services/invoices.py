@@ -16,7 +16,7 @@ from ..domain.money import exact_money
 from ..domain.timeutil import wall_now
 from ..store import invoice_schedules, ledger
 from ..store.catalog import customers
-from ..store.documents import invoices
+from ..store.documents import invoices, record_payment
 from ..store.invoice_jobs import invoice_jobs
 from . import invoice_pdf, quotas, recurring_invoices, work_messages
 from .context import RequestContext
@@ -241,6 +241,7 @@ def pay(ctx: RequestContext, invoice_id: str, amount: Decimal, payment_date: dat
                       payment_date=payment_date or ctx.today(), created_time=ctx.now)
     paid = rules.pay(current, payment, ctx.actor_id)
     if paid is not current:
-        paid = invoices.replace(ctx.tenant.id, paid, current)
+        paid = record_payment(ctx.tenant.id, paid, current, rules.applied(payment, paid))
         invoice_pdf.queue(ctx.tenant.id, [paid.id])
     return payment, paid
+

@@ -6,13 +6,17 @@ are, behind `Reads`, which hands out only the reading methods."""
 from datetime import datetime
 
 from ..domain.billing_jobs import Decision
+from ..domain.errors import invalid
+from ..domain.invoice_schedules import InvoiceSchedule
 from ..domain.invoices import Invoice
 from ..domain.tenants import LIVE_CLOCK, Tenant
 from ..store import bill_runs as bill_run_store
 from ..store import billing_jobs as billing_job_store
 from ..store import billing_schedules as billing_schedule_store
 from ..store import catalog, documents, pdfs, ticks
+from ..store.paging import check_limit
 from ..store import invoice_jobs as invoice_job_store
+from ..store import invoice_schedules as invoice_schedule_store
 from ..store import tenants as tenant_store
 
 
@@ -33,8 +37,9 @@ class Reads:
 customers = Reads(catalog.customers)
 products = Reads(catalog.products)
 orders = Reads(catalog.orders)
-subscriptions = Reads(catalog.subscriptions)
+subscriptions = Reads(catalog.subscriptions, "of_orders")
 invoices = Reads(documents.invoices)
+payments = Reads(documents.payments)
 credit_memos = Reads(documents.credit_memos)
 billing_schedules = Reads(billing_schedule_store.schedules)
 billing_jobs = Reads(billing_job_store.jobs)
@@ -69,3 +74,53 @@ def invoice_pdf_url(tenant_id: str, invoice: Invoice) -> str | None:
     if invoice.pdf_key is None or invoice.pdf_key != pdfs.key_for(tenant_id, invoice):
         return None
     return pdfs.url(invoice.pdf_key)
+
+
+# --- the Zuora dialect's lists ---------------------------------------------------------------------------------
+# Each filter is served by an index (store/invoice_schedule_models.py says which), never a Scan. An order filter
+# goes through the order: an order is billed by at most one invoice schedule, the one its mark names
+# (services/invoice_schedules.create), so the order's schedule is one GetItem away and its bill runs are that
+# schedule's. A mark whose schedule is gone (a create that died, a schedule deleted meanwhile) or a schedule that
+# does not bill the order lists nothing.
+
+def invoice_schedules_page(tenant_id: str, *, account_id=None, order_id=None, status=None, limit=None,
+                           next_token=None) -> tuple[list[InvoiceSchedule], str | None]:
+    schedules = invoice_schedule_store.schedules
+    if order_id is None:
+        return schedules.list(tenant_id, customer_id=account_id, status=status, limit=limit, next_token=next_token)
+    check_limit(limit)
+    _no_token(next_token)
+    schedule = _schedule_of(tenant_id, order_id)
+    if schedule is None or account_id not in (None, schedule.customer_id):
+        return [], None
+    if status is not None and invoice_schedule_store.status_key(tenant_id, status) != \
+            invoice_schedule_store.status_key(tenant_id, schedule.status):
+        return [], None
+    return [schedule], None
+
+
+def bill_runs_page(tenant_id: str, *, account_id=None, order_id=None, status=None, limit=None, next_token=None):
+    if order_id is None:
+        return bill_run_store.bill_runs.list(tenant_id, customer_id=account_id, status=status, limit=limit,
+                                             next_token=next_token)
+    schedule = _schedule_of(tenant_id, order_id)
+    if schedule is None:
+        check_limit(limit)
+        _no_token(next_token)
+        return [], None
+    return bill_run_store.bill_runs.list(tenant_id, invoice_schedule_id=schedule.id, customer_id=account_id,
+                                         status=status, limit=limit, next_token=next_token)
+
+
+def _schedule_of(tenant_id: str, order_id: str) -> InvoiceSchedule | None:
+    order = catalog.orders.find(tenant_id, order_id)
+    if order is None or order.invoice_schedule_id is None:
+        return None
+    schedule = invoice_schedule_store.schedules.find(tenant_id, order.invoice_schedule_id)
+    return schedule if schedule is not None and order_id in schedule.order_ids else None
+
+
+def _no_token(next_token: str | None) -> None:
+    """A list of at most one schedule, or of an order with no schedule, is one page: it issues no token."""
+    if next_token:
+        raise invalid("nextToken", "not a token issued for this list and filter")

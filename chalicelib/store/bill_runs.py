@@ -33,7 +33,24 @@ class BillRunRepository(TenantRepository):
         super().__init__(BillRunModel, "bill run")
 
     def derived(self, tenant_id: str, entity: BillRun) -> dict:
-        return {"number_key": f"{tenant_id}#{entity.number}", "lease_partition": lease_partition(entity)}
+        return {"number_key": f"{tenant_id}#{entity.number}", "lease_partition": lease_partition(entity),
+                "customer_key": f"{tenant_id}#{entity.customer_id}",
+                "schedule_key": f"{tenant_id}#{entity.invoice_schedule_id}"}
+
+    def list(self, tenant_id: str, *, customer_id=None, invoice_schedule_id=None, status=None, **options):
+        """From the index that fits: a schedule's or a customer's runs in creation order (status filtered on the
+        entries), the runs in one status, or the tenant's whole partition (in id order)."""
+        status = None if status is None else BillRunStatus.parse(status)
+        M = BillRunModel
+        if invoice_schedule_id is not None:
+            return self.list_by_index(tenant_id, M.by_schedule, f"{tenant_id}#{invoice_schedule_id}",
+                                      customer_id=customer_id, status=status, **options)
+        if customer_id is not None:
+            return self.list_by_index(tenant_id, M.by_customer, f"{tenant_id}#{customer_id}", status=status,
+                                      **options)
+        if status is not None:
+            return self.list_by_index(tenant_id, M.by_status, tenant_id, sort_value=status, **options)
+        return super().list(tenant_id, **options)
 
     def find_by_key(self, tenant_id: str, key: str) -> BillRun | None:
         """`key` is the id or the BR- number (found through the by-number index, never a Scan)."""

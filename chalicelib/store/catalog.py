@@ -1,4 +1,6 @@
 """Owns the customers, products, orders and subscriptions tables (all keyed tenantId, id)."""
+from __future__ import annotations  # `list` is also a method name in these classes
+
 from datetime import datetime
 
 from ..domain.orders import Order, has_one_time_charges
@@ -14,12 +16,15 @@ class SubscriptionRepository(TenantRepository):
         super().__init__(SubscriptionModel, "subscription")
 
     def derived(self, tenant_id: str, entity) -> dict:
-        return {"customer_key": f"{tenant_id}#{entity.customer_id}"}
+        return {"customer_key": f"{tenant_id}#{entity.customer_id}", "product_key": f"{tenant_id}#{entity.product_id}"}
 
-    def list(self, tenant_id: str, *, customer_id=None, **options):
-        if customer_id is None:
-            return super().list(tenant_id, **options)
-        return self.list_by_index(tenant_id, SubscriptionModel.by_customer, f"{tenant_id}#{customer_id}", **options)
+    def list(self, tenant_id: str, *, customer_id=None, product_id=None, **options):
+        if customer_id is not None:
+            return self.list_by_index(tenant_id, SubscriptionModel.by_customer, f"{tenant_id}#{customer_id}",
+                                      product_id=product_id, **options)
+        if product_id is not None:
+            return self.list_by_index(tenant_id, SubscriptionModel.by_product, f"{tenant_id}#{product_id}", **options)
+        return super().list(tenant_id, **options)
 
     def of_customer(self, tenant_id: str, customer_id: str) -> list:
         return _all_pages(lambda token: self.list(tenant_id, customer_id=customer_id, limit=1000, next_token=token))
@@ -27,17 +32,33 @@ class SubscriptionRepository(TenantRepository):
     def of_tenant(self, tenant_id: str) -> list:
         return _all_pages(lambda token: self.list(tenant_id, limit=1000, next_token=token))
 
+    def of_product(self, tenant_id: str, product_id: str) -> list:
+        return _all_pages(lambda token: self.list(tenant_id, product_id=product_id, limit=1000, next_token=token))
+
+    def of_orders(self, tenant_id: str, orders) -> list:
+        """The subscriptions of these orders, named by their lines (BatchGetItem), in the orders' line order."""
+        ids = [line.subscription_id for order in orders for line in order.lines if line.subscription_id]
+        found = self.find_many(tenant_id, ids)
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
 
 class OrderRepository(TenantRepository):
-    """Activated orders with OneTime lines are also indexed (sparse), so billing finds them without the others."""
+    """Orders are also indexed by customer (a customer's orders are read without the others), and Activated orders
+    with OneTime lines (sparse), so billing finds them without the others."""
 
     def __init__(self):
         super().__init__(OrderModel, "order")
 
     def derived(self, tenant_id: str, entity: Order) -> dict:
+        keys = {"customer_key": f"{tenant_id}#{entity.customer_id}"}
         if not has_one_time_charges(entity):
-            return {}
-        return {"one_time_key": tenant_id, "customer_order": f"{entity.customer_id}#{entity.id}"}
+            return keys
+        return {**keys, "one_time_key": tenant_id, "customer_order": f"{entity.customer_id}#{entity.id}"}
+
+    def list(self, tenant_id: str, *, customer_id=None, **options):
+        if customer_id is None:
+            return super().list(tenant_id, **options)
+        return self.list_by_index(tenant_id, OrderModel.by_customer, f"{tenant_id}#{customer_id}", **options)
 
     def with_one_time_charges(self, tenant_id: str, customer_ids=None) -> list[Order]:
         """The tenant's Activated orders with a OneTime line (only these customers' when given): one Query per

@@ -1,6 +1,12 @@
-"""The catalog tables: customers, products, orders (with their lines) and subscriptions."""
+"""The catalog tables: customers, products, orders (with their lines) and subscriptions.
+
+Index design: a filter or list naming a customer or a product reads its items by index, never the tenant's
+partition: orders `by-customer` (tenantId#customerId, id; holding `status`, which the order list filters on),
+subscriptions `by-customer` (ALL) and `by-product` (tenantId#productId, id; keys only: a subscription changes at
+every billing, and a keys-only entry is written only when its keys change). An order's subscriptions need no index:
+its lines name them."""
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from ..domain.catalog import Customer, Product
@@ -70,6 +76,15 @@ class OrderLineMap(Mapped, MapAttribute):
     subscription_id = UnicodeAttribute(null=True)
 
 
+class OrdersByCustomer(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-customer"
+        projection = IncludeProjection(["status"])
+
+    customer_key = UnicodeAttribute(hash_key=True)  # tenantId#customerId
+    id = UnicodeAttribute(range_key=True)
+
+
 class OrdersWithOneTimeLines(GlobalSecondaryIndex):
     """Activated orders with a OneTime line (sparse: no other order has the keys): where billing jobs find the
     one-time charges they bill, a tenant's or a customer's (a key range), without reading the other orders."""
@@ -103,6 +118,8 @@ class OrderModel(Mapped, Model):
     version = NumberAttribute(default=0)
     invoice_schedule_id = UnicodeAttribute(null=True)
     invoice_schedule_marked = UTCDateTimeAttribute(null=True)
+    customer_key = UnicodeAttribute(null=True)  # null: written before the index existed
+    by_customer = OrdersByCustomer()
     one_time_key = UnicodeAttribute(null=True)
     customer_order = UnicodeAttribute(null=True)
     one_time = OrdersWithOneTimeLines()
@@ -121,6 +138,15 @@ class SubscriptionsByCustomer(GlobalSecondaryIndex):
         projection = AllProjection()
 
     customer_key = UnicodeAttribute(hash_key=True)  # tenantId#customerId
+    id = UnicodeAttribute(range_key=True)
+
+
+class SubscriptionsByProduct(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-product"
+        projection = KeysOnlyProjection()
+
+    product_key = UnicodeAttribute(hash_key=True)  # tenantId#productId
     id = UnicodeAttribute(range_key=True)
 
 
@@ -152,7 +178,9 @@ class SubscriptionModel(Mapped, Model):
     last_modified_date = UTCDateTimeAttribute()
     version = NumberAttribute(default=0)
     customer_key = UnicodeAttribute()
+    product_key = UnicodeAttribute(null=True)  # null: written before the index existed
     by_customer = SubscriptionsByCustomer()
+    by_product = SubscriptionsByProduct()
 
 
 CATALOG_MODELS = (CustomerModel, ProductModel, OrderModel, SubscriptionModel)

@@ -6,14 +6,20 @@ Index design:
   also `status`, which its list filters on), not the invoice: a write then costs each index one small entry, and
   an update that changes neither an index key nor the status (a payment, a comment, a PDF key) none at all. A
   list reads a page of keys, then the invoices by BatchGetItem (TenantRepository.list_by_index). Changing a
-  deployed index: docs/tables.md."""
+  deployed index: docs/tables.md.
+- payments: each payment applied to an invoice is also an item of its own, put in the same transaction as the
+  invoice that holds it (store/documents.record_payment). An invoice's payments are a list inside the invoice,
+  which no index can reach, and listing them from the invoices would read every invoice; the table makes
+  GET /billing/payments a Query whose cost grows with the page. Its `by-invoice` and `by-customer` indexes
+  (tenantId#invoiceId | tenantId#customerId, createdTime) project ALL: a payment is never changed, so they cost
+  one entry per payment and a list reads no item a second time."""
 from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute,
                                  UTCDateTimeAttribute)
-from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
-from ..domain.invoices import (Comment, CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus, Payment,
-                               PaymentStatus)
+from ..domain.invoices import (AppliedPayment, Comment, CreditMemo, DocumentLine, Invoice, InvoiceSource, InvoiceStatus,
+                               Payment, PaymentStatus)
 from .attributes import DateAttribute, DecimalAttribute, EnumAttribute, JSONAttribute
 from .mapping import Mapped
 from .model_meta import BaseMeta
@@ -156,4 +162,42 @@ class CreditMemoModel(Mapped, Model):
     created_date = UTCDateTimeAttribute()
 
 
-DOCUMENT_MODELS = (InvoiceModel, CreditMemoModel)
+class PaymentsByInvoice(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-invoice"
+        projection = AllProjection()
+
+    invoice_key = UnicodeAttribute(hash_key=True)  # tenantId#invoiceId
+    created_time = UTCDateTimeAttribute(range_key=True)
+
+
+class PaymentsByCustomer(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-customer"
+        projection = AllProjection()
+
+    customer_key = UnicodeAttribute(hash_key=True)  # tenantId#customerId
+    created_time = UTCDateTimeAttribute(range_key=True)
+
+
+class PaymentModel(Mapped, Model):
+    entity_cls = AppliedPayment
+
+    class Meta(BaseMeta):
+        table_name = "payments"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    invoice_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    amount = DecimalAttribute()
+    payment_date = DateAttribute()
+    created_time = UTCDateTimeAttribute()
+    invoice_key = UnicodeAttribute()
+    customer_key = UnicodeAttribute()
+    by_invoice = PaymentsByInvoice()
+    by_customer = PaymentsByCustomer()
+
+
+DOCUMENT_MODELS = (InvoiceModel, CreditMemoModel, PaymentModel)

@@ -1,4 +1,4 @@
-"""Owns the invoices and credit-memos tables, and the one way a generated document is written.
+"""Owns the invoices, credit-memos and payments tables, and the one way a generated document is written.
 
 Exactly once (SPEC guarantee 1), for every document the engine generates (a billing job's invoice and credit memo,
 a bill run's invoice, a recurring invoice), the whole argument:
@@ -20,10 +20,11 @@ from enum import Enum
 
 from pynamodb.exceptions import UpdateError
 
-from ..domain.invoices import Invoice, InvoiceStatus
+from ..domain.errors import conflict
+from ..domain.invoices import AppliedPayment, Invoice, InvoiceStatus
 from . import tables
 from .batch import Refusal, Transaction
-from .document_models import CreditMemoModel, InvoiceModel
+from .document_models import CreditMemoModel, InvoiceModel, PaymentModel
 from .repository import TenantRepository, condition_failed
 
 
@@ -99,5 +100,38 @@ class CreditMemoRepository(DocumentRepository):
         super().__init__(CreditMemoModel, "credit memo")
 
 
+class PaymentRepository(DocumentRepository):
+    def __init__(self):
+        super().__init__(PaymentModel, "payment")
+
+    def derived(self, tenant_id: str, entity: AppliedPayment) -> dict:
+        return {"invoice_key": f"{tenant_id}#{entity.invoice_id}",
+                "customer_key": f"{tenant_id}#{entity.customer_id}"}
+
+    def list(self, tenant_id: str, *, invoice_id=None, customer_id=None, **options):
+        """In the order they were applied, from the index that fits: by invoice (the customer filtered on it),
+        by customer; or all of the tenant's, in id order."""
+        if invoice_id is not None:
+            return self.list_by_index(tenant_id, PaymentModel.by_invoice, f"{tenant_id}#{invoice_id}",
+                                      customer_id=customer_id, **options)
+        if customer_id is not None:
+            return self.list_by_index(tenant_id, PaymentModel.by_customer, f"{tenant_id}#{customer_id}", **options)
+        return super().list(tenant_id, **options)
+
+
 invoices = InvoiceRepository()
 credit_memos = CreditMemoRepository()
+payments = PaymentRepository()
+
+
+def record_payment(tenant_id: str, paid: Invoice, previous: Invoice, payment: AppliedPayment) -> Invoice:
+    """The paid invoice (compare-and-set on the version read) and the payment's own item, in one transaction:
+    both are written or neither, so the payments list never shows a payment the invoice does not hold, nor
+    misses one it does. A retry after it went in finds the payment on the invoice and writes nothing
+    (domain/invoices.pay)."""
+    transaction = Transaction()
+    stored = invoices.replace_in(transaction, tenant_id, paid, previous, "invoice")
+    payments.add(transaction, tenant_id, payment, "payment")
+    if transaction.commit():
+        raise conflict("invoice was changed by another request; read it again and retry", "ConcurrentModification")
+    return stored

@@ -7,10 +7,17 @@ Index design (cost grows with the work that is due, not with the data that exist
 - invoice schedules `by-number` and bill runs `by-number`: (tenantId#number), so `IS-`/`BR-` numbers are
   found with an index query.
 - bill runs `unfinished`: (lease_partition, lease_until), present only while a run is Pending or Processing,
-  so the tick finds runs nobody has run (or whose runner died) without reading finished ones."""
+  so the tick finds runs nobody has run (or whose runner died) without reading finished ones.
+- the lists (GET /v1/invoice-schedules, GET /v1/bill-runs) query an index for each filter they take, in number
+  (schedules) or creation (bill runs) order: schedules `by-customer` (tenantId#customerId) and `by-status`
+  (tenantId#status; a schedule's status is derived from its items and rewritten with every put of it); bill
+  runs `by-customer` (tenantId#customerId) and `by-schedule` (tenantId#scheduleId, which an order filter goes
+  through: an order is billed by at most one schedule, the one its mark names), both holding `status` for the
+  filter on it, and `by-status` (tenantId, status): the status itself is its sort key, so the lease writes that
+  move a run's status move its entry too, with no attribute of their own to keep in step."""
 from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.attributes import MapAttribute
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from ..domain.bill_runs import BillRun, BillRunStatus
@@ -52,6 +59,24 @@ class InvoiceSchedulesByNumber(GlobalSecondaryIndex):
     number_key = UnicodeAttribute(hash_key=True)  # tenantId#IS-00000001
 
 
+class InvoiceSchedulesByCustomer(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-customer"
+        projection = IncludeProjection(["status_key"])
+
+    customer_key = UnicodeAttribute(hash_key=True)  # tenantId#customerId
+    number = UnicodeAttribute(range_key=True)
+
+
+class InvoiceSchedulesByStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-status"
+        projection = KeysOnlyProjection()
+
+    status_key = UnicodeAttribute(hash_key=True)  # tenantId#Pending
+    number = UnicodeAttribute(range_key=True)
+
+
 class InvoiceScheduleModel(Mapped, Model):
     entity_cls = InvoiceSchedule
 
@@ -78,8 +103,12 @@ class InvoiceScheduleModel(Mapped, Model):
     number_key = UnicodeAttribute()
     due_partition = UnicodeAttribute(null=True)
     next_run_at = UTCDateTimeAttribute(null=True)
+    customer_key = UnicodeAttribute(null=True)  # null: written before the lists' indexes existed
+    status_key = UnicodeAttribute(null=True)
     due = DueInvoiceSchedules()
     by_number = InvoiceSchedulesByNumber()
+    by_customer = InvoiceSchedulesByCustomer()
+    by_status = InvoiceSchedulesByStatus()
 
 
 class UnfinishedBillRuns(GlobalSecondaryIndex):
@@ -97,6 +126,33 @@ class BillRunsByNumber(GlobalSecondaryIndex):
         projection = KeysOnlyProjection()
 
     number_key = UnicodeAttribute(hash_key=True)  # tenantId#BR-00000001
+
+
+class BillRunsByCustomer(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-customer"
+        projection = IncludeProjection(["status"])
+
+    customer_key = UnicodeAttribute(hash_key=True)  # tenantId#customerId
+    created_date = UTCDateTimeAttribute(range_key=True)
+
+
+class BillRunsBySchedule(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-schedule"
+        projection = IncludeProjection(["status"])
+
+    schedule_key = UnicodeAttribute(hash_key=True)  # tenantId#invoiceScheduleId
+    created_date = UTCDateTimeAttribute(range_key=True)
+
+
+class BillRunsByStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-status"
+        projection = KeysOnlyProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    status = EnumAttribute(BillRunStatus, range_key=True)
 
 
 class BillRunModel(Mapped, Model):
@@ -131,8 +187,13 @@ class BillRunModel(Mapped, Model):
     created_date = UTCDateTimeAttribute()
     updated_date = UTCDateTimeAttribute()
     number_key = UnicodeAttribute()
+    customer_key = UnicodeAttribute(null=True)  # null: written before the lists' indexes existed
+    schedule_key = UnicodeAttribute(null=True)
     unfinished = UnfinishedBillRuns()
     by_number = BillRunsByNumber()
+    by_customer = BillRunsByCustomer()
+    by_schedule = BillRunsBySchedule()
+    by_status = BillRunsByStatus()
 
 
 INVOICE_SCHEDULE_MODELS = (InvoiceScheduleModel, BillRunModel)

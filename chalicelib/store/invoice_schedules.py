@@ -7,7 +7,7 @@ from typing import Callable
 
 from ..domain import invoice_schedules as rules
 from ..domain.errors import BillrunError, conflict, not_found
-from ..domain.invoice_schedules import InvoiceSchedule
+from ..domain.invoice_schedules import InvoiceSchedule, InvoiceScheduleStatus
 from . import due_index, tables
 from .invoice_schedule_models import InvoiceScheduleModel
 from .repository import TenantRepository
@@ -28,7 +28,19 @@ class InvoiceScheduleRepository(TenantRepository):
 
     def derived(self, tenant_id: str, entity: InvoiceSchedule) -> dict:
         return {"number_key": f"{tenant_id}#{entity.number}", "due_partition": due_partition(entity),
-                "next_run_at": rules.next_due_at(entity)}
+                "next_run_at": rules.next_due_at(entity), "customer_key": f"{tenant_id}#{entity.customer_id}",
+                "status_key": status_key(tenant_id, entity.status)}
+
+    def list(self, tenant_id: str, *, customer_id=None, status=None, **options):
+        """In number order, from the index that fits: by customer (status filtered on it), by status, or the
+        tenant's whole partition (then in id order)."""
+        wanted = None if status is None else status_key(tenant_id, status)
+        if customer_id is not None:
+            return self.list_by_index(tenant_id, InvoiceScheduleModel.by_customer, f"{tenant_id}#{customer_id}",
+                                      status_key=wanted, **options)
+        if status is not None:
+            return self.list_by_index(tenant_id, InvoiceScheduleModel.by_status, wanted, **options)
+        return super().list(tenant_id, **options)
 
     def find_by_key(self, tenant_id: str, key: str) -> InvoiceSchedule | None:
         """`key` is the id or the IS- number (found through the by-number index, never a Scan)."""
@@ -58,6 +70,10 @@ class InvoiceScheduleRepository(TenantRepository):
                 if error.code != "ConcurrentModification":
                     raise
         raise conflict("the invoice schedule keeps changing; try again", "ConcurrentModification")
+
+
+def status_key(tenant_id: str, status) -> str:
+    return f"{tenant_id}#{InvoiceScheduleStatus.parse(status).value}"
 
 
 schedules = InvoiceScheduleRepository()

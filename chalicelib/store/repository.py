@@ -121,14 +121,18 @@ class TenantRepository:
                            "ConcurrentModification") from None
 
     def list_by_index(self, tenant_id: str, index, hash_value: str, *, limit=None, next_token=None,
-                      newest_first: bool = False, **filters):
+                      newest_first: bool = False, sort_value=None, **filters):
         """A page from a GSI whose partition belongs to this tenant (the caller builds hash_value from it),
-        in the index's sort order (reversed when newest_first). An index that does not project ALL attributes
-        names the items, which are then read by BatchGetItem (_listed)."""
+        in the index's sort order (reversed when newest_first); sort_value, when given, is the one value of the
+        index's sort key to list (a key condition: DynamoDB filters on no key attribute). An index that does not
+        project ALL attributes names the items, which are then read by BatchGetItem (_listed)."""
         keys = [a for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
         schema = {**self._key_schema(), **{a.attr_name: a.attr_type for a in keys}}
-        return self._page(tenant_id, f"{index.Meta.index_name}/{hash_value}/{newest_first}", schema,
-                          lambda **q: index.query(hash_value, scan_index_forward=not newest_first, **q),
+        sort_key = next((a for a in keys if a.is_range_key), None)
+        condition = None if sort_value is None else sort_key == sort_value
+        source = f"{index.Meta.index_name}/{hash_value}/{newest_first}/{'' if sort_value is None else sort_value}"
+        return self._page(tenant_id, source, schema,
+                          lambda **q: index.query(hash_value, condition, scan_index_forward=not newest_first, **q),
                           limit, next_token, filters, None if _projects_all(index) else index)
 
     def list(self, tenant_id: str, *, limit=None, next_token=None, **filters):

@@ -461,12 +461,13 @@ def test_run_with_dates_records_counts_and_a_decision_per_customer(api):
     assert second["counts"]["billed"] == 0 and second["counts"]["invoices"] == 0
     assert len(listed(api, t, "/billing/invoices")) == 1
 
-    # an orderFilter keeps only that order's subscriptions: every other customer is filtered out
-    by_order = new_schedule(api, t, orderFilter='{id: {_eq: "%s"}}' % due_sub["order"])
+    # an orderFilter keeps only that order's subscriptions: every other customer it reads is filtered out
+    by_order = new_schedule(api, t, orderFilter='{id: {_ilike: "%s"}}' % due_sub["order"])
     third = run(api, t, by_order["id"], targetDate="2025-01-31")
     assert {c: d["reason"] for c, d in decisions_by_customer(third).items()} == {
         due["id"]: "already billed", later["id"]: "filtered out", gratis["id"]: "filtered out",
         outside["id"]: "filtered out"}
+    # (an id equality instead reads that order's subscriptions only: test_ids_named_by_a_scope_decide_only_...)
 
     # run's defaults: today (the test clock's date) for both dates; bad dates are 400
     fourth = run(api, t, schedule["id"])
@@ -760,3 +761,24 @@ def test_invoice_list_filters_by_customer_and_status_in_date_order(api):
     invoice = listed(api, t, "/billing/invoices")[0]
     assert_not_found(api.get(f"/billing/jobs/{invoice['id']}", key=t.key))
     assert api.get(f"/billing/invoices/{invoice['id']}", key=t.key).body == invoice
+
+
+def test_ids_named_by_a_scope_decide_only_the_customers_they_reach(api):
+    """An order, an order's customer or a product named by id in an equality is read through it (not the tenant's
+    subscriptions, docs/filters.md), as a customer id is: the job bills what it names, and customers it does not
+    reach are not read, so get no decision; a filter naming no id reads everyone and reports them filtered out."""
+    t = clock_tenant(api, "2025-01-20T00:00:00Z")
+    product, other_product = api.product(t, price=Decimal("10.00")), api.product(t, name="Other")
+    ann, bob = api.customer(t, name="ann", billCycleDay=1), api.customer(t, name="bob", billCycleDay=1)
+    sold = subscribe(api, t, ann, product, startDate="2025-01-01")
+    subscribe(api, t, bob, other_product, startDate="2025-01-01")
+    for name, scope in (("order id", {"orderFilter": '{id: {_eq: "%s"}}' % sold["order"]}),
+                        ("order customer", {"orderFilter": '{customer: {id: {_eq: "%s"}}}' % ann["id"]}),
+                        ("product id", {"productFilter": '{id: {_in: ["%s"]}}' % product["id"]})):
+        preview = api.post("/billing/jobs:preview", {**scope, "targetDate": "2025-01-31"}, key=t.key)
+        assert preview.status == 200, preview.body
+        assert {d["customerId"]: d["decision"] for d in preview.body["decisions"]} == {ann["id"]: "Billed"}, name
+    unnamed = api.post("/billing/jobs:preview", {"productFilter": '{id: {_like: "%s"}}' % product["id"],
+                                                 "targetDate": "2025-01-31"}, key=t.key)
+    assert {d["customerId"]: (d["decision"], d["reason"]) for d in unnamed.body["decisions"]} == {
+        ann["id"]: ("Billed", None), bob["id"]: ("Skipped", "filtered out")}

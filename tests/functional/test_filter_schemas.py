@@ -43,14 +43,16 @@ def shop(api):
     t = clock_tenant(api, CLOCK)
     product = api.product(t, price=Decimal("30.00"))
     people = {n: api.customer(t, name=n, billCycleDay=1) for n in ("ann", "bob")}
-    subs = {n: subscribe(api, t, c, product, startDate="2025-01-01")["subscription"] for n, c in people.items()}
+    subscribed = {n: subscribe(api, t, c, product, startDate="2025-01-01") for n, c in people.items()}
+    subs = {n: sold["subscription"] for n, sold in subscribed.items()}
     job = run(api, t, new_schedule(api, t)["id"], targetDate="2025-01-01", invoiceDate="2025-01-01")
     invoices = {d["customerId"]: d["invoiceId"] for d in job["decisions"]}
     invoices = {n: invoices[c["id"]] for n, c in people.items()}
     answer = api.post("/billing/invoices:activate", {"invoiceIds": [invoices["ann"]]}, key=t.key)
     assert answer.status == 200 and answer.body["succeeded"] == 1, answer.body
     return {"t": t, "customers": {n: c["id"] for n, c in people.items()}, "subscriptions": subs,
-            "invoices": invoices}
+            "invoices": invoices, "orders": {n: sold["order"] for n, sold in subscribed.items()},
+            "product": product["id"]}
 
 
 def graphql(api, t, type_name: str, where: str, pick: str = "id", relation: str | None = None,
@@ -208,6 +210,12 @@ def test_a_customer_filter_reads_alike_in_schedule_scopes_previews_and_graphql(a
         assert_alike(outcomes, expected, text)
 
 
+def products_as_customers(api, t, text: str, product_id: str, customers) -> Outcome:
+    """GraphQL products, read as the customers subscribed to them (every customer has the one product)."""
+    o = graphql(api, t, "product", text)
+    return Outcome(o.issue, None if o.selected is None else frozenset(customers if product_id in o.selected else ()))
+
+
 def test_product_and_order_filters_read_alike_in_schedule_scopes_previews_and_graphql(api, shop):
     t, people = shop["t"], shop["customers"]
     both = {people["ann"], people["bob"]}
@@ -218,14 +226,56 @@ def test_product_and_order_filters_read_alike_in_schedule_scopes_previews_and_gr
         ("{planet: {_eq: 1}}", "planet"),
         ('{billingPeriod: {_gt: "Day"}}', "billingPeriod"),  # enum order means nothing: no ranges
     ]
+    products.append(('{id: {_eq: "%s"}}' % shop["product"], both))  # served by the by-product index
     for text, expected in products:
         outcomes = {**scope(api, t, "productFilter", text),
-                    "GraphQL subscription where (product)": subscription_customers(api, t, "product", text)}
+                    "GraphQL subscription where (product)": subscription_customers(api, t, "product", text),
+                    "GraphQL product where": products_as_customers(api, t, text, shop["product"], both)}
         assert_alike(outcomes, expected, text)
     orders = [
         ('{status: {_eq: "Activated"}}', both),
         ('{currency: {_neq: "USD"}}', set()),
         ("{planet: {_eq: 1}}", "planet"),
     ]
-    for text, expected in orders:  # no GraphQL type for orders: the schedule and the preview must agree
-        assert_alike(scope(api, t, "orderFilter", text), expected, text)
+    for text, expected in orders + order_relation_cases(shop):
+        assert_alike(order_outcomes(api, t, text), expected, text)
+
+
+def order_outcomes(api, t, text: str) -> dict[str, Outcome]:
+    """An order filter in a schedule's scope, a preview, GraphQL `order(where:)` and the `order` relation of
+    GraphQL subscriptions, each read as the customers it selects (each customer has one order)."""
+    return {**scope(api, t, "orderFilter", text),
+            "GraphQL order where": graphql(api, t, "order", text, pick="customerId"),
+            "GraphQL subscription where (order)": subscription_customers(api, t, "order", text)}
+
+
+def order_relation_cases(shop) -> list:
+    """The order's `customer` relation and the ids an index serves (order id, customerId, customer.id)."""
+    people, orders = shop["customers"], shop["orders"]
+    return [
+        ('{customer: {name: {_eq: "ann"}}}', {people["ann"]}),
+        ('{customer: {id: {_eq: "%s"}}}' % people["bob"], {people["bob"]}),
+        ('{customerId: {_in: ["%s", "%s"]}}' % (people["ann"], people["bob"]), set(people.values())),
+        ('{id: {_eq: "%s"}}' % orders["bob"], {people["bob"]}),
+        ('{id: {_eq: "%s"}, customer: {name: {_eq: "ann"}}}' % orders["bob"], set()),
+        ('{_or: [{customer: {name: {_eq: "bob"}}}, {status: {_eq: "Draft"}}]}', {people["bob"]}),
+        ('{_not: {customer: {taxRate: {_gt: 0}}}}', set(people.values())),
+        ("{customer: {planet: {_eq: 1}}}", "customer.planet"),
+        ('{_and: [{status: {_eq: "Activated"}}, {customer: {billCycleDay: {_gt: "x"}}}]}',
+         "_and[1].customer.billCycleDay._gt"),
+    ]
+
+
+def test_a_relation_through_a_relation_reads_alike(api, shop):
+    """A subscription's order's customer (GraphQL), read as the customers it selects, agrees with the same
+    customer filter given directly as an order filter's relation (scope, preview, GraphQL order)."""
+    t, people = shop["t"], shop["customers"]
+    for text, expected in (('{name: {_eq: "ann"}}', {people["ann"]}), ("{planet: {_eq: 1}}", "planet"),
+                           ('{id: {_eq: "%s"}}' % people["bob"], {people["bob"]})):
+        outcomes = {f"{name} (customer)": Outcome(unwrapped(o.issue, "customer"), o.selected)
+                    for name, o in order_outcomes(api, t, "{customer: %s}" % text).items()}
+        nested = graphql(api, t, "subscription", "{order: {customer: %s}}" % text, pick="customerId",
+                         relation="order")
+        outcomes["GraphQL subscription where (order.customer)"] = Outcome(unwrapped(nested.issue, "customer"),
+                                                                         nested.selected)
+        assert_alike(outcomes, expected, text)

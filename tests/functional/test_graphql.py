@@ -31,8 +31,8 @@ def billed(api):
     t = clock_tenant(api, "2025-01-01T00:00:00Z")
     product = api.product(t)
     people = {name: api.customer(t, name=name, billCycleDay=1) for name in ("xavier", "yvonne", "zoe")}
-    for customer in people.values():
-        subscribe(api, t, customer, product, startDate="2025-01-01")
+    orders = {name: subscribe(api, t, customer, product, startDate="2025-01-01")["order"]
+              for name, customer in people.items()}
     drafts = new_schedule(api, t, customerFilter='{name: {_eq: "xavier"}}')
     actives = new_schedule(api, t, customerFilter='{name: {_in: ["yvonne", "zoe"]}}', activateInvoices=True)
     run(api, t, drafts["id"], targetDate="2025-01-01", invoiceDate="2025-01-05")
@@ -48,7 +48,7 @@ def billed(api):
         if token is None:
             break
     return {"t": t, "people": {k: v["id"] for k, v in people.items()}, "invoices": invoices,
-            "schedules": [drafts, actives]}
+            "schedules": [drafts, actives], "orders": orders, "product": product}
 
 
 def test_seed_query_answers_exactly_its_fields_for_the_customers_active_invoices(api, billed):
@@ -88,7 +88,8 @@ def test_every_invoice_field_and_lines_are_queryable(api, billed):
 
 def test_tenant_isolation_even_with_match_all(api, billed, other):
     for where in ("", "(where: {})", '(where: {customerId: {_eq: "%s"}})' % billed["people"]["yvonne"]):
-        for field in ("invoice", "customer", "subscription", "billingSchedule", "billingJob", "creditMemo"):
+        for field in ("invoice", "customer", "subscription", "billingSchedule", "billingJob", "creditMemo", "order",
+                      "product"):
             answer = gql(api, other, "{ %s%s { id } }" % (field, where if field == "invoice" or not where
                                                              or "{}" in where else ""))
             assert answer.status == 200, answer.body
@@ -262,3 +263,73 @@ def test_reading_is_bounded_and_reported_as_an_error(api, billed, monkeypatch):
     # an indexed filter stays under the bound
     answer = gql(api, billed["t"], '{ invoice(where: {customerId: {_eq: "%s"}}) { id } }' % billed["people"]["zoe"])
     assert "errors" not in answer.body and len(answer.body["data"]["invoice"]) == 2
+
+
+def test_order_and_product_queries_answer_the_rest_shapes_with_where_order_by_and_windows(api, billed):
+    t, people, orders = billed["t"], billed["people"], billed["orders"]
+    extra = api.product(t, name="Zeta", sku="Z-1")
+    draft = api.order(t, people["zoe"], extra["id"])  # zoe's second order, still Draft
+    answer = gql(api, t, "{ order(orderBy: {id: asc}) { id customerId status totalAmount lines { productId } } "
+                         "product(orderBy: {name: desc}) { id name sku productType } }")
+    assert answer.status == 200 and "errors" not in answer.body, answer.body
+    listed = answer.body["data"]["order"]
+    assert [o["id"] for o in listed] == sorted([*orders.values(), draft["id"]])
+    rest = {o["id"]: o for o in api.get("/orders?limit=1000", key=t.key).body["data"]}
+    for o in listed:  # the REST shape: the same values, lines as asked for
+        same = rest[o["id"]]
+        assert {k: same[k] for k in o if k != "lines"} == {k: v for k, v in o.items() if k != "lines"}
+        assert o["lines"] == [{"productId": line["productId"]} for line in same["lines"]]
+    assert [p["name"] for p in answer.body["data"]["product"]] == ["Zeta", billed["product"]["name"]]
+    assert answer.body["data"]["product"][0] == {"id": extra["id"], "name": "Zeta", "sku": "Z-1",
+                                                 "productType": "Recurring"}
+
+    def order_ids(args):
+        found = gql(api, t, "{ order%s { id } }" % args)
+        assert found.status == 200 and "errors" not in found.body, (args, found.body)
+        return [o["id"] for o in found.body["data"]["order"]]
+    everything = sorted([*orders.values(), draft["id"]])
+    assert order_ids("(limit: 2, offset: 1)") == everything[1:3]
+    assert order_ids("(orderBy: {id: desc}, limit: 1)") == everything[-1:]
+    assert order_ids('(where: {customer: {name: {_eq: "zoe"}}}, orderBy: {status: asc})') == [
+        orders["zoe"], draft["id"]]  # Activated before Draft
+    assert order_ids('(where: {customerId: {_eq: "%s"}, status: {_eq: "draft"}})' % people["zoe"]) == [draft["id"]]
+    assert order_ids('(where: {id: {_eq: "%s"}})' % orders["xavier"]) == [orders["xavier"]]
+    assert order_ids('(where: {customer: {name: {_eq: "nobody"}}})') == []
+    found = gql(api, t, '{ product(where: {sku: {_eq: "Z-1"}}) { id } subscription(where: {order: {id: {_eq: "%s"}}})'
+                        ' { customerId orderId } }' % orders["yvonne"])
+    assert found.body["data"] == {"product": [{"id": extra["id"]}],
+                                  "subscription": [{"customerId": people["yvonne"], "orderId": orders["yvonne"]}]}
+    bad = gql(api, t, '{ order(where: {customer: {planet: {_eq: 1}}}) { id } product(where: {price: {_gt: 1}}) '
+                      '{ id } }')
+    assert bad.status == 200 and bad.body["data"] == {"order": None, "product": None}, bad.body
+    assert sorted(e["message"].split(":")[1].strip() for e in bad.body["errors"]) == ["customer.planet", "price"]
+
+
+def test_named_orders_customers_and_products_are_read_without_the_partition(api, billed, monkeypatch):
+    t, people, orders = billed["t"], billed["people"], billed["orders"]
+    meter = ReadMeter(monkeypatch)
+
+    def reads_of(query, table):
+        with meter.measuring() as reads:
+            answer = gql(api, t, query)
+        assert answer.status == 200 and "errors" not in answer.body, answer.body
+        assert reads.scans == [], reads
+        return answer.body["data"], sum(n for name, n in reads.by_table.items() if name.endswith(table))
+
+    data, read = reads_of('{ subscription(where: {order: {id: {_eq: "%s"}}}) { id } }' % orders["zoe"],
+                          "-subscriptions")
+    assert len(data["subscription"]) == 1 and read == 1  # the order's line names it: one item, of 3
+    data, read = reads_of('{ subscription(where: {orderId: {_eq: "%s"}}) { id } }' % orders["zoe"],
+                          "-subscriptions")
+    assert len(data["subscription"]) == 1 and read == 1
+    data, read = reads_of('{ subscription(where: {product: {id: {_eq: "%s"}}}, limit: 1) { id } }'
+                          % billed["product"]["id"], "-subscriptions")
+    assert len(data["subscription"]) == 1 and read == 3 + 3  # every one has the product: entries, then items
+    other = api.product(t, name="Unsold")
+    data, read = reads_of('{ subscription(where: {productId: {_eq: "%s"}}) { id } }' % other["id"], "-subscriptions")
+    assert data["subscription"] == [] and read == 0
+    for where in ('{customer: {id: {_eq: "%s"}}}' % people["zoe"], '{customerId: {_eq: "%s"}}' % people["zoe"]):
+        data, read = reads_of("{ order(where: %s) { id } }" % where, "-orders")
+        assert [o["id"] for o in data["order"]] == [orders["zoe"]] and read == 2, where  # entry and item, of 3
+    data, read = reads_of("{ order { id } }", "-orders")
+    assert len(data["order"]) == 3 and read == 3  # unnamed: the partition, so the counts above mean something

@@ -125,7 +125,7 @@ def zuora(api, tenant, world):
 
 def zuora_snapshot(api, tenant, ids) -> dict:
     paths = [f"/v1/invoice-schedules/{ids['schedule']}", f"/v1/invoice-schedules/{ids['paused']}",
-             f"/v1/bill-runs/{ids['run']}"]
+             f"/v1/bill-runs/{ids['run']}", "/v1/invoice-schedules", "/v1/bill-runs"]
     return {path: api.get(path, key=tenant.key).body for path in paths}
 
 
@@ -136,6 +136,7 @@ def billing_snapshot(api, tenant, ids) -> dict:
              "invoice": "/billing/invoices/{invoice}", "credit_memo": "/billing/credit-memos/{credit_memo}",
              "schedules": "/billing/schedules", "jobs": "/billing/jobs", "invoices": "/billing/invoices",
              "credit_memos": "/billing/credit-memos", "slots": "/billing/schedules/{active_schedule}/slots?count=2",
+             "payments": "/billing/payments",
              "invoice_job": "/billing/invoice-jobs/{invoice_job}"}
     result = {}
     for name, template in paths.items():
@@ -235,6 +236,36 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(api, tena
     subs = api.get("/subscriptions", key=tenant.key).body["data"]
     assert sorted(s["id"] for s in subs) == sorted([world["subscription"], billing["subscription"]])
     assert api.get("/subscriptions", key=other.key).body["data"] == []
+
+
+def test_zuora_and_payment_lists_never_show_another_tenants_items(api, tenant, other, world, billing, zuora):
+    """B's lists of invoice schedules, bill runs and payments, whatever A's ids B filters on, show nothing of A's;
+    A's tokens are useless to B; and A's own lists (the filters B tried) still hold A's items."""
+    assert api.post("/billing/invoices:activate", {"invoiceIds": [billing["invoice"]]}, key=tenant.key).status == 200
+    a_paid = api.post("/billing/payments", {"invoiceId": billing["invoice"], "amount": 1}, key=tenant.key)
+    assert a_paid.status == 201, a_paid.body
+    a_ids = set(zuora.values()) | {a_paid.body["payment"]["id"]}
+    queries = ["/v1/invoice-schedules", f"/v1/invoice-schedules?accountId={world['customer']}",
+               f"/v1/invoice-schedules?orderId={world['order']}", "/v1/invoice-schedules?status=Paused",
+               f"/v1/invoice-schedules?accountId={world['customer']}&status=Pending",
+               "/v1/bill-runs", f"/v1/bill-runs?accountId={world['customer']}",
+               f"/v1/bill-runs?orderId={world['order']}",
+               "/v1/bill-runs?status=Pending", f"/v1/bill-runs?orderId={world['order']}&status=Pending",
+               "/billing/payments", f"/billing/payments?invoiceId={billing['invoice']}",
+               f"/billing/payments?customerId={billing['customer']}"]
+    for query in queries:
+        answer = api.get(query, key=other.key)
+        assert answer.status == 200, (query, answer.body)
+        assert answer.body == {"data": [], "nextToken": None}, query
+        mine = api.get(query, key=tenant.key)
+        assert mine.status == 200 and {item["id"] for item in mine.body["data"]} & a_ids, query
+    assert api.post(f"/v1/invoice-schedules/{zuora['schedule']}/execute", {}, key=tenant.key).status == 201
+    assert api.post("/billing/payments", {"invoiceId": billing["invoice"], "amount": 1}, key=tenant.key).status == 201
+    for path in ("/v1/invoice-schedules", "/v1/bill-runs", "/billing/payments"):  # two of each: a second page
+        token = api.get(f"{path}?limit=1", key=tenant.key).body["nextToken"]
+        assert token, path
+        stolen = api.get(f"{path}?limit=1&nextToken={token}", key=other.key)
+        assert stolen.status == 400 and stolen.error_fields == ["nextToken"], path
 
 
 def test_registry_of_id_routes_is_what_the_isolation_test_expects():
