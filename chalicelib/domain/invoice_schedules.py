@@ -257,7 +257,8 @@ def replace_items(schedule: InvoiceSchedule, requests: list[ItemRequest], new_id
     except BillrunError as error:  # name the field by its place in the request, not among the pending ones
         raise _renumbered(error, field, [i for i, _, _ in pending]) from None
     items = fixed + tuple(ScheduleItem(id=item_id, run_date=r.run_date, amount=a, name=r.name, percentage=r.percentage,
-                                       reissues=reissues.get(item_id, 0)) for (_, r, item_id), a in zip(pending, amounts))
+                                       reissues=reissues.get(item_id, 0))
+                          for (_, r, item_id), a in zip(pending, amounts))
     return tuple(sorted(items, key=lambda i: i.run_date))
 
 

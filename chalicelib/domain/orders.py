@@ -148,5 +148,6 @@ def one_time_charges(order: Order, bill_cycle_day: int | None = None) -> list[Su
         order_line_id=line.id, product_id=line.product_id, currency=order.currency,
         status=SubscriptionStatus.ACTIVE, start_date=line.start_date, end_date=line.start_date,
         initial_quantity=line.quantity, unit_price=line.unit_price, billing_period=BillingPeriod.DAY,
-        bill_cycle_day=bill_cycle_day or line.start_date.day, billing_timing=BillingTiming.IN_ADVANCE, created_date=activated,
-        last_modified_date=activated) for line in order.lines if line.product_type is ProductType.ONE_TIME]
+        bill_cycle_day=bill_cycle_day or line.start_date.day, billing_timing=BillingTiming.IN_ADVANCE,
+        created_date=activated, last_modified_date=activated)
+        for line in order.lines if line.product_type is ProductType.ONE_TIME]

@@ -75,7 +75,8 @@ def find_scope(tenant_id: str, job: BillingJob) -> Scope:
     product_f = parse_filter(job.product_filter, PRODUCT, "productFilter")
     candidates, one_time_orders = _candidates(tenant_id, job, customer_f, order_f, product_f)
     cycle_days = bill_cycle_days(job.bill_cycle_day_filter)
-    known = customers.find_many(tenant_id, [s.customer_id for s in candidates] + [o.customer_id for o in one_time_orders])
+    known = customers.find_many(tenant_id, [s.customer_id for s in candidates]
+                                + [o.customer_id for o in one_time_orders])
     candidates += _one_time_charges(one_time_orders, known, job.subscription_ids)
     candidates = [s for s in candidates if s.customer_id in known and evaluate(customer_f, record(known[s.customer_id]))]
     catalog = products.find_many(tenant_id, [s.product_id for s in candidates])

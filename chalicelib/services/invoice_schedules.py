@@ -231,8 +231,8 @@ def execute_due(tenant: Tenant, schedule_id: str, item_id: str, clock_id: str) -
 
 def _automatic_run(tenant: Tenant, schedule: InvoiceSchedule, item: ScheduleItem, day, now: datetime) -> BillRun:
     """The item's automatic bill run: its id derives from (schedule, item, times re-opened, attempt), so
-    redelivered or concurrent ticks share one. A new attempt is made only when an earlier one ended without the item (it lost
-    the item to a pause, and the schedule was resumed)."""
+    redelivered or concurrent ticks share one. A new attempt is made only when an earlier one ended without the
+    item (it lost the item to a pause, and the schedule was resumed)."""
     attempt = 0
     while True:
         run_id = derived_id(schedule.id, item.id, "automatic", *([item.reissues] if item.reissues else []), attempt)
