@@ -405,14 +405,6 @@ def _credit_memos(ctx, q):
     return [shaped(s.CreditMemo, memo_view(m)) for m, _ in q.window(found, lambda pair: pair[1])]
 
 
-def _customers(ctx, q):
-    tenant_id = ctx.tenant.id
-    found = _find_in_partition(
-        tenant_id, q, lambda token: views.customers.list(tenant_id, limit=PAGE, next_token=token),
-        record, "customers", repo=views.customers, index_order=("id", False))
-    return [shaped(s.Customer, c) for c in found]
-
-
 def _subscriptions(ctx, q):
     tenant_id = ctx.tenant.id
     to_record = Relations(tenant_id, q).record
@@ -468,28 +460,22 @@ def _orders(ctx, q):
     return [shaped(s.Order, o) for o in chosen]
 
 
-def _products(ctx, q):
-    tenant_id = ctx.tenant.id
-    found = _find_in_partition(
-        tenant_id, q, lambda token: views.products.list(tenant_id, limit=PAGE, next_token=token),
-        record, "products", repo=views.products, index_order=("id", False))
-    return [shaped(s.Product, p) for p in found]
+def _in_partition(repo, what: str, shape, index_order=("id", False)):
+    """The resolver of an entity read from the tenant's partition (or by the ids a filter names), filtered,
+    ordered and windowed, each shaped as its REST answer."""
+    def run(ctx, q):
+        tenant_id = ctx.tenant.id
+        found = _find_in_partition(
+            tenant_id, q, lambda token: repo.list(tenant_id, limit=PAGE, next_token=token), record, what, repo=repo,
+            index_order=index_order)
+        return [shaped(shape, x) for x in found]
+    return run
 
 
-def _schedules(ctx, q):
-    tenant_id = ctx.tenant.id
-    found = _find_in_partition(
-        tenant_id, q, lambda token: views.billing_schedules.list(tenant_id, limit=PAGE, next_token=token),
-        record, "billing schedules", repo=views.billing_schedules, index_order=("id", False))
-    return [shaped(s.BillingSchedule, x) for x in found]
-
-
-def _jobs(ctx, q):
-    tenant_id = ctx.tenant.id
-    found = _find_in_partition(
-        tenant_id, q, lambda token: views.billing_jobs.list(tenant_id, limit=PAGE, next_token=token),
-        record, "billing jobs", repo=views.billing_jobs, index_order=("scheduledTime", True))
-    return [shaped(s.BillingJob, x) for x in found]
+_customers = _in_partition(views.customers, "customers", s.Customer)
+_products = _in_partition(views.products, "products", s.Product)
+_schedules = _in_partition(views.billing_schedules, "billing schedules", s.BillingSchedule)
+_jobs = _in_partition(views.billing_jobs, "billing jobs", s.BillingJob, index_order=("scheduledTime", True))
 
 
 # --- schema -----------------------------------------------------------------------------------------------
