@@ -21,12 +21,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# Debian's Chromium, which the console's browser tests drive through Playwright (Playwright cannot download one
+# here). Installed once; `sudo` when not root.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium >/dev/null || \
+		{ $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q >/dev/null && \
+		  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium >/dev/null; }
+
 run: $(STAMP)
 	$(PY) -m chalicelib.local.stack
 
 # One pytest-xdist worker per core (TEST_WORKERS=0: one process), a test file's tests on one worker.
 TEST_WORKERS ?= auto
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # The pure tests alone (tests/unit: no moto, boto3 or app imported; tests/test_unit_run.py checks it), in one process.

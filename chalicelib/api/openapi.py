@@ -101,6 +101,8 @@ def _operation(op: Operation, refs) -> dict:
     ok: dict = {"description": "OK"}
     if op.response is not None:
         ok["content"] = {op.media_type: {"schema": refs[(op.response, "serialization")]}}
+    elif op.media_type != "application/json":  # a page or an asset (the console): text, no JSON Schema
+        ok["content"] = {op.media_type: {"schema": {"type": "string"}}}
     responses = {str(op.status): ok}
     if op.accepted is not None:
         responses["202"] = {"description": "Accepted: too large for one request, queued as a job to poll",

@@ -39,7 +39,7 @@ def test_every_operation_has_a_summary_and_schemas_where_it_takes_or_returns_jso
         assert op.summary, op.path
         if op.method in ("POST", "PATCH", "PUT") and op.auth != "none" and not op.path.endswith(":activate"):
             assert op.body is not None, f"{op.method} {op.path} documents no request schema"
-        if op.path != "/openapi.json":
+        if op.path != "/openapi.json" and op.media_type == "application/json":  # not a console page or asset
             assert op.response is not None, f"{op.method} {op.path} documents no response schema"
 
 

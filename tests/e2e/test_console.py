@@ -1,0 +1,153 @@
+"""The console in a real browser (Playwright driving Debian's Chromium, /usr/bin/chromium) against `make run`'s
+stack: seed 002's seven steps, from the Orders page to the generated invoice. Screenshots of each page are saved
+under build/console/ (test artifacts, looked at by a person: they assert nothing themselves)."""
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "build" / "console"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    errors = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("console", lambda message: errors.append(f"{message.text} ({message.location.get('url')})")
+              if message.type == "error" else None)
+    opened.errors = errors  # a test may take out what it expects (a refused key's 401)
+    yield opened
+    context.close()
+    assert errors == [], errors  # no script error, no refused resource (the page's own CSP included)
+
+
+def milestone_order(stack) -> dict:
+    """A customer, an Activated order of two OneTime services lines, and an invoice schedule of two items."""
+    url, headers = stack.url, {"x-api-key": stack.api_key}
+
+    def post(path, body):
+        answer = requests.post(f"{url}{path}", headers=headers, json=body, timeout=30)
+        assert answer.status_code in (200, 201), (path, answer.status_code, answer.text)
+        return answer.json()
+
+    today = date.fromisoformat(requests.get(f"{url}/test/clock", headers=headers, timeout=10).json()["now"][:10])
+    customer = post("/customers", {"name": "Console Industries", "taxRate": 10})
+    design = post("/products", {"name": "Design", "productType": "OneTime", "price": 1800, "billingPeriod": None})
+    build = post("/products", {"name": "Build", "productType": "OneTime", "price": 1200, "billingPeriod": None})
+    order = post("/orders", {"customerId": customer["id"], "lines": [{"productId": design["id"], "quantity": 1},
+                                                                      {"productId": build["id"], "quantity": 1}]})
+    post(f"/orders/{order['id']}:activate", {})
+    schedule = post("/v1/invoice-schedules", {"orders": [order["id"]], "scheduleItems": [
+        {"name": "Kick-off", "runDate": (today + timedelta(days=20)).isoformat(), "percentage": 40},
+        {"name": "Go-live", "runDate": (today + timedelta(days=60)).isoformat(), "percentage": 60}]})
+    return {"customer": customer, "order": order, "schedule": schedule}
+
+
+def sign_in(page, stack):
+    page.goto(f"{stack.url}/console")
+    page.get_by_label("API key").fill(stack.api_key)
+    page.get_by_role("button", name="Use key").click()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_seed_002_generate_an_invoice_from_the_schedule_items_section(stack, page):
+    made = milestone_order(stack)
+    order, schedule = made["order"], made["schedule"]
+    sign_in(page, stack)
+
+    # 1-2. Orders, then the order's number; filtered by its customer, as a long list would be
+    expect(page.get_by_role("heading", name="Orders")).to_be_visible()
+    page.get_by_label("Customer").select_option(label="Console Industries")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("row")).to_have_count(2)  # the header and this customer's one order
+    shot(page, "orders")
+    page.get_by_role("link", name=order["id"]).click()
+
+    # 3. the order details page: the invoice schedule's number in the basic information section
+    expect(page.get_by_role("heading", name=f"Order {order['id']}")).to_be_visible()
+    expect(page.locator("dt:text-is('Total') + dd")).to_have_text("USD 3,000.00")
+    shot(page, "order")
+    page.get_by_role("link", name=schedule["number"]).click()
+
+    # 4-6. the Schedule Items section: Generate on the first item, Yes in the Confirmation dialog
+    expect(page.get_by_role("heading", name="Schedule Items")).to_be_visible()
+    items = page.get_by_role("table", name=re.compile("Schedule items"))
+    expect(items.get_by_role("row")).to_have_count(3)
+    first = items.get_by_role("row").nth(1)
+    expect(first).to_contain_text("Kick-off")
+    expect(first).to_contain_text("USD 1,200.00")
+    expect(first).to_contain_text("Pending")
+    shot(page, "invoice-schedule")
+    first.get_by_role("button", name="Generate").click()
+    dialog = page.get_by_role("dialog", name="Confirmation")
+    expect(dialog).to_be_visible()
+    shot(page, "confirmation")
+    dialog.get_by_role("button", name="Yes").click()
+
+    # 7. Refresh while it executes, until the item is Processed and shows its invoice's number
+    first = page.get_by_role("table", name=re.compile("Schedule items")).get_by_role("row").nth(1)
+    for _ in range(50):  # a bound on the clicks (the worker takes well under a second), not a timing assertion
+        if first.get_by_role("link", name=re.compile(r"INV-\d{8}")).count():
+            break
+        refresh = first.get_by_role("button", name="Refresh")
+        if refresh.count():
+            refresh.click()
+        page.wait_for_timeout(100)
+    expect(first).to_contain_text("Processed")
+    invoice_link = first.get_by_role("link", name=re.compile(r"INV-\d{8}"))
+    number = invoice_link.inner_text()
+    expect(page.get_by_role("row").nth(2)).to_contain_text("Pending")  # the other item is untouched
+    shot(page, "invoice-schedule-processed")
+    invoice_link.click()
+
+    # the invoice: its number, the item's amount plus 10 % tax, and the two order lines' shares
+    expect(page.get_by_role("heading", name=f"Invoice {number}")).to_be_visible()
+    expect(page.locator("dt:text-is('Total') + dd")).to_have_text("USD 1,320.00")
+    lines = page.get_by_role("table", name="Invoice lines").get_by_role("row")
+    expect(lines).to_have_count(3)
+    shot(page, "invoice")
+
+
+def test_no_key_no_page_a_refused_key_asks_again(stack, page):
+    page.goto(f"{stack.url}/console#/orders")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("API key").fill("brk_wrong")
+    page.get_by_role("button", name="Use key").click()
+    expect(page.get_by_role("alert")).to_contain_text("The API key was refused")  # 401: dropped, asked again
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('billrun.apiKey')") is None
+    assert "brk_wrong" not in page.url
+    refused = [e for e in page.errors if "status of 401" in e]
+    assert refused, page.errors  # the refused request itself
+    page.errors[:] = [e for e in page.errors if e not in refused]
+
+
+def test_the_console_is_served_by_the_app_with_its_own_assets_only(stack):
+    answer = requests.get(f"{stack.url}/console", timeout=10)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    assert not re.search(r"(src|href)=\"https?://", answer.text)  # nothing from elsewhere
+    for asset, kind in (("console.js", "text/javascript"), ("console.css", "text/css"), ("icon.svg", "image/svg")):
+        served = requests.get(f"{stack.url}/console/{asset}", timeout=10)
+        assert served.status_code == 200 and served.headers["content-type"].startswith(kind)
+    assert requests.get(f"{stack.url}/console/secrets.txt", timeout=10).status_code in (403, 404)  # no such route
