@@ -7,10 +7,11 @@ const page = document.getElementById("page");
 
 class ApiError extends Error {}
 
-async function api(path, { method = "GET", body } = {}) {
+async function api(path, { method = "GET", body, rawBody } = {}) {
   const headers = { "x-api-key": sessionStorage.getItem(KEY) || "" };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const answer = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
+  if (text !== undefined) headers["content-type"] = "application/json";
+  const answer = await fetch(path, { method, headers, body: text });
   const data = await answer.json().catch(() => ({}));
   if (answer.status === 401) {
     sessionStorage.removeItem(KEY);
@@ -59,7 +60,12 @@ function confirmed(text) {
     { once: true }));
 }
 
-function show(html, title) {
+// Each route() is one generation: a page whose data arrives after the user moved on must not replace the newer page.
+let generation = 0;
+class Stale extends Error {}
+
+function show(html, title, token = generation) {
+  if (token !== generation) throw new Stale();
   page.innerHTML = html;
   document.title = `${title} · billrun console`;
   page.focus();
@@ -82,7 +88,7 @@ function keyPage(problem) {
   });
 }
 
-async function ordersPage(params) {
+async function ordersPage(params, token) {
   const customers = (await api("/customers?limit=1000")).data;
   const names = Object.fromEntries(customers.map((c) => [c.id, c.name]));
   const chosen = params.get("customerId") || "";
@@ -106,7 +112,7 @@ async function ordersPage(params) {
       { title: "Order date", cell: (o) => esc(o.orderDate) },
       { title: "Total", num: true, cell: (o) => esc(money(o.totalAmount, o.currency)) },
     ], orders.data, "Orders")}
-    ${orders.nextToken ? `<p>${link(`#/orders?${next}`, "Next page")}</p>` : ""}`, "Orders");
+    ${orders.nextToken ? `<p>${link(`#/orders?${next}`, "Next page")}</p>` : ""}`, "Orders", token);
   document.getElementById("order-filter").addEventListener("submit", (event) => {
     event.preventDefault();
     const id = document.getElementById("customer").value;
@@ -114,7 +120,7 @@ async function ordersPage(params) {
   });
 }
 
-async function orderPage(id) {
+async function orderPage(id, token) {
   const order = await api(`/orders/${encodeURIComponent(id)}`);
   const [customer, schedule] = await Promise.all([
     api(`/customers/${encodeURIComponent(order.customerId)}`),
@@ -135,10 +141,10 @@ async function orderPage(id) {
       { title: "Quantity", num: true, cell: (l) => esc(l.quantity) },
       { title: "Unit price", num: true, cell: (l) => esc(money(l.unitPrice, order.currency)) },
       { title: "Amount", num: true, cell: (l) => esc(money(l.amount, order.currency)) },
-    ], order.lines, "Order lines")}`, `Order ${order.id}`);
+    ], order.lines, "Order lines")}`, `Order ${order.id}`, token);
 }
 
-async function schedulePage(key) {
+async function schedulePage(key, token) {
   const schedule = await api(`/v1/invoice-schedules/${encodeURIComponent(key)}`);
   const account = await api(`/customers/${encodeURIComponent(schedule.accountId)}`);
   const currency = schedule.currency;
@@ -166,7 +172,7 @@ async function schedulePage(key) {
       { title: "Percentage", num: true, cell: (i) => (i.percentage === null ? "" : `${esc(i.percentage)} %`) },
       { title: "Status", cell: (i) => status(i.status) },
       { title: "Billing Document", cell: billingDocument },
-    ], schedule.scheduleItems, "Schedule items, in run-date order")}`, `Invoice schedule ${schedule.number}`);
+    ], schedule.scheduleItems, "Schedule items, in run-date order")}`, `Invoice schedule ${schedule.number}`, token);
   page.querySelectorAll("[data-refresh]").forEach((button) => button.addEventListener("click", () => route()));
   page.querySelectorAll("[data-generate]").forEach((button) => button.addEventListener("click", async () => {
     if (!(await confirmed("Generate the billing document of this schedule item now, by an ad hoc bill run?"))) return;
@@ -180,10 +186,21 @@ async function schedulePage(key) {
   }));
 }
 
-async function invoicePage(id) {
+async function invoicePage(id, token) {
   const invoice = await api(`/billing/invoices/${encodeURIComponent(id)}`);
   const c = invoice.currencyIsoCode;
+  const comments = invoice.comments ? JSON.parse(invoice.comments) : [];
   show(`<h1>Invoice ${esc(invoice.name)}</h1>
+    <div id="invoice-error" role="alert"></div>
+    <div class="filters">
+      <button type="button" data-action="activate"${invoice.status === "Draft" ? "" : " disabled"}>Activate</button>
+      <button type="button" data-action="cancel"${invoice.status === "Canceled" ? " disabled" : ""}>Cancel</button>
+      <form id="payment" class="filters">
+        <label for="payment-amount">Payment amount<input id="payment-amount" inputmode="decimal" required
+          value="${esc(invoice.balance)}"></label>
+        <button type="submit"${invoice.status === "Active" && invoice.balance > 0 ? "" : " disabled"}>Record payment</button>
+      </form>
+    </div>
     ${fields([
       ["Status", status(invoice.status)], ["Payment status", status(invoice.paymentStatus)],
       ["Invoice date", esc(invoice.invoiceDate)], ["Due date", esc(invoice.dueDate)],
@@ -199,10 +216,101 @@ async function invoicePage(id) {
       { title: "Quantity", num: true, cell: (l) => esc(l.quantity) },
       { title: "Unit price", num: true, cell: (l) => esc(money(l.unitPrice, c)) },
       { title: "Amount", num: true, cell: (l) => esc(money(l.amount, c)) },
-    ], invoice.lines, "Invoice lines")}`, `Invoice ${invoice.name}`);
+    ], invoice.lines, "Invoice lines")}
+    <h2>Comments</h2>
+    ${comments.length ? `<ul>${comments.map((m) => `<li>${esc(m.comment)} <span class="muted">(${esc(m.createUserName)},
+      ${esc(m.createTime)})</span></li>`).join("")}</ul>` : '<p class="muted">None.</p>'}`, `Invoice ${invoice.name}`, token);
+  const failed = (error) => {
+    document.getElementById("invoice-error").innerHTML = `<p class="error">${esc(error.message)}</p>`;
+  };
+  const bulk = async (action, question) => {
+    if (!(await confirmed(question))) return;
+    try {
+      const answer = await api(`/billing/invoices:${action}`, { method: "POST", body: { invoiceIds: [invoice.id] } });
+      const [result] = answer.results;
+      if (!result.success) throw new ApiError(result.message);
+      await route();
+    } catch (error) { failed(error); }
+  };
+  page.querySelector('[data-action="activate"]').addEventListener("click",
+    () => bulk("activate", `Activate invoice ${invoice.name}?`));
+  page.querySelector('[data-action="cancel"]').addEventListener("click",
+    () => bulk("cancel", `Cancel invoice ${invoice.name}? What it billed is billed again by the next run.`));
+  document.getElementById("payment").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const amount = document.getElementById("payment-amount").value.trim();
+    if (!(await confirmed(`Record a payment of ${amount} ${c} on invoice ${invoice.name}?`))) return;
+    try {
+      // sent as the text typed, so no amount passes through a float on its way to the API
+      await api("/billing/payments", { method: "POST", rawBody: `{"invoiceId": ${JSON.stringify(invoice.id)}, "amount": ${
+        /^\d+(\.\d+)?$/.test(amount) ? amount : JSON.stringify(amount)}}` });
+      await route();
+    } catch (error) { failed(error); }
+  });
 }
 
-async function invoicesPage() {
+async function clockPage(token) {
+  const clock = await api("/test/clock");
+  show(`<h1>Test clock</h1>
+    <div id="clock-error" role="alert"></div>
+    ${fields([["Now", esc(clock.now)], ["Status", status(clock.status)],
+      ["Last advance ran", esc(Object.entries(clock.ran).map(([k, v]) => `${k} ${v}`).join(", "))]])}
+    <h2>Advance</h2>
+    <form id="advance" class="filters">
+      <label for="advance-to">To (UTC)<input id="advance-to" type="datetime-local" required></label>
+      <button type="submit">Advance</button>
+    </form>
+    <p class="muted">Everything that falls due on the way runs, in time order; long work goes on after the answer,
+      and this page follows it.</p>`, "Test clock", token);
+  document.getElementById("advance").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      let answer = await api("/test/clock:advance", { method: "POST",
+        body: { to: `${document.getElementById("advance-to").value}:00Z` } });
+      while (answer.status === "Advancing") {  // 202: the work goes on in the worker; poll until Ready
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        answer = await api("/test/clock");
+      }
+      await route();
+    } catch (error) {
+      document.getElementById("clock-error").innerHTML = `<p class="error">${esc(error.message)}</p>`;
+    }
+  });
+}
+
+async function jobsPage(token) {
+  const jobs = await api("/billing/jobs?limit=50");
+  show(`<h1>Billing jobs</h1>
+    ${table([
+      { title: "Job", cell: (j) => link(`#/billing-jobs/${j.id}`, j.name) },
+      { title: "Schedule", cell: (j) => esc(j.scheduleName || "") },
+      { title: "Status", cell: (j) => status(j.status) },
+      { title: "Scheduled", cell: (j) => esc(j.scheduledTime) },
+      { title: "Target date", cell: (j) => esc(j.targetDate) },
+      { title: "Invoices", num: true, cell: (j) => esc(j.counts ? j.counts.invoices : "") },
+    ], jobs.data, "Billing jobs")}`, "Billing jobs", token);
+}
+
+async function jobPage(id, token) {
+  const job = await api(`/billing/jobs/${encodeURIComponent(id)}`);
+  const counts = job.counts || {};
+  const documentLinks = (d) => [d.invoiceId && link(`#/invoices/${d.invoiceId}`, "invoice"),
+    d.creditMemoId && esc("credit memo")].filter(Boolean).join(", ");
+  show(`<h1>Billing job ${esc(job.name)}</h1>
+    ${fields([["Status", status(job.status)], ["Schedule", esc(job.scheduleName || "")],
+      ["Target date", esc(job.targetDate)], ["Invoice date", esc(job.invoiceDate)],
+      ["Counts", esc(Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", "))],
+      ["Error", esc(job.error || "")]])}
+    <h2>Decisions</h2>
+    ${table([
+      { title: "Customer", cell: (d) => esc(d.customerId) },
+      { title: "Decision", cell: (d) => status(d.decision) },
+      { title: "Reason", cell: (d) => esc(d.reason || "") },
+      { title: "Documents", cell: documentLinks },
+    ], job.decisions, "One decision per customer in scope")}`, `Billing job ${job.name}`, token);
+}
+
+async function invoicesPage(token) {
   const invoices = await api("/billing/invoices?limit=50");
   show(`<h1>Invoices</h1>
     ${table([
@@ -211,28 +319,33 @@ async function invoicesPage() {
       { title: "Invoice date", cell: (i) => esc(i.invoiceDate) },
       { title: "Total", num: true, cell: (i) => esc(money(i.amount, i.currencyIsoCode)) },
       { title: "Balance", num: true, cell: (i) => esc(money(i.balance, i.currencyIsoCode)) },
-    ], invoices.data, "Invoices in invoice-date order")}`, "Invoices");
+    ], invoices.data, "Invoices in invoice-date order")}`, "Invoices", token);
 }
 
-// --- the router: #/orders, #/orders/{id}, #/invoice-schedules/{key}, #/invoices, #/invoices/{id} --------------
+// --- the router: one hash route per page (a link or a reload keeps the page) ----------------------------------
 
 const ROUTES = [
-  [/^#\/orders$/, (m, params) => ordersPage(params)],
-  [/^#\/orders\/([^/?]+)$/, (m) => orderPage(decodeURIComponent(m[1]))],
-  [/^#\/invoice-schedules\/([^/?]+)$/, (m) => schedulePage(decodeURIComponent(m[1]))],
-  [/^#\/invoices$/, () => invoicesPage()],
-  [/^#\/invoices\/([^/?]+)$/, (m) => invoicePage(decodeURIComponent(m[1]))],
+  [/^#\/orders$/, (m, params, token) => ordersPage(params, token)],
+  [/^#\/orders\/([^/?]+)$/, (m, params, token) => orderPage(decodeURIComponent(m[1]), token)],
+  [/^#\/invoice-schedules\/([^/?]+)$/, (m, params, token) => schedulePage(decodeURIComponent(m[1]), token)],
+  [/^#\/invoices$/, (m, params, token) => invoicesPage(token)],
+  [/^#\/invoices\/([^/?]+)$/, (m, params, token) => invoicePage(decodeURIComponent(m[1]), token)],
+  [/^#\/billing-jobs$/, (m, params, token) => jobsPage(token)],
+  [/^#\/billing-jobs\/([^/?]+)$/, (m, params, token) => jobPage(decodeURIComponent(m[1]), token)],
+  [/^#\/clock$/, (m, params, token) => clockPage(token)],
 ];
 
 async function route() {
+  const token = ++generation;
   document.getElementById("sign-out").hidden = !sessionStorage.getItem(KEY);
   if (!sessionStorage.getItem(KEY)) return keyPage();
   const [path, query = ""] = (location.hash || "#/orders").split("?");
   const found = ROUTES.map(([pattern, render]) => [path.match(pattern), render]).find(([m]) => m);
   try {
     if (!found) return show(`<h1>Not found</h1><p>${link("#/orders", "Orders")}</p>`, "Not found");
-    await found[1](found[0], new URLSearchParams(query));
+    await found[1](found[0], new URLSearchParams(query), token);
   } catch (error) {
+    if (error instanceof Stale || token !== generation) return;  // the user has moved on to another page
     if (!sessionStorage.getItem(KEY)) return keyPage(error.message);
     show(`<h1>Something went wrong</h1><p class="error" role="alert">${esc(error.message)}</p>`, "Error");
   }
