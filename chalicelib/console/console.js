@@ -71,6 +71,10 @@ function show(html, title, token = generation) {
   page.focus();
 }
 
+async function customerNames() {
+  return Object.fromEntries((await api("/customers?limit=1000")).data.map((c) => [c.id, c.name]));
+}
+
 // --- pages ------------------------------------------------------------------------------------------------
 
 function keyPage(problem) {
@@ -144,7 +148,7 @@ async function orderPage(id, token) {
     ], order.lines, "Order lines")}`, `Order ${order.id}`, token);
 }
 
-async function schedulePage(key, token) {
+async function invoiceSchedulePage(key, token) {
   const schedule = await api(`/v1/invoice-schedules/${encodeURIComponent(key)}`);
   const account = await api(`/customers/${encodeURIComponent(schedule.accountId)}`);
   const currency = schedule.currency;
@@ -292,7 +296,7 @@ async function jobsPage(token) {
 }
 
 async function jobPage(id, token) {
-  const job = await api(`/billing/jobs/${encodeURIComponent(id)}`);
+  const [job, names] = await Promise.all([api(`/billing/jobs/${encodeURIComponent(id)}`), customerNames()]);
   const counts = job.counts || {};
   const documentLinks = (d) => [d.invoiceId && link(`#/invoices/${d.invoiceId}`, "invoice"),
     d.creditMemoId && esc("credit memo")].filter(Boolean).join(", ");
@@ -303,23 +307,163 @@ async function jobPage(id, token) {
       ["Error", esc(job.error || "")]])}
     <h2>Decisions</h2>
     ${table([
-      { title: "Customer", cell: (d) => esc(d.customerId) },
+      { title: "Customer", cell: (d) => esc(names[d.customerId] || d.customerId) },
       { title: "Decision", cell: (d) => status(d.decision) },
       { title: "Reason", cell: (d) => esc(d.reason || "") },
       { title: "Documents", cell: documentLinks },
     ], job.decisions, "One decision per customer in scope")}`, `Billing job ${job.name}`, token);
 }
 
-async function invoicesPage(token) {
-  const invoices = await api("/billing/invoices?limit=50");
+async function invoicesPage(params, token) {
+  // The filters are the API's own filter language, through GraphQL's `where` (docs/filters.md)
+  const customers = (await api("/customers?limit=1000")).data;
+  const names = Object.fromEntries(customers.map((c) => [c.id, c.name]));
+  const chosen = { status: params.get("status") || "", customerId: params.get("customerId") || "",
+    from: params.get("from") || "", to: params.get("to") || "" };
+  const offset = Number(params.get("offset") || 0);
+  const terms = [];
+  if (chosen.status) terms.push(`{status: {_eq: ${JSON.stringify(chosen.status)}}}`);
+  if (chosen.customerId) terms.push(`{customerId: {_eq: ${JSON.stringify(chosen.customerId)}}}`);
+  if (chosen.from) terms.push(`{invoiceDate: {_gte: ${JSON.stringify(chosen.from)}}}`);
+  if (chosen.to) terms.push(`{invoiceDate: {_lte: ${JSON.stringify(chosen.to)}}}`);
+  const where = `{_and: [${terms.join(", ")}]}`;
+  const query = "query($w: Filter, $offset: Int) { invoice(where: $w, limit: 51, offset: $offset, orderBy: " +
+    "[{invoiceDate: desc}, {name: asc}]) { id name status invoiceDate dueDate amount balance currencyIsoCode customerId } }";
+  const answer = await api("/graphql", { method: "POST", body: { query, variables: { w: terms.length ? where : "{}", offset } } });
+  if (answer.errors) throw new ApiError(answer.errors.map((e) => e.message).join("; "));
+  const found = answer.data.invoice;
+  const option = (value, text, current) => `<option value="${esc(value)}"${value === current ? " selected" : ""}>${esc(text)}</option>`;
+  const next = new URLSearchParams({ ...Object.fromEntries(Object.entries(chosen).filter(([, v]) => v)),
+    offset: String(offset + 50) });
   show(`<h1>Invoices</h1>
+    <form class="filters" id="invoice-filter">
+      <label for="status">Status<select id="status" name="status">${option("", "Any status", chosen.status)}
+        ${["Draft", "PendingActivation", "Active", "Canceled"].map((v) => option(v, v, chosen.status)).join("")}</select></label>
+      <label for="invoice-customer">Customer<select id="invoice-customer" name="customerId">
+        ${option("", "All customers", chosen.customerId)}${customers.map((c) => option(c.id, c.name, chosen.customerId)).join("")}
+        </select></label>
+      <label for="from">Invoice date from<input id="from" name="from" type="date" value="${esc(chosen.from)}"></label>
+      <label for="to">to<input id="to" name="to" type="date" value="${esc(chosen.to)}"></label>
+      <button type="submit">Filter</button>
+    </form>
+    ${table([
+      { title: "Number", cell: (i) => link(`#/invoices/${i.id}`, i.name) },
+      { title: "Customer", cell: (i) => esc(names[i.customerId] || i.customerId) },
+      { title: "Status", cell: (i) => status(i.status) },
+      { title: "Invoice date", cell: (i) => esc(i.invoiceDate) },
+      { title: "Due date", cell: (i) => esc(i.dueDate) },
+      { title: "Total", num: true, cell: (i) => esc(money(i.amount, i.currencyIsoCode)) },
+      { title: "Balance", num: true, cell: (i) => esc(money(i.balance, i.currencyIsoCode)) },
+    ], found.slice(0, 50), "Invoices, newest invoice date first")}
+    ${found.length > 50 ? `<p>${link(`#/invoices?${next}`, "Next page")}</p>` : ""}`, "Invoices", token);
+  document.getElementById("invoice-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = new URLSearchParams([...new FormData(event.target)].filter(([, v]) => v));
+    location.hash = `#/invoices${form.toString() ? `?${form}` : ""}`;
+  });
+}
+
+async function schedulesPage(token) {
+  const schedules = await api("/billing/schedules?limit=100");
+  show(`<h1>Billing schedules</h1>
+    ${table([
+      { title: "Schedule", cell: (b) => link(`#/billing-schedules/${b.id}`, b.name) },
+      { title: "Description", cell: (b) => esc(b.description || "") },
+      { title: "Type", cell: (b) => esc(b.scheduleType) },
+      { title: "Status", cell: (b) => status(b.status) },
+      { title: "Cron", cell: (b) => esc(b.recurringSchedule || "") },
+      { title: "Zone", cell: (b) => esc(b.zoneId) },
+      { title: "Next run", cell: (b) => esc(b.nextRunDate || "") },
+    ], schedules.data, "Billing schedules")}`, "Billing schedules", token);
+}
+
+async function billingSchedulePage(id, token) {
+  const [schedule, jobs] = await Promise.all([api(`/billing/schedules/${encodeURIComponent(id)}`),
+    api(`/billing/jobs?scheduleId=${encodeURIComponent(id)}&limit=50`)]);
+  show(`<h1>Billing schedule ${esc(schedule.name)}</h1>
+    <div id="schedule-error" role="alert"></div>
+    ${fields([["Description", esc(schedule.description || "")], ["Type", esc(schedule.scheduleType)],
+      ["Status", status(schedule.status)], ["Cron", esc(schedule.recurringSchedule || "")],
+      ["Zone", esc(schedule.zoneId)], ["Next run", esc(schedule.nextRunDate || "")],
+      ["Customer filter", esc(schedule.customerFilter || "")]])}
+    <div class="filters">
+      <label for="target">Target date<input id="target" type="date"></label>
+      <button type="button" id="preview">Preview</button>
+      <button type="button" id="run-now">Run now</button>
+    </div>
+    <div id="preview-result"></div>
+    <h2>Jobs</h2>
+    ${table([
+      { title: "Job", cell: (j) => link(`#/billing-jobs/${j.id}`, j.name) },
+      { title: "Status", cell: (j) => status(j.status) },
+      { title: "Scheduled", cell: (j) => esc(j.scheduledTime) },
+      { title: "Invoices", num: true, cell: (j) => esc(j.counts ? j.counts.invoices : "") },
+    ], jobs.data, "This schedule's jobs")}`, `Billing schedule ${schedule.name}`, token);
+  const failed = (error) => {
+    document.getElementById("schedule-error").innerHTML = `<p class="error">${esc(error.message)}</p>`;
+  };
+  const dates = () => (document.getElementById("target").value ? { targetDate: document.getElementById("target").value } : {});
+  document.getElementById("preview").addEventListener("click", async () => {
+    try {
+      const [preview, names] = await Promise.all([api("/billing/jobs:preview",
+        { method: "POST", body: { scheduleId: schedule.id, ...dates() } }), customerNames()]);
+      document.getElementById("preview-result").innerHTML = `<h2>Preview (nothing written)</h2>${table([
+        { title: "Customer", cell: (i) => esc(names[i.customerId] || i.customerId) },
+        { title: "Invoice date", cell: (i) => esc(i.invoiceDate) },
+        { title: "Lines", num: true, cell: (i) => esc(i.lines.length) },
+        { title: "Total", num: true, cell: (i) => esc(money(i.amount, i.currencyIsoCode)) },
+      ], preview.invoices, `What a job with target date ${preview.targetDate} would invoice`)}`;
+    } catch (error) { failed(error); }
+  });
+  document.getElementById("run-now").addEventListener("click", async () => {
+    if (!(await confirmed(`Run a billing job for ${schedule.name}'s scope now?`))) return;
+    try {
+      const job = await api(`/billing/schedules/${encodeURIComponent(schedule.id)}:run`, { method: "POST", body: dates() });
+      location.hash = `#/billing-jobs/${job.id}`;
+    } catch (error) { failed(error); }
+  });
+}
+
+async function recurringListPage(token) {
+  const [templates, customers] = await Promise.all([api("/v3/recurring-invoices?limit=100"),
+    api("/customers?limit=1000")]);
+  const names = Object.fromEntries(customers.data.map((c) => [c.id, c.name]));
+  show(`<h1>Recurring invoices</h1>
+    ${table([
+      { title: "Template", cell: (r) => link(`#/recurring-invoices/${r.id}`, r.id) },
+      { title: "Customer", cell: (r) => esc(names[r.customerId] || r.customerId) },
+      { title: "Every", cell: (r) => esc(`${r.schedule.frequency} ${r.schedule.period}`) },
+      { title: "Next due date", cell: (r) => esc(r.schedule.nextDueDate) },
+      { title: "Archived", cell: (r) => (r.archived ? "yes" : "no") },
+    ], templates.data, "Recurring-invoice templates")}`, "Recurring invoices", token);
+}
+
+async function recurringPage(id, token) {
+  const template = await api(`/v3/recurring-invoices/${encodeURIComponent(id)}`);
+  const customer = await api(`/customers/${encodeURIComponent(template.customerId)}`);
+  const w = `{recurringInvoiceId: {_eq: ${JSON.stringify(template.id)}}}`;
+  const made = await api("/graphql", { method: "POST", body: { variables: { w }, query:
+    "query($w: Filter) { invoice(where: $w, limit: 100, orderBy: [{invoiceDate: desc}]) { id name status invoiceDate amount currencyIsoCode } }" } });
+  const c = customer.currency;
+  show(`<h1>Recurring invoice ${esc(template.id)}</h1>
+    ${fields([["Customer", esc(customer.name)], ["Archived", template.archived ? "yes" : "no"],
+      ["Every", esc(`${template.schedule.frequency} ${template.schedule.period}`)],
+      ["Next due date", esc(template.schedule.nextDueDate)], ["End date", esc(template.schedule.endDate || "—")],
+      ["Days in advance", esc(template.schedule.daysInAdvance)]])}
+    <h2>Line items</h2>
+    ${table([
+      { title: "Description", cell: (l) => esc(l.description || "") },
+      { title: "Quantity", num: true, cell: (l) => esc(l.quantity) },
+      { title: "Amount", num: true, cell: (l) => esc(money(l.amount, c)) },
+    ], template.recurringInvoiceLineItems, "Line items of each invoice")}
+    <h2>Invoices generated</h2>
     ${table([
       { title: "Number", cell: (i) => link(`#/invoices/${i.id}`, i.name) },
       { title: "Status", cell: (i) => status(i.status) },
       { title: "Invoice date", cell: (i) => esc(i.invoiceDate) },
       { title: "Total", num: true, cell: (i) => esc(money(i.amount, i.currencyIsoCode)) },
-      { title: "Balance", num: true, cell: (i) => esc(money(i.balance, i.currencyIsoCode)) },
-    ], invoices.data, "Invoices in invoice-date order")}`, "Invoices", token);
+    ], (made.data && made.data.invoice) || [], "Invoices this template generated")}`, `Recurring invoice ${template.id}`,
+  token);
 }
 
 // --- the router: one hash route per page (a link or a reload keeps the page) ----------------------------------
@@ -327,8 +471,12 @@ async function invoicesPage(token) {
 const ROUTES = [
   [/^#\/orders$/, (m, params, token) => ordersPage(params, token)],
   [/^#\/orders\/([^/?]+)$/, (m, params, token) => orderPage(decodeURIComponent(m[1]), token)],
-  [/^#\/invoice-schedules\/([^/?]+)$/, (m, params, token) => schedulePage(decodeURIComponent(m[1]), token)],
-  [/^#\/invoices$/, (m, params, token) => invoicesPage(token)],
+  [/^#\/invoice-schedules\/([^/?]+)$/, (m, params, token) => invoiceSchedulePage(decodeURIComponent(m[1]), token)],
+  [/^#\/invoices$/, (m, params, token) => invoicesPage(params, token)],
+  [/^#\/billing-schedules$/, (m, params, token) => schedulesPage(token)],
+  [/^#\/billing-schedules\/([^/?]+)$/, (m, params, token) => billingSchedulePage(decodeURIComponent(m[1]), token)],
+  [/^#\/recurring-invoices$/, (m, params, token) => recurringListPage(token)],
+  [/^#\/recurring-invoices\/([^/?]+)$/, (m, params, token) => recurringPage(decodeURIComponent(m[1]), token)],
   [/^#\/invoices\/([^/?]+)$/, (m, params, token) => invoicePage(decodeURIComponent(m[1]), token)],
   [/^#\/billing-jobs$/, (m, params, token) => jobsPage(token)],
   [/^#\/billing-jobs\/([^/?]+)$/, (m, params, token) => jobPage(decodeURIComponent(m[1]), token)],

@@ -184,6 +184,9 @@ def test_advance_the_clock_then_follow_a_job_to_its_invoice_activate_pay_and_can
     schedule = post("/billing/schedules", {"scheduleType": "Recurring", "recurringSchedule": "0 0 3 1 * ?",
                                            "zoneId": "UTC", "scheduleStartDate": "2025-01-01"})
     post("/billing/schedules:activate", {"scheduleIds": [schedule["id"]]})
+    template = post("/v3/recurring-invoices", {"customerId": customer["id"], "schedule": {
+        "period": "MONTHLY", "nextDueDate": "2025-01-01"}, "recurringInvoiceLineItems": [
+        {"amount": 19.99, "quantity": 2, "description": "Support hours"}]})
     page.goto(f"{stack.url}/console")
     page.get_by_label("API key").fill(key)
     page.get_by_role("button", name="Use key").click()
@@ -226,3 +229,47 @@ def test_advance_the_clock_then_follow_a_job_to_its_invoice_activate_pay_and_can
     page.get_by_role("button", name="Cancel").click()
     page.get_by_role("dialog", name="Confirmation").get_by_role("button", name="Yes").click()
     expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Canceled")
+
+    # the invoice list's filters, in the API's filter language: status, customer, invoice dates
+    page.get_by_role("link", name="Invoices", exact=True).click()
+    rows = page.get_by_role("table", name=re.compile("Invoices")).get_by_role("row")
+    expect(rows).to_have_count(4)  # Ada's and Bob's January invoices, and the template's
+    page.get_by_label("Status").select_option("Canceled")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("Canceled")
+    page.get_by_label("Status").select_option("")
+    page.get_by_label("Customer").select_option(label="Ada")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(2)
+    page.get_by_label("Customer").select_option("")
+    page.get_by_label("Invoice date from").fill("2025-01-02")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(2)  # the header and "None."
+    expect(rows.nth(1)).to_contain_text("None.")
+    shot(page, "invoices-filtered")
+
+    # a billing schedule: Preview (nothing written), then Run now, which opens the job it ran
+    page.get_by_role("link", name="Billing schedules").click()
+    page.get_by_role("link", name=re.compile(r"BS-\d{8}")).click()
+    page.get_by_label("Target date").fill("2025-02-01")
+    page.get_by_role("button", name="Preview").click()
+    preview = page.get_by_role("table", name=re.compile("would invoice"))
+    expect(preview.get_by_role("row")).to_have_count(3)  # Ada's February; Bob's canceled January with February
+    expect(preview).to_contain_text("USD 108.90")
+    expect(preview).to_contain_text("USD 217.80")
+    shot(page, "billing-schedule-preview")
+    page.get_by_role("button", name="Run now").click()
+    page.get_by_role("dialog", name="Confirmation").get_by_role("button", name="Yes").click()
+    expect(page.get_by_role("heading", name=re.compile(r"Billing job BJ-\d{8}"))).to_be_visible()
+    expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Completed")
+
+    # the recurring template, its line items and the invoice it generated on the way
+    page.get_by_role("link", name="Recurring invoices").click()
+    page.get_by_role("link", name=template["id"]).click()
+    expect(page.get_by_role("table", name="Line items of each invoice")).to_contain_text("Support hours")
+    generated = page.get_by_role("table", name="Invoices this template generated").get_by_role("row")
+    expect(generated).to_have_count(2)
+    expect(generated.nth(1)).to_contain_text("2025-01-01")
+    shot(page, "recurring-invoice")
+
