@@ -36,6 +36,27 @@ function money(amount, currency) {
   return format.format(amount);
 }
 
+// Instants come in UTC; they are shown in the tenant's zone (GET /settings), with the zone named.
+let tenantZone = null;
+
+async function zone() {
+  tenantZone = tenantZone || (await api("/settings")).timezone;
+  return tenantZone;
+}
+
+function instant(text, timeZone) {
+  if (!text) return "";
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit",
+    day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(text))
+    .map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${timeZone}`;
+}
+
+// While work runs, its page reads it again every second, as long as the user stays on that page.
+function followWhile(running, token) {
+  if (running) setTimeout(() => { if (token === generation) route(); }, 1000);
+}
+
 const link = (href, text) => `<a href="${esc(href)}">${esc(text)}</a>`;
 const status = (text) => `<span class="status">${esc(text)}</span>`;
 
@@ -88,6 +109,7 @@ function keyPage(problem) {
   document.getElementById("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
     sessionStorage.setItem(KEY, document.getElementById("api-key").value.trim());
+    tenantZone = null;
     route();
   });
 }
@@ -178,6 +200,7 @@ async function invoiceSchedulePage(key, token) {
       { title: "Billing Document", cell: billingDocument },
     ], schedule.scheduleItems, "Schedule items, in run-date order")}`, `Invoice schedule ${schedule.number}`, token);
   page.querySelectorAll("[data-refresh]").forEach((button) => button.addEventListener("click", () => route()));
+  followWhile(schedule.scheduleItems.some((i) => i.status === "Executing"), token);
   page.querySelectorAll("[data-generate]").forEach((button) => button.addEventListener("click", async () => {
     if (!(await confirmed("Generate the billing document of this schedule item now, by an ad hoc bill run?"))) return;
     try {
@@ -254,10 +277,10 @@ async function invoicePage(id, token) {
 }
 
 async function clockPage(token) {
-  const clock = await api("/test/clock");
+  const [clock, tz] = await Promise.all([api("/test/clock"), zone()]);
   show(`<h1>Test clock</h1>
     <div id="clock-error" role="alert"></div>
-    ${fields([["Now", esc(clock.now)], ["Status", status(clock.status)],
+    ${fields([["Now", esc(instant(clock.now, tz))], ["Status", status(clock.status)],
       ["Last advance ran", esc(Object.entries(clock.ran).map(([k, v]) => `${k} ${v}`).join(", "))]])}
     <h2>Advance</h2>
     <form id="advance" class="filters">
@@ -283,16 +306,17 @@ async function clockPage(token) {
 }
 
 async function jobsPage(token) {
-  const jobs = await api("/billing/jobs?limit=50");
+  const [jobs, tz] = await Promise.all([api("/billing/jobs?limit=50"), zone()]);
   show(`<h1>Billing jobs</h1>
     ${table([
       { title: "Job", cell: (j) => link(`#/billing-jobs/${j.id}`, j.name) },
       { title: "Schedule", cell: (j) => esc(j.scheduleName || "") },
       { title: "Status", cell: (j) => status(j.status) },
-      { title: "Scheduled", cell: (j) => esc(j.scheduledTime) },
+      { title: "Scheduled", cell: (j) => esc(instant(j.scheduledTime, tz)) },
       { title: "Target date", cell: (j) => esc(j.targetDate) },
       { title: "Invoices", num: true, cell: (j) => esc(j.counts ? j.counts.invoices : "") },
     ], jobs.data, "Billing jobs")}`, "Billing jobs", token);
+  followWhile(jobs.data.some((j) => ["Queued", "Running"].includes(j.status)), token);
 }
 
 async function jobPage(id, token) {
@@ -302,6 +326,8 @@ async function jobPage(id, token) {
     d.creditMemoId && esc("credit memo")].filter(Boolean).join(", ");
   show(`<h1>Billing job ${esc(job.name)}</h1>
     ${fields([["Status", status(job.status)], ["Schedule", esc(job.scheduleName || "")],
+      ["Scheduled", esc(instant(job.scheduledTime, await zone()))],
+      ["Units", esc(job.unitsTotal ? `${job.unitsFinished} of ${job.unitsTotal} finished` : "")],
       ["Target date", esc(job.targetDate)], ["Invoice date", esc(job.invoiceDate)],
       ["Counts", esc(Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", "))],
       ["Error", esc(job.error || "")]])}
@@ -312,6 +338,7 @@ async function jobPage(id, token) {
       { title: "Reason", cell: (d) => esc(d.reason || "") },
       { title: "Documents", cell: documentLinks },
     ], job.decisions, "One decision per customer in scope")}`, `Billing job ${job.name}`, token);
+  followWhile(["Queued", "Running"].includes(job.status), token);  // its counts and decisions as they come
 }
 
 async function invoicesPage(params, token) {
@@ -373,18 +400,19 @@ async function schedulesPage(token) {
       { title: "Status", cell: (b) => status(b.status) },
       { title: "Cron", cell: (b) => esc(b.recurringSchedule || "") },
       { title: "Zone", cell: (b) => esc(b.zoneId) },
-      { title: "Next run", cell: (b) => esc(b.nextRunDate || "") },
+      { title: "Next run", cell: (b) => esc(instant(b.nextRunDate, b.zoneId)) },
     ], schedules.data, "Billing schedules")}`, "Billing schedules", token);
 }
 
 async function billingSchedulePage(id, token) {
   const [schedule, jobs] = await Promise.all([api(`/billing/schedules/${encodeURIComponent(id)}`),
     api(`/billing/jobs?scheduleId=${encodeURIComponent(id)}&limit=50`)]);
+  const sz = schedule.zoneId;  // a schedule's slots are in its own zone
   show(`<h1>Billing schedule ${esc(schedule.name)}</h1>
     <div id="schedule-error" role="alert"></div>
     ${fields([["Description", esc(schedule.description || "")], ["Type", esc(schedule.scheduleType)],
       ["Status", status(schedule.status)], ["Cron", esc(schedule.recurringSchedule || "")],
-      ["Zone", esc(schedule.zoneId)], ["Next run", esc(schedule.nextRunDate || "")],
+      ["Zone", esc(schedule.zoneId)], ["Next run", esc(instant(schedule.nextRunDate, sz))],
       ["Customer filter", esc(schedule.customerFilter || "")]])}
     <div class="filters">
       <label for="target">Target date<input id="target" type="date"></label>
@@ -396,7 +424,7 @@ async function billingSchedulePage(id, token) {
     ${table([
       { title: "Job", cell: (j) => link(`#/billing-jobs/${j.id}`, j.name) },
       { title: "Status", cell: (j) => status(j.status) },
-      { title: "Scheduled", cell: (j) => esc(j.scheduledTime) },
+      { title: "Scheduled", cell: (j) => esc(instant(j.scheduledTime, sz)) },
       { title: "Invoices", num: true, cell: (j) => esc(j.counts ? j.counts.invoices : "") },
     ], jobs.data, "This schedule's jobs")}`, `Billing schedule ${schedule.name}`, token);
   const failed = (error) => {
@@ -501,6 +529,7 @@ async function route() {
 
 document.getElementById("sign-out").addEventListener("click", () => {
   sessionStorage.removeItem(KEY);
+  tenantZone = null;
   route();
 });
 window.addEventListener("hashchange", route);

@@ -157,9 +157,9 @@ def test_the_console_is_served_by_the_app_with_its_own_assets_only(stack):
     assert requests.get(f"{stack.url}/console/secrets.txt", timeout=10).status_code in (403, 404)  # no such route
 
 
-def new_tenant(stack, name: str, clock_start: str) -> str:
+def new_tenant(stack, name: str, clock_start: str, timezone: str = "UTC") -> str:
     answer = requests.post(f"{stack.url}/admin/tenants", headers={"x-admin-key": stack.admin_key}, timeout=30, json={
-        "name": name, "testMode": True, "timezone": "UTC", "currency": "USD", "clockStart": clock_start})
+        "name": name, "testMode": True, "timezone": timezone, "currency": "USD", "clockStart": clock_start})
     assert answer.status_code == 201, answer.text
     return answer.json()["apiKey"]["key"]
 
@@ -167,7 +167,7 @@ def new_tenant(stack, name: str, clock_start: str) -> str:
 def test_advance_the_clock_then_follow_a_job_to_its_invoice_activate_pay_and_cancel(stack, page):
     """A test-mode tenant's month of billing, watched in the browser: the clock's Advance runs the schedule's job;
     the job's decisions link its invoice; the invoice is activated and paid in full, another is canceled."""
-    key = new_tenant(stack, "Console clock", "2025-01-01T00:00:00Z")
+    key = new_tenant(stack, "Console clock", "2025-01-01T00:00:00Z", "Europe/Paris")
     headers = {"x-api-key": key}
 
     def post(path, body):
@@ -177,7 +177,7 @@ def test_advance_the_clock_then_follow_a_job_to_its_invoice_activate_pay_and_can
 
     plan = post("/products", {"name": "Team plan", "price": 99, "billingPeriod": "Month"})
     for name in ("Ada", "Bob"):
-        customer = post("/customers", {"name": name, "billCycleDay": 1, "taxRate": 10})
+        customer = post("/customers", {"name": name, "billCycleDay": 1, "taxRate": 10, "timezone": "UTC"})
         order = post("/orders", {"customerId": customer["id"], "lines": [
             {"productId": plan["id"], "quantity": 1, "startDate": "2025-01-01"}]})
         post(f"/orders/{order['id']}:activate", {})
@@ -192,10 +192,10 @@ def test_advance_the_clock_then_follow_a_job_to_its_invoice_activate_pay_and_can
     page.get_by_role("button", name="Use key").click()
 
     page.get_by_role("link", name="Test clock").click()
-    expect(page.locator("dt:text-is('Now') + dd")).to_have_text("2025-01-01T00:00:00.000+00:00")
+    expect(page.locator("dt:text-is('Now') + dd")).to_have_text("2025-01-01 01:00 Europe/Paris")  # the tenant's zone
     page.get_by_label("To (UTC)").fill("2025-01-02T00:00")
     page.get_by_role("button", name="Advance").click()
-    expect(page.locator("dt:text-is('Now') + dd")).to_have_text("2025-01-02T00:00:00.000+00:00")
+    expect(page.locator("dt:text-is('Now') + dd")).to_have_text("2025-01-02 01:00 Europe/Paris")
     expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Ready")
     shot(page, "clock")
 
