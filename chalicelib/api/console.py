@@ -29,25 +29,22 @@ def _page(name: str) -> Response:
         "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
 
 
-@operation(bp, "GET", "/console", summary="The web console (HTML); its pages ask for an API key and use this API",
-           tag=TAG, auth="none", media_type="text/html")
-def console(call):
-    return _page("index.html")
+# (path, file, summary): the page and its assets, each a documented operation of its own media type
+FILES_SERVED = (
+    ("/console", "index.html", "The web console (HTML); its pages ask for an API key and use this API"),
+    ("/console/console.js", "console.js", "The console's script (an ES module)"),
+    ("/console/console.css", "console.css", "The console's style sheet"),
+    ("/console/icon.svg", "icon.svg", "The console's icon"),
+)
 
 
-@operation(bp, "GET", "/console/console.js", summary="The console's script (an ES module)", tag=TAG, auth="none",
-           media_type="text/javascript")
-def console_script(call):
-    return _page("console.js")
+def _serve(path: str, name: str, summary: str) -> None:
+    def handler(call):
+        return _page(name)
+    handler.__name__ = f"console_{Path(name).stem}_{Path(name).suffix[1:]}"
+    operation(bp, "GET", path, summary=summary, tag=TAG, auth="none",
+              media_type=TYPES[Path(name).suffix].split(";")[0])(handler)
 
 
-@operation(bp, "GET", "/console/console.css", summary="The console's style sheet", tag=TAG, auth="none",
-           media_type="text/css")
-def console_style(call):
-    return _page("console.css")
-
-
-@operation(bp, "GET", "/console/icon.svg", summary="The console's icon", tag=TAG, auth="none",
-           media_type="image/svg+xml")
-def console_icon(call):
-    return _page("icon.svg")
+for served in FILES_SERVED:
+    _serve(*served)
