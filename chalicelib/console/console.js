@@ -52,6 +52,35 @@ function instant(text, timeZone) {
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${timeZone}`;
 }
 
+// A list's next page: its nextToken in the page's own hash route (so the Back button returns to the page before).
+function nextPage(route, params, answer) {
+  if (!answer.nextToken) return "";
+  const next = new URLSearchParams(params);
+  next.set("nextToken", answer.nextToken);
+  return `<p>${link(`${route}?${next}`, "Next page")}</p>`;
+}
+
+const withToken = (path, params) => (params.get("nextToken")
+  ? `${path}&nextToken=${encodeURIComponent(params.get("nextToken"))}` : path);
+
+// The UTC instant of a wall time in an IANA zone: the zone's offset at that instant, found in two steps (the
+// second settles a wall time next to a DST change).
+function zonedToUtc(local, timeZone) {
+  const [date, time] = local.split("T");
+  const [y, mo, d] = date.split("-").map(Number);
+  const [h, mi] = time.split(":").map(Number);
+  const wall = Date.UTC(y, mo - 1, d, h, mi);
+  const offsetAt = (ms) => {
+    const p = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).formatToParts(new Date(ms))
+      .map((part) => [part.type, part.value]));
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - ms;
+  };
+  let utc = wall - offsetAt(wall);
+  utc = wall - offsetAt(utc);
+  return new Date(utc).toISOString().replace(".000Z", "Z");
+}
+
 // While work runs, its page reads it again every second, as long as the user stays on that page.
 function followWhile(running, token) {
   if (running) setTimeout(() => { if (token === generation) route(); }, 1000);
@@ -122,8 +151,7 @@ async function ordersPage(params, token) {
   if (chosen) query.set("customerId", chosen);
   if (params.get("nextToken")) query.set("nextToken", params.get("nextToken"));
   const orders = await api(`/orders?${query}`);
-  const next = new URLSearchParams(chosen ? { customerId: chosen } : {});
-  if (orders.nextToken) next.set("nextToken", orders.nextToken);
+
   const options = customers.map((c) => `<option value="${esc(c.id)}"${c.id === chosen ? " selected" : ""}>${esc(c.name)}</option>`);
   show(`<h1>Orders</h1>
     <form class="filters" id="order-filter">
@@ -138,7 +166,7 @@ async function ordersPage(params, token) {
       { title: "Order date", cell: (o) => esc(o.orderDate) },
       { title: "Total", num: true, cell: (o) => esc(money(o.totalAmount, o.currency)) },
     ], orders.data, "Orders")}
-    ${orders.nextToken ? `<p>${link(`#/orders?${next}`, "Next page")}</p>` : ""}`, "Orders", token);
+    ${nextPage("#/orders", new URLSearchParams(chosen ? { customerId: chosen } : {}), orders)}`, "Orders", token);
   document.getElementById("order-filter").addEventListener("submit", (event) => {
     event.preventDefault();
     const id = document.getElementById("customer").value;
@@ -284,7 +312,7 @@ async function clockPage(token) {
       ["Last advance ran", esc(Object.entries(clock.ran).map(([k, v]) => `${k} ${v}`).join(", "))]])}
     <h2>Advance</h2>
     <form id="advance" class="filters">
-      <label for="advance-to">To (UTC)<input id="advance-to" type="datetime-local" required></label>
+      <label for="advance-to">To (${esc(tz)})<input id="advance-to" type="datetime-local" required></label>
       <button type="submit">Advance</button>
     </form>
     <p class="muted">Everything that falls due on the way runs, in time order; long work goes on after the answer,
@@ -293,7 +321,7 @@ async function clockPage(token) {
     event.preventDefault();
     try {
       let answer = await api("/test/clock:advance", { method: "POST",
-        body: { to: `${document.getElementById("advance-to").value}:00Z` } });
+        body: { to: zonedToUtc(document.getElementById("advance-to").value, tz) } });
       while (answer.status === "Advancing") {  // 202: the work goes on in the worker; poll until Ready
         await new Promise((resolve) => setTimeout(resolve, 1000));
         answer = await api("/test/clock");
@@ -305,8 +333,8 @@ async function clockPage(token) {
   });
 }
 
-async function jobsPage(token) {
-  const [jobs, tz] = await Promise.all([api("/billing/jobs?limit=50"), zone()]);
+async function jobsPage(params, token) {
+  const [jobs, tz] = await Promise.all([api(withToken("/billing/jobs?limit=50", params)), zone()]);
   show(`<h1>Billing jobs</h1>
     ${table([
       { title: "Job", cell: (j) => link(`#/billing-jobs/${j.id}`, j.name) },
@@ -315,7 +343,7 @@ async function jobsPage(token) {
       { title: "Scheduled", cell: (j) => esc(instant(j.scheduledTime, tz)) },
       { title: "Target date", cell: (j) => esc(j.targetDate) },
       { title: "Invoices", num: true, cell: (j) => esc(j.counts ? j.counts.invoices : "") },
-    ], jobs.data, "Billing jobs")}`, "Billing jobs", token);
+    ], jobs.data, "Billing jobs")}${nextPage("#/billing-jobs", new URLSearchParams(), jobs)}`, "Billing jobs", token);
   followWhile(jobs.data.some((j) => ["Queued", "Running"].includes(j.status)), token);
 }
 
@@ -390,8 +418,8 @@ async function invoicesPage(params, token) {
   });
 }
 
-async function schedulesPage(token) {
-  const schedules = await api("/billing/schedules?limit=100");
+async function schedulesPage(params, token) {
+  const schedules = await api(withToken("/billing/schedules?limit=50", params));
   show(`<h1>Billing schedules</h1>
     ${table([
       { title: "Schedule", cell: (b) => link(`#/billing-schedules/${b.id}`, b.name) },
@@ -401,7 +429,8 @@ async function schedulesPage(token) {
       { title: "Cron", cell: (b) => esc(b.recurringSchedule || "") },
       { title: "Zone", cell: (b) => esc(b.zoneId) },
       { title: "Next run", cell: (b) => esc(instant(b.nextRunDate, b.zoneId)) },
-    ], schedules.data, "Billing schedules")}`, "Billing schedules", token);
+    ], schedules.data, "Billing schedules")}${nextPage("#/billing-schedules", new URLSearchParams(), schedules)}`,
+  "Billing schedules", token);
 }
 
 async function billingSchedulePage(id, token) {
@@ -452,8 +481,8 @@ async function billingSchedulePage(id, token) {
   });
 }
 
-async function recurringListPage(token) {
-  const [templates, customers] = await Promise.all([api("/v3/recurring-invoices?limit=100"),
+async function recurringListPage(params, token) {
+  const [templates, customers] = await Promise.all([api(withToken("/v3/recurring-invoices?limit=50", params)),
     api("/customers?limit=1000")]);
   const names = Object.fromEntries(customers.data.map((c) => [c.id, c.name]));
   show(`<h1>Recurring invoices</h1>
@@ -463,7 +492,8 @@ async function recurringListPage(token) {
       { title: "Every", cell: (r) => esc(`${r.schedule.frequency} ${r.schedule.period}`) },
       { title: "Next due date", cell: (r) => esc(r.schedule.nextDueDate) },
       { title: "Archived", cell: (r) => (r.archived ? "yes" : "no") },
-    ], templates.data, "Recurring-invoice templates")}`, "Recurring invoices", token);
+    ], templates.data, "Recurring-invoice templates")}${nextPage("#/recurring-invoices", new URLSearchParams(),
+    templates)}`, "Recurring invoices", token);
 }
 
 async function recurringPage(id, token) {
@@ -501,12 +531,12 @@ const ROUTES = [
   [/^#\/orders\/([^/?]+)$/, (m, params, token) => orderPage(decodeURIComponent(m[1]), token)],
   [/^#\/invoice-schedules\/([^/?]+)$/, (m, params, token) => invoiceSchedulePage(decodeURIComponent(m[1]), token)],
   [/^#\/invoices$/, (m, params, token) => invoicesPage(params, token)],
-  [/^#\/billing-schedules$/, (m, params, token) => schedulesPage(token)],
+  [/^#\/billing-schedules$/, (m, params, token) => schedulesPage(params, token)],
   [/^#\/billing-schedules\/([^/?]+)$/, (m, params, token) => billingSchedulePage(decodeURIComponent(m[1]), token)],
-  [/^#\/recurring-invoices$/, (m, params, token) => recurringListPage(token)],
+  [/^#\/recurring-invoices$/, (m, params, token) => recurringListPage(params, token)],
   [/^#\/recurring-invoices\/([^/?]+)$/, (m, params, token) => recurringPage(decodeURIComponent(m[1]), token)],
   [/^#\/invoices\/([^/?]+)$/, (m, params, token) => invoicePage(decodeURIComponent(m[1]), token)],
-  [/^#\/billing-jobs$/, (m, params, token) => jobsPage(token)],
+  [/^#\/billing-jobs$/, (m, params, token) => jobsPage(params, token)],
   [/^#\/billing-jobs\/([^/?]+)$/, (m, params, token) => jobPage(decodeURIComponent(m[1]), token)],
   [/^#\/clock$/, (m, params, token) => clockPage(token)],
 ];

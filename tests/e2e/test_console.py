@@ -193,7 +193,7 @@ def test_advance_the_clock_then_follow_a_job_to_its_invoice_activate_pay_and_can
 
     page.get_by_role("link", name="Test clock").click()
     expect(page.locator("dt:text-is('Now') + dd")).to_have_text("2025-01-01 01:00 Europe/Paris")  # the tenant's zone
-    page.get_by_label("To (UTC)").fill("2025-01-02T00:00")
+    page.get_by_label("To (Europe/Paris)").fill("2025-01-02T01:00")  # midnight UTC, in the tenant's zone
     page.get_by_role("button", name="Advance").click()
     expect(page.locator("dt:text-is('Now') + dd")).to_have_text("2025-01-02 01:00 Europe/Paris")
     expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Ready")
@@ -273,3 +273,21 @@ def test_advance_the_clock_then_follow_a_job_to_its_invoice_activate_pay_and_can
     expect(generated.nth(1)).to_contain_text("2025-01-01")
     shot(page, "recurring-invoice")
 
+
+
+def test_a_list_pages_on_with_next_page_and_back(stack, page):
+    key = new_tenant(stack, "Console paging", "2025-01-01T00:00:00Z")
+    for n in range(51):
+        answer = requests.post(f"{stack.url}/billing/schedules", headers={"x-api-key": key}, timeout=30,
+                               json={"scheduleType": "OnDemand", "description": f"Schedule {n:02d}"})
+        assert answer.status_code == 201, answer.text
+    page.goto(f"{stack.url}/console#/billing-schedules")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Use key").click()
+    rows = page.get_by_role("table", name="Billing schedules").get_by_role("row")
+    expect(rows).to_have_count(51)  # the header and the first 50
+    page.get_by_role("link", name="Next page").click()
+    expect(rows).to_have_count(2)  # the 51st
+    expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+    page.go_back()
+    expect(rows).to_have_count(51)
