@@ -164,10 +164,11 @@ def new_tenant(stack, name: str, clock_start: str, timezone: str = "UTC") -> str
     return answer.json()["apiKey"]["key"]
 
 
-def test_advance_the_clock_then_follow_a_job_to_its_invoice_activate_pay_and_cancel(stack, page):
-    """A test-mode tenant's month of billing, watched in the browser: the clock's Advance runs the schedule's job;
-    the job's decisions link its invoice; the invoice is activated and paid in full, another is canceled."""
-    key = new_tenant(stack, "Console clock", "2025-01-01T00:00:00Z", "Europe/Paris")
+def billed_tenant(stack, name: str) -> dict:
+    """A Paris test-mode tenant (its clock from 2025-01-01 00:00 UTC): Ada and Bob on a 99.00 monthly plan (10 %
+    tax), a monthly billing schedule and a recurring template of Bob's, its clock advanced a day over the API, so
+    January's job and the template's first invoice exist."""
+    key = new_tenant(stack, name, "2025-01-01T00:00:00Z", "Europe/Paris")
     headers = {"x-api-key": key}
 
     def post(path, body):
@@ -176,41 +177,68 @@ def test_advance_the_clock_then_follow_a_job_to_its_invoice_activate_pay_and_can
         return answer.json()
 
     plan = post("/products", {"name": "Team plan", "price": 99, "billingPeriod": "Month"})
-    for name in ("Ada", "Bob"):
-        customer = post("/customers", {"name": name, "billCycleDay": 1, "taxRate": 10, "timezone": "UTC"})
+    customers = {}
+    for customer_name in ("Ada", "Bob"):
+        customer = post("/customers", {"name": customer_name, "billCycleDay": 1, "taxRate": 10, "timezone": "UTC"})
         order = post("/orders", {"customerId": customer["id"], "lines": [
             {"productId": plan["id"], "quantity": 1, "startDate": "2025-01-01"}]})
         post(f"/orders/{order['id']}:activate", {})
+        customers[customer_name] = customer["id"]
     schedule = post("/billing/schedules", {"scheduleType": "Recurring", "recurringSchedule": "0 0 3 1 * ?",
                                            "zoneId": "UTC", "scheduleStartDate": "2025-01-01"})
     post("/billing/schedules:activate", {"scheduleIds": [schedule["id"]]})
-    template = post("/v3/recurring-invoices", {"customerId": customer["id"], "schedule": {
+    template = post("/v3/recurring-invoices", {"customerId": customers["Bob"], "schedule": {
         "period": "MONTHLY", "nextDueDate": "2025-01-01"}, "recurringInvoiceLineItems": [
         {"amount": 19.99, "quantity": 2, "description": "Support hours"}]})
-    page.goto(f"{stack.url}/console")
+    assert post("/test/clock:advance", {"to": "2025-01-02T00:00:00Z"})["status"] == "Ready"
+    invoices = requests.get(f"{stack.url}/billing/invoices?limit=100", headers=headers, timeout=30).json()["data"]
+    return {"key": key, "customers": customers, "schedule": schedule, "template": template,
+            "invoices": {i["customerId"] + (i["recurringInvoiceId"] or ""): i for i in invoices}}
+
+
+def open_console(page, stack, key: str, route: str = "") -> None:
+    page.goto(f"{stack.url}/console{route}")
     page.get_by_label("API key").fill(key)
     page.get_by_role("button", name="Use key").click()
 
-    page.get_by_role("link", name="Test clock").click()
-    expect(page.locator("dt:text-is('Now') + dd")).to_have_text("2025-01-01 01:00 Europe/Paris")  # the tenant's zone
-    page.get_by_label("To (Europe/Paris)").fill("2025-01-02T01:00")  # midnight UTC, in the tenant's zone
+
+def test_the_clock_page_advances_to_a_wall_time_in_the_tenants_zone(stack, page):
+    tenant = billed_tenant(stack, "Console clock")
+    open_console(page, stack, tenant["key"], "#/clock")
+    now = page.locator("dt:text-is('Now') + dd")
+    expect(now).to_have_text("2025-01-02 01:00 Europe/Paris")  # the tenant's zone
+    page.get_by_label("To (Europe/Paris)").fill("2025-02-01T05:00")  # 04:00 UTC: past February's 03:00 UTC slot
     page.get_by_role("button", name="Advance").click()
-    expect(page.locator("dt:text-is('Now') + dd")).to_have_text("2025-01-02 01:00 Europe/Paris")
+    expect(now).to_have_text("2025-02-01 05:00 Europe/Paris")
     expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Ready")
+    expect(page.locator("dt:text-is('Last advance ran') + dd")).to_contain_text("billingJobs 1")
     shot(page, "clock")
 
-    page.get_by_role("link", name="Billing jobs").click()
+
+def test_the_billing_job_pages_show_counts_and_decisions_with_their_invoices(stack, page):
+    tenant = billed_tenant(stack, "Console jobs")
+    open_console(page, stack, tenant["key"], "#/billing-jobs")
     page.get_by_role("link", name=re.compile(r"BJ-\d{8}")).click()
     expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Completed")
+    expect(page.locator("dt:text-is('Scheduled') + dd")).to_have_text("2025-01-01 04:00 Europe/Paris")
+    expect(page.locator("dt:text-is('Counts') + dd")).to_contain_text("invoices 2")
     decisions = page.get_by_role("table", name=re.compile("decision")).get_by_role("row")
     expect(decisions).to_have_count(3)
+    expect(decisions.nth(1)).to_contain_text("Billed")
     shot(page, "billing-job")
-    decisions.nth(1).get_by_role("link", name="invoice").click()
-
+    page.get_by_role("row", name=re.compile("Ada")).get_by_role("link", name="invoice").click()
     expect(page.locator("dt:text-is('Total') + dd")).to_have_text("USD 108.90")
+
+
+def test_the_invoice_page_activates_pays_and_cancels_behind_confirmations(stack, page):
+    tenant = billed_tenant(stack, "Console invoice")
+    ada, bob = (tenant["invoices"][tenant["customers"][n]] for n in ("Ada", "Bob"))
+    open_console(page, stack, tenant["key"], f"#/invoices/{ada['id']}")
+    status = page.locator("dt:text-is('Status') + dd")
+    expect(status).to_have_text("Draft")
     page.get_by_role("button", name="Activate").click()
     page.get_by_role("dialog", name="Confirmation").get_by_role("button", name="Yes").click()
-    expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Active")
+    expect(status).to_have_text("Active")
     page.get_by_label("Payment amount").fill("108.90")
     page.get_by_role("button", name="Record payment").click()
     page.get_by_role("dialog", name="Confirmation").get_by_role("button", name="Yes").click()
@@ -221,23 +249,28 @@ def test_advance_the_clock_then_follow_a_job_to_its_invoice_activate_pay_and_can
     page.get_by_role("dialog", name="Confirmation").get_by_role("button", name="Yes").click()
     expect(page.get_by_role("alert")).to_contain_text("paid")
 
-    page.go_back()  # the job again: the history holds the hash routes
-    decisions.nth(2).get_by_role("link", name="invoice").click()
+    page.goto(f"{stack.url}/console#/invoices/{bob['id']}")
+    expect(status).to_have_text("Draft")
     page.get_by_role("button", name="Cancel").click()
     page.get_by_role("dialog", name="Confirmation").get_by_role("button", name="No").click()
-    expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Draft")  # No: nothing happened
+    expect(status).to_have_text("Draft")  # No: nothing happened
     page.get_by_role("button", name="Cancel").click()
     page.get_by_role("dialog", name="Confirmation").get_by_role("button", name="Yes").click()
-    expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Canceled")
+    expect(status).to_have_text("Canceled")
 
-    # the invoice list's filters, in the API's filter language: status, customer, invoice dates
-    page.get_by_role("link", name="Invoices", exact=True).click()
+
+def test_the_invoice_list_filters_by_status_customer_and_invoice_dates(stack, page):
+    tenant = billed_tenant(stack, "Console invoices")
+    bob = tenant["invoices"][tenant["customers"]["Bob"]]
+    assert requests.post(f"{stack.url}/billing/invoices:cancel", headers={"x-api-key": tenant["key"]}, timeout=30,
+                         json={"invoiceIds": [bob["id"]]}).json()["succeeded"] == 1
+    open_console(page, stack, tenant["key"], "#/invoices")
     rows = page.get_by_role("table", name=re.compile("Invoices")).get_by_role("row")
     expect(rows).to_have_count(4)  # Ada's and Bob's January invoices, and the template's
     page.get_by_label("Status").select_option("Canceled")
     page.get_by_role("button", name="Filter").click()
     expect(rows).to_have_count(2)
-    expect(rows.nth(1)).to_contain_text("Canceled")
+    expect(rows.nth(1)).to_contain_text(bob["name"])
     page.get_by_label("Status").select_option("")
     page.get_by_label("Customer").select_option(label="Ada")
     page.get_by_role("button", name="Filter").click()
@@ -249,30 +282,40 @@ def test_advance_the_clock_then_follow_a_job_to_its_invoice_activate_pay_and_can
     expect(rows.nth(1)).to_contain_text("None.")
     shot(page, "invoices-filtered")
 
-    # a billing schedule: Preview (nothing written), then Run now, which opens the job it ran
-    page.get_by_role("link", name="Billing schedules").click()
-    page.get_by_role("link", name=re.compile(r"BS-\d{8}")).click()
+
+def test_the_billing_schedule_page_previews_and_runs_a_job(stack, page):
+    tenant = billed_tenant(stack, "Console schedules")
+    open_console(page, stack, tenant["key"], "#/billing-schedules")
+    page.get_by_role("link", name=tenant["schedule"]["name"]).click()
+    expect(page.locator("dt:text-is('Next run') + dd")).to_have_text("2025-02-01 03:00 UTC")  # the schedule's zone
     page.get_by_label("Target date").fill("2025-02-01")
     page.get_by_role("button", name="Preview").click()
     preview = page.get_by_role("table", name=re.compile("would invoice"))
-    expect(preview.get_by_role("row")).to_have_count(3)  # Ada's February; Bob's canceled January with February
+    expect(preview.get_by_role("row")).to_have_count(3)  # Ada's and Bob's February: nothing written
+    expect(preview).to_contain_text("Ada")
     expect(preview).to_contain_text("USD 108.90")
-    expect(preview).to_contain_text("USD 217.80")
     shot(page, "billing-schedule-preview")
     page.get_by_role("button", name="Run now").click()
     page.get_by_role("dialog", name="Confirmation").get_by_role("button", name="Yes").click()
     expect(page.get_by_role("heading", name=re.compile(r"Billing job BJ-\d{8}"))).to_be_visible()
     expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Completed")
+    expect(page.locator("dt:text-is('Counts') + dd")).to_contain_text("invoices 2")
 
-    # the recurring template, its line items and the invoice it generated on the way
-    page.get_by_role("link", name="Recurring invoices").click()
-    page.get_by_role("link", name=template["id"]).click()
+
+def test_the_recurring_invoice_pages_show_a_template_and_what_it_generated(stack, page):
+    tenant = billed_tenant(stack, "Console recurring")
+    template = tenant["template"]
+    open_console(page, stack, tenant["key"], "#/recurring-invoices")
+    row = page.get_by_role("row", name=re.compile(template["id"]))
+    expect(row).to_contain_text("Bob")
+    expect(row).to_contain_text("2025-02-01")  # the next due date
+    row.get_by_role("link", name=template["id"]).click()
     expect(page.get_by_role("table", name="Line items of each invoice")).to_contain_text("Support hours")
     generated = page.get_by_role("table", name="Invoices this template generated").get_by_role("row")
     expect(generated).to_have_count(2)
     expect(generated.nth(1)).to_contain_text("2025-01-01")
+    expect(generated.nth(1)).to_contain_text("USD 43.98")  # 2 x 19.99 + 10 %
     shot(page, "recurring-invoice")
-
 
 
 def test_a_list_pages_on_with_next_page_and_back(stack, page):
