@@ -3,7 +3,6 @@ ahead of any read, by the worker, when an invoice is written or changes (a work-
 
 Rendering lives here, not in the pure domain: it is presentation, and fpdf2 is a runtime dependency.
 Money is printed from its Decimal (never through float), dates as ISO dates."""
-import logging
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -11,9 +10,9 @@ from fpdf import FPDF
 from fpdf.enums import Align, TableCellFillMode
 
 from ..config import settings
-from ..store import catalog, documents, pdfs, work_queue
+from ..store import catalog, documents, pdfs
+from . import work_messages
 
-log = logging.getLogger("billrun.invoice_pdf")
 MESSAGE_KIND = "invoicePdf"
 IDS_PER_MESSAGE = 100  # 100 ids of 36 characters: far below SQS's 256 KB
 
@@ -102,15 +101,21 @@ def render_pdf(invoice, customer) -> bytes:
     return bytes(pdf.output())
 
 
-def pdf_link(tenant_id: str, invoice_id: str, now: datetime) -> dict:
-    """The invoice's PDF, rendered and stored on first ask for each version: a presigned URL and its expiry.
-    The invoice records the version's key, so its invoicePdf field links the PDF from then on."""
-    invoice = documents.invoices.get(tenant_id, invoice_id)  # another tenant's invoice: 404
+def _stored(tenant_id: str, invoice) -> str:
+    """This version's PDF, rendered and stored unless it is already, and recorded on the invoice (so its invoicePdf
+    links it; if the invoice changed meanwhile, its newer version is rendered on its own): a presigned URL."""
     key = pdfs.key_for(tenant_id, invoice)
     url = pdfs.ensure_pdf(key, lambda: render_pdf(invoice, catalog.customers.get(tenant_id, invoice.customer_id)))
     if invoice.pdf_key != key:
         documents.invoices.record_pdf(tenant_id, invoice, key)
-    return {"invoice_id": invoice.id, "invoice_pdf": url, "expires_at": now + timedelta(seconds=pdfs.URL_SECONDS)}
+    return url
+
+
+def pdf_link(tenant_id: str, invoice_id: str, now: datetime) -> dict:
+    """The invoice's PDF, rendered and stored on first ask for each version: a presigned URL and its expiry."""
+    invoice = documents.invoices.get(tenant_id, invoice_id)  # another tenant's invoice: 404
+    return {"invoice_id": invoice.id, "invoice_pdf": _stored(tenant_id, invoice),
+            "expires_at": now + timedelta(seconds=pdfs.URL_SECONDS)}
 
 
 def queue(tenant_id: str, invoice_ids) -> None:
@@ -120,23 +125,15 @@ def queue(tenant_id: str, invoice_ids) -> None:
     ids = list(dict.fromkeys(invoice_ids))
     if not ids or not settings().render_pdfs:
         return
-    try:
-        work_queue.send([{"kind": MESSAGE_KIND, "tenantId": tenant_id, "invoiceIds": ids[i:i + IDS_PER_MESSAGE]}
-                         for i in range(0, len(ids), IDS_PER_MESSAGE)])
-    except Exception:  # the documents are written: a missing PDF is rendered on demand
-        log.exception("the PDFs of %d invoices could not be queued", len(ids), extra={"tenantId": tenant_id})
+    messages = [{"kind": MESSAGE_KIND, "tenantId": tenant_id, "invoiceIds": ids[i:i + IDS_PER_MESSAGE]}
+                for i in range(0, len(ids), IDS_PER_MESSAGE)]
+    work_messages.nudge(messages, f"the PDFs of {len(ids)} invoices", tenant_id)
 
 
 def render_queued(message: dict) -> None:
-    """The worker's side of queue(): each invoice's current version rendered once, stored, and recorded on the
-    invoice (so its invoicePdf links it). A version already rendered, a deleted invoice, or one that changed
-    while rendering (its newer version has a message of its own) records nothing; a failure raises, so SQS
-    delivers the message again."""
+    """The worker's side of queue(): each invoice's current version rendered once and recorded; a version already
+    recorded, or a deleted invoice, costs nothing more; a failure raises, so SQS delivers the message again."""
     tenant_id = message["tenantId"]
     for invoice in documents.invoices.find_many(tenant_id, message["invoiceIds"]).values():
-        key = pdfs.key_for(tenant_id, invoice)
-        if invoice.pdf_key == key:
-            continue
-        pdfs.ensure_pdf(key, lambda invoice=invoice: render_pdf(
-            invoice, catalog.customers.get(tenant_id, invoice.customer_id)))
-        documents.invoices.record_pdf(tenant_id, invoice, key)
+        if invoice.pdf_key != pdfs.key_for(tenant_id, invoice):
+            _stored(tenant_id, invoice)
