@@ -40,7 +40,7 @@ from pydantic.alias_generators import to_camel
 from ..domain.errors import BillrunError
 from ..domain.filter_schemas import (BILLING_JOB, BILLING_SCHEDULE, CREDIT_MEMO, CUSTOMER, INVOICE, ORDER, PRODUCT,
                                      SUBSCRIPTION, record)
-from ..domain.filters import And, FilterSchema, Not, Or, Relation, evaluate, index_plan, parse_filter
+from ..domain.filters import And, FilterSchema, Not, Or, Relation, evaluate, index_plan, intersect, parse_filter
 from ..domain.timeutil import format_instant
 from ..services import views
 from . import schemas as s
@@ -288,7 +288,7 @@ def find_invoices(tenant_id: str, q: Query) -> list:
     needed = q.needed(("invoiceDate", newest_first))
     options = {"newest_first": newest_first} if newest_first else {}
 
-    customers = _intersect(plan.equals.get("customer.id"), plan.equals.get("customerId"))
+    customers = intersect(plan.equals.get("customer.id"), plan.equals.get("customerId"))
     if customers is not None:
         sources = [dict(customer_id=c) for c in customers]
     elif plan.equals.get("status") is not None:
@@ -305,12 +305,6 @@ def find_invoices(tenant_id: str, q: Query) -> list:
     if len(sources) > 1 or not q.order:  # merge the sources; keep index order (invoice date, then id)
         found.sort(key=lambda pair: (pair[0].invoice_date, pair[0].id), reverse=newest_first)
     return [entity for entity, _ in q.window(found, lambda pair: pair[1])]
-
-
-def _intersect(a: list | None, b: list | None) -> list | None:
-    if a is None or b is None:
-        return a if b is None else b
-    return [v for v in a if v in b]
 
 
 def _value(member):
@@ -396,7 +390,7 @@ def _invoices(ctx, q):
 def _credit_memos(ctx, q):
     tenant_id = ctx.tenant.id
     to_record = Relations(tenant_id, q).record
-    customers = _intersect(index_plan(q.filter).equals.get("customer.id"),
+    customers = intersect(index_plan(q.filter).equals.get("customer.id"),
                            index_plan(q.filter).equals.get("customerId"))
     found = []
     for source in ([dict(customer_id=c) for c in customers] if customers is not None else [{}]):
@@ -409,9 +403,9 @@ def _subscriptions(ctx, q):
     tenant_id = ctx.tenant.id
     to_record = Relations(tenant_id, q).record
     plan = index_plan(q.filter)
-    customers = _intersect(plan.equals.get("customer.id"), plan.equals.get("customerId"))
-    order_ids = _intersect(plan.equals.get("order.id"), plan.equals.get("orderId"))
-    product_ids = _intersect(plan.equals.get("product.id"), plan.equals.get("productId"))
+    customers = intersect(plan.equals.get("customer.id"), plan.equals.get("customerId"))
+    order_ids = intersect(plan.equals.get("order.id"), plan.equals.get("orderId"))
+    product_ids = intersect(plan.equals.get("product.id"), plan.equals.get("productId"))
     if plan.equals.get("id") is not None:
         sources = None  # read by id
     elif customers is not None:
@@ -446,7 +440,7 @@ def _orders(ctx, q):
     tenant_id = ctx.tenant.id
     to_record = Relations(tenant_id, q).record
     plan = index_plan(q.filter)
-    customers = _intersect(plan.equals.get("customer.id"), plan.equals.get("customerId"))
+    customers = intersect(plan.equals.get("customer.id"), plan.equals.get("customerId"))
     if customers is not None and plan.equals.get("id") is None:
         found = []
         for c in dict.fromkeys(customers):

@@ -529,6 +529,15 @@ class IndexPlan:
     residual_needed: bool  # False only when the plan's single entry is exactly the filter
 
 
+def intersect(*choices: list | None) -> list | None:
+    """The values every given choice allows, in the first one's order; None when no choice was made. What an id
+    named two ways (`customerId` and `customer.id`), or by two filters, can be."""
+    given = [c for c in choices if c is not None]
+    if not given:
+        return None
+    return [v for v in given[0] if all(v in other for other in given[1:])]
+
+
 def index_plan(f: Filter) -> IndexPlan:
     equals: dict[str, list] = {}
     ranges: dict[str, Range] = {}

@@ -11,7 +11,7 @@ from .. import observability
 from ..domain.billing_schedules import bill_cycle_days
 from ..domain.catalog import Customer
 from ..domain.filter_schemas import CUSTOMER, ORDER, PRODUCT, record
-from ..domain.filters import evaluate, index_plan, parse_filter
+from ..domain.filters import evaluate, index_plan, intersect, parse_filter
 from ..domain.billing_jobs import BillingJob, Decision, DecisionKind, JobStatus
 from ..domain.numbering import human_number
 from ..domain.orders import Order, has_one_time_charges, one_time_charges, one_time_line_of
@@ -112,7 +112,7 @@ def _candidates(tenant_id: str, job: BillingJob, customer_f, order_f, product_f)
     index); otherwise the tenant's. Every filter is still evaluated on each candidate: a source only narrows what
     is read."""
     order_plan, product_plan = index_plan(order_f).equals, index_plan(product_f).equals
-    chosen_customers = _intersect(index_plan(customer_f).equals.get("id"), order_plan.get("customerId"),
+    chosen_customers = intersect(index_plan(customer_f).equals.get("id"), order_plan.get("customerId"),
                                   order_plan.get("customer.id"))
     if job.subscription_ids is not None:
         return _by_id(tenant_id, job.subscription_ids)
@@ -127,14 +127,6 @@ def _candidates(tenant_id: str, job: BillingJob, customer_f, order_f, product_f)
         return ([s for p in sorted(set(product_plan["id"])) for s in subscriptions.of_product(tenant_id, p)],
                 orders.with_one_time_charges(tenant_id))
     return subscriptions.of_tenant(tenant_id), orders.with_one_time_charges(tenant_id)
-
-
-def _intersect(*choices: list | None) -> list | None:
-    """The values every given choice allows (None: no choice was made)."""
-    given = [c for c in choices if c is not None]
-    if not given:
-        return None
-    return [v for v in given[0] if all(v in other for other in given[1:])]
 
 
 def _by_id(tenant_id: str, ids) -> tuple[list[Subscription], list[Order]]:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from chalicelib.domain.enums import CanonicalEnum
 from chalicelib.domain.errors import BillrunError
 from chalicelib.domain.filters import (And, Condition, FieldType, FilterSchema, MatchAll, Not, Or, Range,
-                                       Relation, evaluate, index_plan, parse_filter, to_text)
+                                       Relation, evaluate, index_plan, intersect, parse_filter, to_text)
 
 UTC = timezone.utc
 SEED_CUSTOMER = "001ks00000dvz1ayad"
@@ -777,3 +777,10 @@ def test_an_escape_at_the_very_end_is_a_400_not_graphql_cores_index_error(source
     """graphql-core 3.2's lexer reads past the end of a string ending in a backslash (IndexError), found by the
     property test above."""
     assert "unterminated string" in issue_of(source, field_name="graphqlFilter")
+
+
+def test_intersect_keeps_what_every_given_choice_allows_in_the_first_ones_order():
+    assert intersect(None, None) is None
+    assert intersect(["a", "b"], None) == ["a", "b"]
+    assert intersect(None, ["b", "a"], ["a", "b", "c"]) == ["b", "a"]
+    assert intersect(["a", "b"], ["c"]) == []
