@@ -56,13 +56,11 @@ class Leases:
     def renew(self, tenant_id: str, ident: str, owner: str, now: datetime, actions=()) -> bool:
         """Long work extends its lease as it goes (recording its progress in `actions`); False means another
         runner took over: stop."""
-        M = self.model
-        return self._update(tenant_id, ident, [M.lease_until.set(now + LEASE), *actions],
-                            (M.lease_owner == owner) & (M.status == self.running.value)) is not None
+        return self.release(tenant_id, ident, owner, now + LEASE, actions)
 
     def release(self, tenant_id: str, ident: str, owner: str, until: datetime, actions=()) -> bool:
-        """The holder gives its lease up unfinished: it ends at `until` (now, or after a backoff), and the first
-        recovery after that takes the work; False when it no longer held it."""
+        """The holder moves its lease's end to `until` (now, or after a backoff: it gives the work up unfinished,
+        and the first recovery after that takes it; later: renew); False when it no longer held it."""
         M = self.model
         return self._update(tenant_id, ident, [M.lease_until.set(until), *actions],
                             (M.lease_owner == owner) & (M.status == self.running.value)) is not None
