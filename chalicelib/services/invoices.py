@@ -158,10 +158,13 @@ def cancel_one(ctx: RequestContext, invoice: Invoice, comment: str | None) -> In
 def _reopen_item(ctx: RequestContext, invoice: Invoice) -> None:
     """An invoice-schedule item's invoice canceled: the item is Pending again (compare-and-set on its schedule).
     A schedule deleted since has nothing to re-open."""
-    schedules = invoice_schedules.schedules
-    if schedules.find(ctx.tenant.id, invoice.invoice_schedule_id) is not None:
-        schedules.change(ctx.tenant.id, invoice.invoice_schedule_id,
-                         lambda schedule: schedule_rules.reopen(schedule, invoice.id, ctx.now, ctx.actor_id))
+    try:
+        invoice_schedules.schedules.change(ctx.tenant.id, invoice.invoice_schedule_id,
+                                           lambda schedule: schedule_rules.reopen(schedule, invoice.id, ctx.now,
+                                                                                  ctx.actor_id))
+    except BillrunError as error:
+        if error.code != "NotFound":
+            raise
 
 
 def _require_latest(invoice: Invoice, periods, entries) -> None:
