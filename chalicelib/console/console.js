@@ -114,6 +114,11 @@ function confirmed(text) {
 let generation = 0;
 class Stale extends Error {}
 
+// An action's refusal, shown in its page's alert region as the API gave it.
+function problem(error) {
+  page.querySelector('[role="alert"]').innerHTML = `<p class="error">${esc(error.message)}</p>`;
+}
+
 function show(html, title, token = generation) {
   if (token !== generation) throw new Stale();
   page.innerHTML = html;
@@ -127,9 +132,9 @@ async function customerNames() {
 
 // --- pages ------------------------------------------------------------------------------------------------
 
-function keyPage(problem) {
+function keyPage(refusal) {
   show(`<h1>Sign in</h1>
-    ${problem ? `<p class="error" role="alert">${esc(problem)}</p>` : ""}
+    ${refusal ? `<p class="error" role="alert">${esc(refusal)}</p>` : ""}
     <form class="key" id="key-form">
       <label for="api-key">API key<input id="api-key" name="key" type="password" autocomplete="off" required></label>
       <button type="submit">Use key</button>
@@ -209,7 +214,7 @@ async function invoiceSchedulePage(key, token) {
       aria-label="Generate the billing document of ${esc(item.name || item.runDate)}">Generate</button>`;
   };
   show(`<h1>Invoice schedule ${esc(schedule.number)}</h1>
-    <div id="schedule-error" role="alert"></div>
+    <div role="alert"></div>
     <h2>Basic information</h2>
     ${fields([
       ["Status", status(schedule.status)], ["Account", esc(account.name)],
@@ -236,7 +241,7 @@ async function invoiceSchedulePage(key, token) {
         { method: "POST", body: { scheduleItemId: button.dataset.generate } });
       await route();
     } catch (error) {
-      document.getElementById("schedule-error").innerHTML = `<p class="error">${esc(error.message)}</p>`;
+      problem(error);
     }
   }));
 }
@@ -246,7 +251,7 @@ async function invoicePage(id, token) {
   const c = invoice.currencyIsoCode;
   const comments = invoice.comments ? JSON.parse(invoice.comments) : [];
   show(`<h1>Invoice ${esc(invoice.name)}</h1>
-    <div id="invoice-error" role="alert"></div>
+    <div role="alert"></div>
     <div class="filters">
       <button type="button" data-action="activate"${invoice.status === "Draft" ? "" : " disabled"}>Activate</button>
       <button type="button" data-action="cancel"${invoice.status === "Canceled" ? " disabled" : ""}>Cancel</button>
@@ -275,9 +280,6 @@ async function invoicePage(id, token) {
     <h2>Comments</h2>
     ${comments.length ? `<ul>${comments.map((m) => `<li>${esc(m.comment)} <span class="muted">(${esc(m.createUserName)},
       ${esc(m.createTime)})</span></li>`).join("")}</ul>` : '<p class="muted">None.</p>'}`, `Invoice ${invoice.name}`, token);
-  const failed = (error) => {
-    document.getElementById("invoice-error").innerHTML = `<p class="error">${esc(error.message)}</p>`;
-  };
   const bulk = async (action, question) => {
     if (!(await confirmed(question))) return;
     try {
@@ -285,7 +287,7 @@ async function invoicePage(id, token) {
       const [result] = answer.results;
       if (!result.success) throw new ApiError(result.message);
       await route();
-    } catch (error) { failed(error); }
+    } catch (error) { problem(error); }
   };
   page.querySelector('[data-action="activate"]').addEventListener("click",
     () => bulk("activate", `Activate invoice ${invoice.name}?`));
@@ -300,14 +302,14 @@ async function invoicePage(id, token) {
       await api("/billing/payments", { method: "POST", rawBody: `{"invoiceId": ${JSON.stringify(invoice.id)}, "amount": ${
         /^\d+(\.\d+)?$/.test(amount) ? amount : JSON.stringify(amount)}}` });
       await route();
-    } catch (error) { failed(error); }
+    } catch (error) { problem(error); }
   });
 }
 
 async function clockPage(token) {
   const [clock, tz] = await Promise.all([api("/test/clock"), zone()]);
   show(`<h1>Test clock</h1>
-    <div id="clock-error" role="alert"></div>
+    <div role="alert"></div>
     ${fields([["Now", esc(instant(clock.now, tz))], ["Status", status(clock.status)],
       ["Last advance ran", esc(Object.entries(clock.ran).map(([k, v]) => `${k} ${v}`).join(", "))]])}
     <h2>Advance</h2>
@@ -328,7 +330,7 @@ async function clockPage(token) {
       }
       await route();
     } catch (error) {
-      document.getElementById("clock-error").innerHTML = `<p class="error">${esc(error.message)}</p>`;
+      problem(error);
     }
   });
 }
@@ -438,7 +440,7 @@ async function billingSchedulePage(id, token) {
     api(`/billing/jobs?scheduleId=${encodeURIComponent(id)}&limit=50`)]);
   const sz = schedule.zoneId;  // a schedule's slots are in its own zone
   show(`<h1>Billing schedule ${esc(schedule.name)}</h1>
-    <div id="schedule-error" role="alert"></div>
+    <div role="alert"></div>
     ${fields([["Description", esc(schedule.description || "")], ["Type", esc(schedule.scheduleType)],
       ["Status", status(schedule.status)], ["Cron", esc(schedule.recurringSchedule || "")],
       ["Zone", esc(schedule.zoneId)], ["Next run", esc(instant(schedule.nextRunDate, sz))],
@@ -456,9 +458,6 @@ async function billingSchedulePage(id, token) {
       { title: "Scheduled", cell: (j) => esc(instant(j.scheduledTime, sz)) },
       { title: "Invoices", num: true, cell: (j) => esc(j.counts ? j.counts.invoices : "") },
     ], jobs.data, "This schedule's jobs")}`, `Billing schedule ${schedule.name}`, token);
-  const failed = (error) => {
-    document.getElementById("schedule-error").innerHTML = `<p class="error">${esc(error.message)}</p>`;
-  };
   const dates = () => (document.getElementById("target").value ? { targetDate: document.getElementById("target").value } : {});
   document.getElementById("preview").addEventListener("click", async () => {
     try {
@@ -470,14 +469,14 @@ async function billingSchedulePage(id, token) {
         { title: "Lines", num: true, cell: (i) => esc(i.lines.length) },
         { title: "Total", num: true, cell: (i) => esc(money(i.amount, i.currencyIsoCode)) },
       ], preview.invoices, `What a job with target date ${preview.targetDate} would invoice`)}`;
-    } catch (error) { failed(error); }
+    } catch (error) { problem(error); }
   });
   document.getElementById("run-now").addEventListener("click", async () => {
     if (!(await confirmed(`Run a billing job for ${schedule.name}'s scope now?`))) return;
     try {
       const job = await api(`/billing/schedules/${encodeURIComponent(schedule.id)}:run`, { method: "POST", body: dates() });
       location.hash = `#/billing-jobs/${job.id}`;
-    } catch (error) { failed(error); }
+    } catch (error) { problem(error); }
   });
 }
 
