@@ -128,17 +128,9 @@ def reopen(ctx: RequestContext, invoice: Invoice) -> None:
     if documents.invoices.find(ctx.tenant.id, again) is not None:
         return
     due = date.fromisoformat(invoice.name[:10])  # the number is the due date (and a suffix): PATCH cannot change it
-    for attempt in range(5):
-        current = templates.get(ctx.tenant.id, invoice.recurring_invoice_id)
-        updated = rules.reopen(current, due, again, ctx.now, ctx.actor_id)
-        if updated is current:
-            return
-        try:
-            templates.replace(ctx.tenant.id, updated, current)
-            return
-        except BillrunError as error:  # a generation moved the watermark meanwhile: read again
-            if error.code != "ConcurrentModification" or attempt == 4:
-                raise
+    # a generation moving the watermark meanwhile is a lost race: the change is read and applied again
+    templates.change(ctx.tenant.id, invoice.recurring_invoice_id,
+                     lambda current: rules.reopen(current, due, again, ctx.now, ctx.actor_id), attempts=5)
 
 
 # --- generation: the tick's source ------------------------------------------------------------------------

@@ -3,10 +3,9 @@ and compare-and-set changes (every change of a schedule or of one of its items i
 the schedule's version, so of two writers racing for an item exactly one wins)."""
 import re
 from datetime import datetime
-from typing import Callable
 
 from ..domain import invoice_schedules as rules
-from ..domain.errors import BillrunError, conflict, not_found
+from ..domain.errors import not_found
 from ..domain.invoice_schedules import InvoiceSchedule, InvoiceScheduleStatus
 from . import due_index, tables
 from .invoice_schedule_models import InvoiceScheduleModel
@@ -55,21 +54,6 @@ class InvoiceScheduleRepository(TenantRepository):
         if schedule is None:
             raise not_found(self.what, key)
         return schedule
-
-    def change(self, tenant_id: str, schedule_id: str, apply: Callable[[InvoiceSchedule], InvoiceSchedule]):
-        """Read, apply a pure change, write it if the version is still the one read; on a lost race, read again
-        and re-apply (the change re-checks its own rules against the newer state). Returns the stored schedule."""
-        for _ in range(MAX_ATTEMPTS):
-            current = self.get(tenant_id, schedule_id)
-            updated = apply(current)
-            if updated is current:
-                return current
-            try:
-                return self.replace(tenant_id, updated, current)
-            except BillrunError as error:
-                if error.code != "ConcurrentModification":
-                    raise
-        raise conflict("the invoice schedule keeps changing; try again", "ConcurrentModification")
 
 
 def status_key(tenant_id: str, status) -> str:

@@ -2,16 +2,18 @@
 from dataclasses import replace
 from datetime import datetime
 from functools import reduce
+from typing import Callable
 
 from pynamodb.constants import ALL
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
-from ..domain.errors import conflict, not_found
+from ..domain.errors import BillrunError, conflict, not_found
 from . import tables
 from .batch import get_many
 from .paging import check_limit, decode_token, encode_token, query_fingerprint
 
 MAX_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
+CHANGE_ATTEMPTS = 20  # lost compare-and-set races one change re-applies itself after, before a 409
 
 
 def condition_failed(error: Exception) -> bool:
@@ -84,6 +86,22 @@ class TenantRepository:
             if not condition_failed(error):
                 raise
             return self.get(tenant_id, entity.id)
+
+    def change(self, tenant_id: str, ident: str, apply: Callable, attempts: int = CHANGE_ATTEMPTS):
+        """Read, apply a pure change, write it if the version is still the one read; on a lost race, read again
+        and re-apply (the change re-checks its own rules against the newer state). Returns the stored entity (the
+        one read when the change changed nothing)."""
+        for _ in range(attempts):
+            current = self.get(tenant_id, ident)
+            updated = apply(current)
+            if updated is current:
+                return current
+            try:
+                return self.replace(tenant_id, updated, current)
+            except BillrunError as error:
+                if error.code != "ConcurrentModification":
+                    raise
+        raise conflict(f"the {self.what} keeps changing; try again", "ConcurrentModification")
 
     def replace(self, tenant_id: str, entity, previous):
         """Compare-and-set on the version: a writer holding a stale copy gets a 409, not a lost update."""
